@@ -213,14 +213,41 @@ type ChannelToneDetected struct {
 	Channel Channel `json:"channel"`
 }
 
-// ChannelTransfer: a phone asked to transfer (REFER) with
-// PJSIP_TRANSFER_HANDLING=ari-only. ReferTo and ReferredBy are kept raw.
+// ChannelTransfer: a phone asked to transfer (SIP REFER) and
+// PJSIP_TRANSFER_HANDLING is ari-only; answer with transfer_progress.
 type ChannelTransfer struct {
 	EventBase
-	State      string          `json:"state,omitempty"`
-	Channel    *Channel        `json:"channel,omitempty"`
-	ReferTo    json.RawMessage `json:"refer_to,omitempty"`
-	ReferredBy json.RawMessage `json:"referred_by,omitempty"`
+	State      string     `json:"state,omitempty"`
+	ReferTo    ReferTo    `json:"refer_to"`
+	ReferredBy ReferredBy `json:"referred_by"`
+}
+
+// ReferTo is the target of a ChannelTransfer.
+type ReferTo struct {
+	RequestedDestination RequiredDestination `json:"requested_destination"`
+	DestinationChannel   *Channel            `json:"destination_channel,omitempty"`
+	ConnectedChannel     *Channel            `json:"connected_channel,omitempty"`
+	Bridge               *Bridge             `json:"bridge,omitempty"`
+}
+
+// ReferredBy is the origin of a ChannelTransfer.
+type ReferredBy struct {
+	SourceChannel    Channel  `json:"source_channel"`
+	ConnectedChannel *Channel `json:"connected_channel,omitempty"`
+	Bridge           *Bridge  `json:"bridge,omitempty"`
+}
+
+// RequiredDestination is the destination requested by a transfer.
+type RequiredDestination struct {
+	ProtocolID               string            `json:"protocol_id,omitempty"`
+	Destination              string            `json:"destination,omitempty"`
+	AdditionalProtocolParams []AdditionalParam `json:"additional_protocol_params,omitempty"`
+}
+
+// AdditionalParam is a protocol parameter of a transfer destination.
+type AdditionalParam struct {
+	ParameterName  string `json:"parameter_name"`
+	ParameterValue string `json:"parameter_value"`
 }
 
 // ChannelUserevent: a UserEvent from the dialplan or AMI. Userevent holds

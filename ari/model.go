@@ -203,16 +203,17 @@ type Channel struct {
 
 // Bridge is an ARI bridge snapshot.
 type Bridge struct {
-	ID            string   `json:"id"`
-	Technology    string   `json:"technology"`
-	BridgeType    string   `json:"bridge_type"`
-	BridgeClass   string   `json:"bridge_class"`
-	Creator       string   `json:"creator"`
-	Name          string   `json:"name"`
-	Channels      []string `json:"channels"`
-	VideoMode     string   `json:"video_mode,omitempty"`
-	VideoSourceID string   `json:"video_source_id,omitempty"`
-	CreationTime  Time     `json:"creationtime"`
+	ID            string            `json:"id"`
+	Technology    string            `json:"technology"`
+	BridgeType    string            `json:"bridge_type"`
+	BridgeClass   string            `json:"bridge_class"`
+	Creator       string            `json:"creator"`
+	Name          string            `json:"name"`
+	Channels      []string          `json:"channels"`
+	VideoMode     string            `json:"video_mode,omitempty"`
+	VideoSourceID string            `json:"video_source_id,omitempty"`
+	CreationTime  Time              `json:"creationtime"`
+	BridgeVars    map[string]string `json:"bridgevars,omitempty"`
 }
 
 // Playback is an ARI playback (media being played to a channel or bridge).
