@@ -1,0 +1,585 @@
+package cti
+
+import (
+	"context"
+	"time"
+
+	"github.com/ctid/ctid/ari"
+)
+
+// DialRequest is a manual outbound call from the keypad.
+type DialRequest struct {
+	Number     string `json:"number"`
+	CampaignID *int64 `json:"campaignId"` // nil: "skip campaign"
+}
+
+// --- inbound --------------------------------------------------------------
+
+// onInbound takes a caller the dialplan handed to ctid:
+// Stasis(ctid,inbound,<DID>[,<IVR text>[,<IVR data>]]).
+func (e *Engine) onInbound(ch ari.Channel, args []string) {
+	did := ch.Dialplan.Exten
+	if len(args) > 0 && args[0] != "" {
+		did = args[0]
+	}
+	now := e.now()
+	c := &call{rec: Interaction{
+		ID: e.newID("I"), Direction: "IN", CustomerNumber: ch.Caller.Number, PlatformNumber: did,
+		CustomerChannel: ch.ID, QueuedAt: &now,
+	}}
+	c.rec.IVRText = argOr(args, 1, ch.ChannelVars["CTI_IVR_TEXT"])
+	c.rec.IVRData = argOr(args, 2, ch.ChannelVars["CTI_IVR_DATA"])
+	camp := e.cfg.ByDID[did]
+	if camp == nil {
+		camp = e.cfg.ByDID[normalizeDID(did)]
+	}
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if camp == nil {
+		// Still a record: every inbound call ends in exactly one.
+		c.rec.State, c.rec.EndedAt, c.rec.EndReason = CallEnded, &now, "unknown DID "+did
+		e.writer.add(func(ctx context.Context) error { return e.o.Store.CreateInteraction(ctx, c.rec) })
+		e.tel.Hangup(ctx, ch.ID, "normal")
+		return
+	}
+	c.campaign = camp
+	id := camp.ID
+	c.rec.CampaignID = &id
+	e.calls[c.rec.ID] = c
+	e.channels[ch.ID] = chanRef{role: roleCustomer, call: c}
+	e.callTransition(c, CallActQueue, "did "+did)
+	e.writer.add(func(ctx context.Context) error {
+		if err := e.o.Store.CreateInteraction(ctx, c.rec); err != nil {
+			return err
+		}
+		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch.ID, Role: "customer",
+			Endpoint: ch.Name, StartedAt: now})
+	})
+	if ch.State != "Up" {
+		if err := e.tel.Answer(ctx, ch.ID); err != nil {
+			e.log.Warn("answer inbound", "channel", ch.ID, "err", err)
+		}
+	}
+	q := "queue-" + itoa(camp.ID)
+	if !e.mohOn[q] {
+		if err := e.tel.CreateBridge(ctx, q, "holding"); err != nil {
+			e.log.Debug("create holding bridge", "bridge", q, "err", err)
+		}
+		if err := e.tel.BridgeMOH(ctx, q); err == nil {
+			e.mohOn[q] = true
+		}
+	}
+	if err := e.tel.AddToBridge(ctx, q, ch.ID, true); err != nil {
+		e.log.Error("queue caller", "channel", ch.ID, "err", err)
+	}
+	e.queues[camp.ID] = append(e.queues[camp.ID], c)
+	e.stats.CallsQueued++
+	if camp.MaxQueueSeconds > 0 && camp.OverflowContext != "" {
+		c.timer = e.after(time.Duration(camp.MaxQueueSeconds)*time.Second, func() { e.overflow(c) })
+	}
+	e.allocate()
+}
+
+func argOr(args []string, i int, def string) string {
+	if i < len(args) && args[i] != "" {
+		return args[i]
+	}
+	return def
+}
+
+func normalizeDID(did string) string {
+	if n, err := NormalizeNumber(did, ""); err == nil {
+		return n
+	}
+	return did
+}
+
+// overflow sends a caller who waited past the campaign's limit to its
+// overflow workflow (voicemail, message, another queue) in the dialplan.
+func (e *Engine) overflow(c *call) {
+	if c.rec.State != CallQueued {
+		return
+	}
+	e.unqueue(c)
+	camp := c.campaign
+	ctx, cancel := e.tctx()
+	defer cancel()
+	ext := camp.OverflowExtension
+	if ext == "" {
+		ext = "s"
+	}
+	if err := e.tel.Continue(ctx, c.rec.CustomerChannel, camp.OverflowContext, ext); err != nil {
+		e.log.Error("overflow", "interaction", c.rec.ID, "err", err)
+	}
+	delete(e.channels, c.rec.CustomerChannel)
+	c.rec.EndReason = "overflow to " + camp.OverflowContext
+	e.stats.Overflowed++
+	e.endCall(c, CallActOverflow, "overflow")
+	delete(e.calls, c.rec.ID)
+}
+
+func (e *Engine) unqueue(c *call) {
+	if c.campaign == nil {
+		return
+	}
+	q := e.queues[c.campaign.ID]
+	for i, x := range q {
+		if x == c {
+			e.queues[c.campaign.ID] = append(q[:i:i], q[i+1:]...)
+			break
+		}
+	}
+	stopTimer(&c.timer)
+}
+
+// allocate gives waiting callers to Ready agents: the caller who has waited
+// longest among the campaigns' queue heads goes to the longest-idle Ready
+// agent on that campaign. It repeats until no pair matches.
+func (e *Engine) allocate() {
+	for {
+		var best *call
+		for _, q := range e.queues {
+			if len(q) > 0 && (best == nil || q[0].rec.QueuedAt.Before(*best.rec.QueuedAt)) {
+				// Skip a head that no Ready agent can take, so another
+				// campaign's caller is not blocked behind it.
+				if e.pickAgent(q[0].campaign) != nil {
+					best = q[0]
+				}
+			}
+		}
+		if best == nil {
+			return
+		}
+		e.offer(best, e.pickAgent(best.campaign))
+	}
+}
+
+func (e *Engine) pickAgent(camp *Campaign) *agent {
+	var best *agent
+	for _, id := range camp.AgentIDs {
+		a := e.agents[id]
+		if a == nil || a.state != AgentReady || !e.phoneReady(a) {
+			continue
+		}
+		if best == nil || a.idleSince.Before(best.idleSince) {
+			best = a
+		}
+	}
+	return best
+}
+
+func (e *Engine) offer(c *call, a *agent) {
+	e.unqueue(c)
+	now := e.now()
+	c.rec.OfferedAt = &now
+	c.agent = a
+	uid := a.user.ID
+	c.rec.AgentID = &uid
+	a.call = c
+	c.offerCount++
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if a.persistent && a.phoneUp {
+		// Nailed-up agent leg: the caller joins the agent's bridge at once.
+		e.transition(a, ActOffer, "")
+		if err := e.tel.AddToBridge(ctx, a.bridge, c.rec.CustomerChannel, true); err != nil {
+			e.log.Error("connect caller to agent bridge", "err", err)
+			e.missOffer(c, a, false)
+			return
+		}
+		e.connected(c, a)
+		return
+	}
+	c.agentLeg = e.newID("ag-")
+	e.channels[c.agentLeg] = chanRef{role: roleAgentCall, call: c, agent: a}
+	e.transition(a, ActOffer, "")
+	e.callTransition(c, CallActOffer, "agent "+a.user.Username)
+	e.publish(a, "call.offered", e.callView(c))
+	err := e.tel.Originate(ctx, ari.OriginateRequest{
+		Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
+		CallerID: callerID(c), Timeout: int(e.o.OfferTimeout / time.Second), ChannelID: c.agentLeg,
+		Originator: c.rec.CustomerChannel,
+	})
+	if err != nil {
+		e.log.Warn("call agent phone", "agent", a.user.ID, "err", err)
+		delete(e.channels, c.agentLeg)
+		c.agentLeg = ""
+		e.missOffer(c, a, true)
+		return
+	}
+	// Backstop in case Asterisk never reports the leg's end.
+	leg := c.agentLeg
+	a.offerTimer = e.after(e.o.OfferTimeout+5*time.Second, func() {
+		if c.rec.State == CallOffering && c.agentLeg == leg {
+			e.hangup(leg, "no_answer")
+			e.onChannelGone(leg, "no_answer")
+		}
+	})
+}
+
+func callerID(c *call) string {
+	if c.rec.CustomerNumber == "" {
+		return ""
+	}
+	return "<" + c.rec.CustomerNumber + ">"
+}
+
+// missOffer: the agent did not take the call. A non-persistent agent goes to
+// Auto Pause (if autoPause); the caller goes back to the head of the queue.
+func (e *Engine) missOffer(c *call, a *agent, autoPause bool) {
+	stopTimer(&a.offerTimer)
+	a.call = nil
+	c.agent, c.rec.AgentID = nil, nil
+	if autoPause {
+		e.transition(a, ActMiss, "Auto Pause")
+	} else {
+		e.transition(a, ActRecall, "")
+	}
+	if c.rec.State == CallOffering {
+		e.callTransition(c, CallActMiss, "agent "+a.user.Username+" did not answer")
+	}
+	e.queues[c.campaign.ID] = append([]*call{c}, e.queues[c.campaign.ID]...)
+	if c.campaign.MaxQueueSeconds > 0 && c.campaign.OverflowContext != "" {
+		left := time.Duration(c.campaign.MaxQueueSeconds)*time.Second - e.now().Sub(*c.rec.QueuedAt)
+		c.timer = e.after(max(left, 0), func() { e.overflow(c) })
+	}
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if err := e.tel.AddToBridge(ctx, "queue-"+itoa(c.campaign.ID), c.rec.CustomerChannel, true); err != nil {
+		e.log.Debug("return caller to queue", "err", err)
+	}
+	e.allocate()
+}
+
+// onAgentCallUp: a non-persistent agent answered. For an inbound call the
+// caller joins them; for a manual call the customer is dialled now.
+func (e *Engine) onAgentCallUp(ch ari.Channel, args []string) {
+	ref, ok := e.channels[ch.ID]
+	if !ok || ref.role != roleAgentCall {
+		e.hangup(ch.ID, "normal")
+		return
+	}
+	c, a := ref.call, ref.agent
+	stopTimer(&a.offerTimer)
+	c.bridge = "call-" + c.rec.ID
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if err := e.tel.CreateBridge(ctx, c.bridge, "mixing", "dtmf_events"); err != nil {
+		e.log.Warn("create call bridge", "err", err)
+	}
+	if err := e.tel.AddToBridge(ctx, c.bridge, ch.ID, false); err != nil {
+		e.log.Error("add agent leg", "err", err)
+	}
+	e.writer.add(func(ctx context.Context) error {
+		now := e.now()
+		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch.ID, Role: "agent",
+			Endpoint: ch.Name, AgentID: &a.user.ID, StartedAt: now, AnsweredAt: &now})
+	})
+	if c.rec.Direction == "OUT" {
+		e.dialCustomer(c, a)
+		return
+	}
+	if err := e.tel.AddToBridge(ctx, c.bridge, c.rec.CustomerChannel, true); err != nil {
+		e.log.Error("connect caller", "err", err)
+	}
+	e.connected(c, a)
+}
+
+func (e *Engine) connected(c *call, a *agent) {
+	now := e.now()
+	c.rec.ConnectedAt = &now
+	if c.rec.QueuedAt != nil && c.rec.Direction == "IN" {
+		c.rec.QueueMs = now.Sub(*c.rec.QueuedAt).Milliseconds()
+	}
+	e.callTransition(c, CallActConnect, "agent "+a.user.Username)
+	if a.state == AgentReserved {
+		e.transition(a, ActAccept, "")
+	}
+	e.stats.CallsConnected++
+	e.publish(a, "call.connected", e.callView(c))
+}
+
+func (e *Engine) agentCallLegGone(c *call, a *agent, chID, cause string) {
+	if c.agentLeg != chID {
+		return
+	}
+	c.agentLeg = ""
+	stopTimer(&a.offerTimer)
+	switch c.rec.State {
+	case CallOffering:
+		e.missOffer(c, a, true)
+	case CallDialing:
+		// The agent hung up before the customer answered.
+		if c.rec.CustomerChannel != "" {
+			e.hangup(c.rec.CustomerChannel, "normal")
+		}
+		c.rec.EndReason = "agent hung up"
+		e.endCall(c, CallActFail, cause)
+	case CallConnected:
+		c.rec.EndReason = "agent hung up"
+		e.hangup(c.rec.CustomerChannel, "normal")
+	}
+}
+
+// customerGone: the customer's leg ended, whatever the state.
+func (e *Engine) customerGone(c *call, cause string) {
+	a := c.agent
+	switch c.rec.State {
+	case CallQueued:
+		e.unqueue(c)
+		c.rec.EndReason = "abandoned in queue"
+		e.stats.CallsAbandoned++
+		e.endCall(c, CallActHangup, cause)
+		delete(e.calls, c.rec.ID)
+	case CallOffering:
+		if c.agentLeg != "" {
+			delete(e.channels, c.agentLeg)
+			e.hangup(c.agentLeg, "normal")
+			c.agentLeg = ""
+		}
+		c.rec.EndReason = "abandoned while ringing agent"
+		e.stats.CallsAbandoned++
+		if a != nil {
+			stopTimer(&a.offerTimer)
+			a.call = nil
+			e.transition(a, ActRecall, "")
+		}
+		e.endCall(c, CallActHangup, cause)
+		delete(e.calls, c.rec.ID)
+		e.allocate()
+	case CallDialing:
+		if c.rec.EndReason == "" {
+			c.rec.EndReason = cause
+		}
+		e.endCall(c, CallActFail, cause)
+		e.agentToWrap(c)
+	case CallConnected:
+		if c.rec.EndReason == "" {
+			c.rec.EndReason = "customer hung up"
+		}
+		e.endCall(c, CallActHangup, cause)
+		e.agentToWrap(c)
+	}
+}
+
+func (e *Engine) agentToWrap(c *call) {
+	a := c.agent
+	if c.agentLeg != "" {
+		delete(e.channels, c.agentLeg)
+		e.hangup(c.agentLeg, "normal")
+		c.agentLeg = ""
+	}
+	if c.bridge != "" {
+		ctx, cancel := e.tctx()
+		e.tel.DestroyBridge(ctx, c.bridge)
+		cancel()
+	}
+	if a == nil {
+		return
+	}
+	e.transition(a, ActCallEnd, "")
+	e.publish(a, "call.ended", e.callView(c))
+	e.startWrap(a)
+}
+
+func (e *Engine) endCall(c *call, act CallAction, cause string) {
+	now := e.now()
+	c.rec.EndedAt = &now
+	stopTimer(&c.timer)
+	e.stats.CallsEnded++
+	e.callTransition(c, act, cause)
+	ch := c.rec.CustomerChannel
+	e.writer.add(func(ctx context.Context) error {
+		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch, Role: "customer",
+			EndedAt: &now, Cause: cause})
+	})
+}
+
+// callTransition is the only place a call's state changes; it persists the
+// interaction and its history in order.
+func (e *Engine) callTransition(c *call, act CallAction, detail string) {
+	to, err := nextCallState(c.rec.State, act)
+	if err != nil {
+		e.log.Error("call state machine", "interaction", c.rec.ID, "err", err)
+		return
+	}
+	from := c.rec.State
+	c.rec.State = to
+	now := e.now()
+	rec := c.rec
+	e.writer.add(func(ctx context.Context) error {
+		if from == "" {
+			if err := e.o.Store.CreateInteraction(ctx, rec); err != nil {
+				return err
+			}
+		} else if err := e.o.Store.UpdateInteraction(ctx, rec); err != nil {
+			return err
+		}
+		return e.o.Store.AddInteractionEvent(ctx, rec.ID, now, from, to, detail)
+	})
+}
+
+func (e *Engine) saveInteraction(c *call) {
+	rec := c.rec
+	e.writer.add(func(ctx context.Context) error { return e.o.Store.UpdateInteraction(ctx, rec) })
+}
+
+func (e *Engine) hangup(ch, reason string) {
+	if ch == "" {
+		return
+	}
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if err := e.tel.Hangup(ctx, ch, reason); err != nil {
+		e.log.Debug("hangup", "channel", ch, "err", err)
+	}
+}
+
+// --- manual outbound --------------------------------------------------------
+
+// Dial places a manual call for the agent. It returns the new interaction.
+func (e *Engine) Dial(ctx context.Context, userID int64, req DialRequest) (CallInfo, error) {
+	var info CallInfo
+	err := e.withAgent(ctx, userID, func(a *agent) error {
+		switch a.state {
+		case AgentReady:
+		case AgentPaused:
+			if !a.user.ManualCallWhenPaused {
+				return forbidden("your profile does not allow manual calls while paused")
+			}
+		default:
+			return conflict(string(a.state), "manual calls need Ready or Paused")
+		}
+		if !e.phoneReady(a) {
+			return conflict(string(a.state), "the phone is not connected")
+		}
+		var camp *Campaign
+		region, platform := e.o.DefaultRegion, ""
+		if req.CampaignID != nil {
+			camp = e.cfg.Campaigns[*req.CampaignID]
+			if camp == nil || !agentOn(camp, a.user.ID) {
+				return invalid("campaignId", "not one of your campaigns")
+			}
+			region, platform = camp.DefaultRegion, camp.PlatformNumber
+		}
+		num, err := NormalizeNumber(req.Number, region)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		uid := a.user.ID
+		c := &call{campaign: camp, agent: a, number: num, rec: Interaction{
+			ID: e.newID("I"), Direction: "OUT", CustomerNumber: num, PlatformNumber: platform, AgentID: &uid,
+		}}
+		if camp != nil {
+			id := camp.ID
+			c.rec.CampaignID = &id
+		}
+		_ = now
+		e.calls[c.rec.ID] = c
+		a.call = c
+		e.callTransition(c, CallActOffer, "manual call by "+a.user.Username)
+		if err := e.transition(a, ActDial, ""); err != nil {
+			return err
+		}
+		if a.persistent {
+			e.dialCustomer(c, a)
+		} else {
+			// Call the agent first; the customer is dialled when they answer.
+			c.agentLeg = e.newID("ag-")
+			e.channels[c.agentLeg] = chanRef{role: roleAgentCall, call: c, agent: a}
+			tctx, cancel := e.tctx()
+			defer cancel()
+			err := e.tel.Originate(tctx, ari.OriginateRequest{
+				Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
+				CallerID: "<" + num + ">", Timeout: int(e.o.OfferTimeout / time.Second), ChannelID: c.agentLeg,
+			})
+			if err != nil {
+				delete(e.channels, c.agentLeg)
+				c.agentLeg = ""
+				c.rec.EndReason = "agent phone failed"
+				e.endCall(c, CallActFail, "failed")
+				e.agentToWrap(c)
+			}
+		}
+		info = e.callView(c)
+		e.publish(a, "call.dialing", info)
+		return nil
+	})
+	return info, err
+}
+
+func agentOn(c *Campaign, uid int64) bool {
+	for _, id := range c.AgentIDs {
+		if id == uid {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) dialCustomer(c *call, a *agent) {
+	ch := "cu-" + c.rec.ID
+	c.rec.CustomerChannel = ch
+	e.channels[ch] = chanRef{role: roleCustomer, call: c}
+	cid := c.rec.PlatformNumber
+	if cid != "" {
+		cid = "<" + cid + ">"
+	}
+	ctx, cancel := e.tctx()
+	defer cancel()
+	now := e.now()
+	e.writer.add(func(ctx context.Context) error {
+		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch, Role: "customer",
+			Endpoint: e.o.TrunkEndpoint(c.number), StartedAt: now})
+	})
+	err := e.tel.Originate(ctx, ari.OriginateRequest{
+		Endpoint: e.o.TrunkEndpoint(c.number), App: e.o.App, AppArgs: []string{"outbound", c.rec.ID},
+		CallerID: cid, Timeout: int(e.o.DialTimeout / time.Second), ChannelID: ch,
+	})
+	if err != nil {
+		delete(e.channels, ch)
+		c.rec.EndReason = "dial failed: " + err.Error()
+		e.endCall(c, CallActFail, "failed")
+		e.agentToWrap(c)
+	}
+}
+
+func (e *Engine) onCustomerAnswered(ch ari.Channel, args []string) {
+	ref, ok := e.channels[ch.ID]
+	if !ok || ref.role != roleCustomer || ref.call.rec.State != CallDialing {
+		e.hangup(ch.ID, "normal")
+		return
+	}
+	c := ref.call
+	a := c.agent
+	bridge := c.bridge
+	if bridge == "" {
+		bridge = a.bridge
+	}
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if err := e.tel.AddToBridge(ctx, bridge, ch.ID, true); err != nil {
+		e.log.Error("connect customer", "err", err)
+	}
+	e.connected(c, a)
+}
+
+// Hangup ends the agent's current call (the customer leg).
+func (e *Engine) Hangup(ctx context.Context, userID int64) error {
+	return e.withAgent(ctx, userID, func(a *agent) error {
+		c := a.call
+		if c == nil || (a.state != AgentOnCall) {
+			return conflict(string(a.state), "no call to hang up")
+		}
+		if c.rec.EndReason == "" {
+			c.rec.EndReason = "agent hung up"
+		}
+		if c.rec.CustomerChannel != "" {
+			e.hangup(c.rec.CustomerChannel, "normal")
+		} else if c.agentLeg != "" {
+			e.hangup(c.agentLeg, "normal")
+		}
+		return nil
+	})
+}

@@ -1,0 +1,501 @@
+package cti
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ctid/ctid/ari"
+)
+
+// Options configure an Engine. Only Telephony and Store are required.
+type Options struct {
+	Telephony Telephony
+	Store     Store
+	Clock     Clock
+	Feed      *Feed
+	Logger    *slog.Logger
+	App       string // Stasis application name (default "ctid")
+	// AgentEndpoint maps an agent's connection number to a dial string.
+	// Default: "PJSIP/<n>" for extensions, "PJSIP/<n>@trunk" for E.164.
+	AgentEndpoint func(number string) string
+	// TrunkEndpoint maps an E.164 customer number to a dial string.
+	TrunkEndpoint func(e164 string) string
+	DefaultRegion string        // for numbers without a campaign region
+	OfferTimeout  time.Duration // how long a non-persistent agent's phone rings
+	DialTimeout   time.Duration // how long an outbound customer leg rings
+	// WriteQueue bounds the asynchronous record writer (default 65536).
+	WriteQueue int
+}
+
+// Engine owns all agent and call state. Every change happens on its single
+// loop goroutine, fed by ARI events, API commands and timers, so there are
+// no locks around state and the transition tables are the only way in.
+type Engine struct {
+	o      Options
+	tel    Telephony
+	log    *slog.Logger
+	clock  Clock
+	feed   *Feed
+	cmds   chan func()
+	events chan ari.Event
+	cfg    *Config
+
+	agents   map[int64]*agent
+	calls    map[string]*call   // by interaction id
+	channels map[string]chanRef // every channel the engine knows
+	queues   map[int64][]*call  // campaign id → waiting callers, FIFO
+	mohOn    map[string]bool    // holding bridges with music started
+
+	writer  *writer
+	started atomic.Bool
+	ctx     context.Context
+	stop    context.CancelFunc
+	done    chan struct{}
+	seq     atomic.Uint64
+
+	// Stats for metrics and tests; read with Stats().
+	stats Stats
+}
+
+// Stats are engine counters.
+type Stats struct {
+	CallsQueued, CallsConnected, CallsAbandoned, CallsEnded, Overflowed, AutoPaused int64
+	Queued, Agents                                                                  int
+}
+
+type legRole int
+
+const (
+	roleCustomer   legRole = iota + 1
+	roleAgentCall          // non-persistent agent leg for one call
+	roleAgentPhone         // an agent's persistent connection
+)
+
+type chanRef struct {
+	role  legRole
+	call  *call
+	agent *agent
+}
+
+type agent struct {
+	user        *User
+	state       AgentState
+	since       time.Time
+	idleSince   time.Time
+	pauseReason string
+	mode        PhoneMode
+	number      string
+	persistent  bool
+	phoneChan   string // persistent leg channel id
+	phoneUp     bool
+	bridge      string // persistent bridge id
+	call        *call
+	wrapTimer   Timer
+	wrapUntil   time.Time
+	offerTimer  Timer
+}
+
+type call struct {
+	rec        Interaction
+	campaign   *Campaign
+	agent      *agent
+	agentLeg   string // non-persistent agent channel
+	bridge     string // per-call bridge (non-persistent agents)
+	timer      Timer  // overflow while queued, give-up while dialing
+	number     string // outbound: E.164 to dial
+	offerCount int
+}
+
+// New builds an engine; call Run to start it.
+func New(o Options) *Engine {
+	if o.Clock == nil {
+		o.Clock = RealClock{}
+	}
+	if o.Feed == nil {
+		o.Feed = NewFeed(0, 0)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.App == "" {
+		o.App = "ctid"
+	}
+	if o.AgentEndpoint == nil {
+		o.AgentEndpoint = DefaultAgentEndpoint
+	}
+	if o.TrunkEndpoint == nil {
+		o.TrunkEndpoint = func(n string) string { return "PJSIP/" + n + "@trunk" }
+	}
+	if o.OfferTimeout == 0 {
+		o.OfferTimeout = 20 * time.Second
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 45 * time.Second
+	}
+	if o.WriteQueue == 0 {
+		o.WriteQueue = 1 << 16
+	}
+	return &Engine{
+		o: o, tel: o.Telephony, log: o.Logger, clock: o.Clock, feed: o.Feed,
+		cmds: make(chan func(), 1024), events: make(chan ari.Event, 4096),
+		agents: map[int64]*agent{}, calls: map[string]*call{}, channels: map[string]chanRef{},
+		queues: map[int64][]*call{}, mohOn: map[string]bool{},
+		cfg:    &Config{Campaigns: map[int64]*Campaign{}, ByDID: map[string]*Campaign{}, Users: map[int64]*User{}},
+		writer: newWriter(o.Store, o.WriteQueue, o.Logger),
+		done:   make(chan struct{}),
+	}
+}
+
+// DefaultAgentEndpoint dials short numbers as PJSIP endpoints (desk phones
+// registered to the bundled Asterisk) and anything else through the trunk.
+func DefaultAgentEndpoint(n string) string {
+	if strings.Contains(n, "/") {
+		return n
+	}
+	if len(n) <= 6 && !strings.HasPrefix(n, "+") {
+		return "PJSIP/" + n
+	}
+	return "PJSIP/" + n + "@trunk"
+}
+
+// Feed returns the engine's agent event feed.
+func (e *Engine) Feed() *Feed { return e.feed }
+
+// Run loads configuration, restores sessions and open calls from the store
+// and Asterisk, and processes events until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	e.ctx, e.stop = context.WithCancel(ctx)
+	defer close(e.done)
+	go e.writer.run()
+	defer e.writer.close()
+	if err := e.loadConfig(e.ctx); err != nil {
+		return err
+	}
+	e.restore(e.ctx)
+	e.started.Store(true)
+	for {
+		select {
+		case <-e.ctx.Done():
+			e.shutdownTimers()
+			return nil
+		case f := <-e.cmds:
+			f()
+		case ev := <-e.events:
+			e.handle(ev)
+		}
+	}
+}
+
+// Events is where the ARI event pump delivers events.
+func (e *Engine) Deliver(ev ari.Event) { e.events <- ev }
+
+// Pump forwards a client's events to the engine until ch closes or ctx ends.
+func (e *Engine) Pump(ctx context.Context, ch <-chan ari.Event) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-ch:
+			if !ok {
+				return
+			}
+			e.Deliver(ev)
+		}
+	}
+}
+
+// exec runs f on the loop and waits for its result.
+func (e *Engine) exec(ctx context.Context, f func() error) error {
+	res := make(chan error, 1)
+	select {
+	case e.cmds <- func() { res <- f() }:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-e.done:
+		return &Error{Kind: KindUnavailable, Msg: "engine stopped"}
+	}
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post runs f on the loop without waiting (timers use it).
+func (e *Engine) post(f func()) {
+	select {
+	case e.cmds <- f:
+	case <-e.done:
+	}
+}
+
+// after schedules f on the loop.
+func (e *Engine) after(d time.Duration, f func()) Timer {
+	return e.clock.AfterFunc(d, func() { e.post(f) })
+}
+
+// Flush waits until every record queued so far is written.
+func (e *Engine) Flush(ctx context.Context) error { return e.writer.flush(ctx) }
+
+// Sync waits until the loop has processed everything posted before it.
+func (e *Engine) Sync(ctx context.Context) error {
+	for i := 0; i < 3; i++ { // a few rounds let chained posts settle
+		if err := e.exec(ctx, func() error { return nil }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reload re-reads the admin configuration (campaigns, users, reasons).
+func (e *Engine) Reload(ctx context.Context) error {
+	cfg, err := e.o.Store.LoadConfig(ctx)
+	if err != nil {
+		return err
+	}
+	return e.exec(ctx, func() error {
+		e.applyConfig(cfg)
+		e.allocate()
+		return nil
+	})
+}
+
+func (e *Engine) loadConfig(ctx context.Context) error {
+	cfg, err := e.o.Store.LoadConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load config: %w", err)
+	}
+	e.applyConfig(cfg)
+	return nil
+}
+
+func (e *Engine) applyConfig(cfg *Config) {
+	e.cfg = cfg
+	for _, a := range e.agents {
+		if u := cfg.Users[a.user.ID]; u != nil {
+			a.user = u
+		}
+	}
+}
+
+func (e *Engine) now() time.Time { return e.clock.Now() }
+
+func (e *Engine) newID(prefix string) string {
+	return prefix + strconv.FormatUint(e.seq.Add(1), 36) + "-" + ari.NewID("")
+}
+
+// tctx bounds one telephony request.
+func (e *Engine) tctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(e.ctx, 5*time.Second)
+}
+
+func (e *Engine) shutdownTimers() {
+	for _, a := range e.agents {
+		stopTimer(&a.wrapTimer)
+		stopTimer(&a.offerTimer)
+	}
+	for _, c := range e.calls {
+		stopTimer(&c.timer)
+	}
+}
+
+func stopTimer(t *Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
+
+// --- ARI events -----------------------------------------------------------
+
+func (e *Engine) handle(ev ari.Event) {
+	switch v := ev.(type) {
+	case *ari.StasisStart:
+		e.onStasisStart(v)
+	case *ari.ChannelDestroyed:
+		e.onChannelGone(v.Channel.ID, hangupCause(v.Cause))
+	case *ari.StasisEnd:
+		// A channel we sent to the dialplan (overflow, workflow) is no
+		// longer ours; one that hangs up is handled at ChannelDestroyed.
+	case *ari.ConnectionEvent:
+		e.onConnection(v)
+	}
+}
+
+func hangupCause(code int) string {
+	switch code {
+	case 16:
+		return "normal"
+	case 17:
+		return "busy"
+	case 18, 19:
+		return "no_answer"
+	case 21:
+		return "rejected"
+	case 34, 38, 42:
+		return "congestion"
+	case 1, 3, 28:
+		return "invalid_number"
+	default:
+		return "cause_" + strconv.Itoa(code)
+	}
+}
+
+func (e *Engine) onStasisStart(ev *ari.StasisStart) {
+	ch := ev.Channel
+	if len(ev.Args) == 0 {
+		e.log.Warn("StasisStart without arguments; ignoring", "channel", ch.ID)
+		return
+	}
+	switch ev.Args[0] {
+	case "inbound":
+		e.onInbound(ch, ev.Args[1:])
+	case "agentleg": // persistent system-calls-agent phone answered
+		e.onAgentPhoneUp(ch, ev.Args[1:])
+	case "agentlogin": // agent called ctid from their phone
+		e.onAgentDialIn(ch, ev.Args[1:])
+	case "agentcall": // non-persistent agent answered an allocated/manual call
+		e.onAgentCallUp(ch, ev.Args[1:])
+	case "outbound": // customer answered a manual call
+		e.onCustomerAnswered(ch, ev.Args[1:])
+	default:
+		e.log.Debug("StasisStart for another part of ctid", "args", ev.Args, "channel", ch.ID)
+	}
+}
+
+func (e *Engine) onChannelGone(id, cause string) {
+	ref, ok := e.channels[id]
+	if !ok {
+		return
+	}
+	delete(e.channels, id)
+	switch ref.role {
+	case roleCustomer:
+		e.customerGone(ref.call, cause)
+	case roleAgentCall:
+		e.agentCallLegGone(ref.call, ref.agent, id, cause)
+	case roleAgentPhone:
+		e.agentPhoneGone(ref.agent, id)
+	}
+}
+
+func (e *Engine) onConnection(ev *ari.ConnectionEvent) {
+	if ev.State != ari.Connected {
+		e.log.Warn("ARI disconnected; calls keep running in Asterisk", "err", ev.Err)
+		return
+	}
+	if ev.AsteriskRestarted {
+		e.log.Warn("Asterisk restarted: ending every call it held")
+		e.asteriskRestarted()
+		return
+	}
+	if ev.Reconnect {
+		e.resync()
+	}
+}
+
+// resync compares our channels with Asterisk's after a websocket gap:
+// events during the gap were dropped, so a channel that vanished is treated
+// as hung up now.
+func (e *Engine) resync() {
+	ctx, cancel := e.tctx()
+	defer cancel()
+	list, err := e.tel.Channels(ctx)
+	if err != nil {
+		e.log.Error("resync: list channels", "err", err)
+		return
+	}
+	live := make(map[string]bool, len(list))
+	for _, c := range list {
+		live[c.ID] = true
+	}
+	for id := range e.channels {
+		if !live[id] {
+			e.onChannelGone(id, "lost")
+		}
+	}
+}
+
+func (e *Engine) asteriskRestarted() {
+	for id := range e.channels {
+		e.onChannelGone(id, "asterisk_restart")
+	}
+	e.mohOn = map[string]bool{}
+	// Re-establish persistent connections ctid made itself.
+	for _, a := range e.agents {
+		if a.state == AgentLoggedIn && a.mode == PhoneSystemCalls && a.persistent {
+			if err := e.connect(a, ConnectRequest{Mode: a.mode, Number: a.number, Persistent: true}); err != nil {
+				e.log.Warn("re-connect agent phone", "agent", a.user.ID, "err", err)
+			}
+		}
+	}
+}
+
+// --- writer ---------------------------------------------------------------
+
+// writer applies record writes in order on its own goroutine, so a slow
+// database never stalls call handling. Writes are retried a few times; what
+// still fails is logged with the interaction id.
+type writer struct {
+	store Store
+	q     chan func(context.Context) error
+	log   *slog.Logger
+	wg    sync.WaitGroup
+	once  sync.Once
+}
+
+func newWriter(s Store, n int, log *slog.Logger) *writer {
+	return &writer{store: s, q: make(chan func(context.Context) error, n), log: log}
+}
+
+func (w *writer) run() {
+	w.wg.Add(1)
+	defer w.wg.Done()
+	for f := range w.q {
+		var err error
+		for try := 0; try < 5; try++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = f(ctx)
+			cancel()
+			if err == nil {
+				break
+			}
+			time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
+		}
+		if err != nil && !errors.Is(err, errFlushMarker) {
+			w.log.Error("record write failed", "err", err)
+		}
+	}
+}
+
+var errFlushMarker = errors.New("flush")
+
+func (w *writer) add(f func(context.Context) error) { w.q <- f }
+
+func (w *writer) flush(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case w.q <- func(context.Context) error { close(done); return nil }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *writer) close() {
+	w.once.Do(func() { close(w.q) })
+	w.wg.Wait()
+}

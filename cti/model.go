@@ -1,0 +1,112 @@
+package cti
+
+import "time"
+
+// Role of a user.
+type Role string
+
+const (
+	RoleAgent      Role = "agent"
+	RoleSupervisor Role = "supervisor"
+	RoleAdmin      Role = "admin"
+)
+
+// User is a person who logs in: an agent, supervisor or admin.
+type User struct {
+	ID                   int64  `json:"id"`
+	Username             string `json:"username"`
+	DisplayName          string `json:"displayName"`
+	Role                 Role   `json:"role"`
+	DefaultPhone         string `json:"defaultPhone"`
+	ManualCallWhenPaused bool   `json:"manualCallWhenPaused"`
+	TransferWhenPaused   bool   `json:"transferWhenPaused"`
+	RecordingControl     bool   `json:"recordingControl"`
+	Disabled             bool   `json:"disabled"`
+}
+
+// Campaign groups calls: inbound (DIDs) or outbound (dialler); it carries
+// the wrap, recording and queue settings.
+type Campaign struct {
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	Kind              string     `json:"kind"`
+	PlatformNumber    string     `json:"platformNumber"`
+	DefaultRegion     string     `json:"defaultRegion"`
+	Recording         bool       `json:"recording"`
+	WrapLimitSeconds  int        `json:"wrapLimitSeconds"`
+	DefaultWrapCode   string     `json:"defaultWrapCode"`
+	ExtendWrapSeconds int        `json:"extendWrapSeconds"`
+	MaxQueueSeconds   int        `json:"maxQueueSeconds"`
+	OverflowContext   string     `json:"overflowContext"`
+	OverflowExtension string     `json:"overflowExtension"`
+	PaymentEnabled    bool       `json:"paymentEnabled"`
+	DIDs              []string   `json:"dids"`
+	WrapCodes         []WrapCode `json:"wrapCodes"`
+	AgentIDs          []int64    `json:"agentIds"`
+}
+
+// WrapCode is a disposition an agent picks after a call.
+type WrapCode struct {
+	Code  string `json:"code"`
+	Label string `json:"label"`
+}
+
+// Config is the admin-edited configuration the engine works from. It is
+// loaded whole and swapped atomically when an admin changes something.
+type Config struct {
+	Campaigns    map[int64]*Campaign
+	ByDID        map[string]*Campaign
+	PauseReasons []string // reasons an agent may choose
+	Users        map[int64]*User
+}
+
+// Interaction is the business record of one customer call.
+type Interaction struct {
+	ID              string     `json:"interactionId"`
+	CampaignID      *int64     `json:"campaignId,omitempty"`
+	Direction       string     `json:"direction"` // IN or OUT
+	CustomerNumber  string     `json:"customerNumber"`
+	PlatformNumber  string     `json:"platformNumber"`
+	IVRText         string     `json:"ivrText"`
+	IVRData         string     `json:"ivrData"`
+	AgentID         *int64     `json:"agentId,omitempty"`
+	State           CallState  `json:"state"`
+	QueuedAt        *time.Time `json:"queuedAt,omitempty"`
+	OfferedAt       *time.Time `json:"offeredAt,omitempty"`
+	ConnectedAt     *time.Time `json:"connectedAt,omitempty"`
+	EndedAt         *time.Time `json:"endedAt,omitempty"`
+	WrappedAt       *time.Time `json:"wrappedAt,omitempty"`
+	QueueMs         int64      `json:"queueMs"`
+	WrapCode        string     `json:"wrapCode"`
+	Notes           string     `json:"notes"`
+	EndReason       string     `json:"endReason"`
+	CustomerChannel string     `json:"-"`
+}
+
+// Leg is one channel that took part in an interaction.
+type Leg struct {
+	InteractionID string
+	ChannelID     string
+	Role          string // customer, agent, third_party
+	Endpoint      string
+	AgentID       *int64
+	StartedAt     time.Time
+	AnsweredAt    *time.Time
+	EndedAt       *time.Time
+	Cause         string
+}
+
+// AgentSession is the persisted part of a logged-in agent, enough for a
+// restarted ctid to restore them and re-adopt their phone leg.
+type AgentSession struct {
+	UserID        int64
+	State         AgentState
+	PauseReason   string
+	PhoneMode     PhoneMode
+	PhoneNumber   string
+	Persistent    bool
+	AgentChannel  string
+	BridgeID      string
+	InteractionID string
+	StateSince    time.Time
+}

@@ -1,0 +1,126 @@
+package cti
+
+import "fmt"
+
+// AgentState is where an agent is in their working day. The adaptor shows it
+// and the allocator reads it; it changes only through agentTransitions.
+type AgentState string
+
+const (
+	AgentLoggedOut  AgentState = "logged_out"
+	AgentLoggedIn   AgentState = "logged_in"  // authenticated, phone not connected
+	AgentConnecting AgentState = "connecting" // phone connection being set up
+	AgentPaused     AgentState = "paused"
+	AgentReady      AgentState = "ready"
+	AgentReserved   AgentState = "reserved" // a call is ringing the agent's phone
+	AgentOnCall     AgentState = "on_call"
+	AgentOnWrap     AgentState = "on_wrap"
+)
+
+// AgentAction names what moves an agent between states.
+type AgentAction string
+
+const (
+	ActLogin       AgentAction = "login"
+	ActConnect     AgentAction = "connect"
+	ActConnected   AgentAction = "connected"
+	ActConnectFail AgentAction = "connect_failed"
+	ActPhoneLost   AgentAction = "phone_lost"
+	ActReady       AgentAction = "ready"
+	ActPause       AgentAction = "pause"
+	ActOffer       AgentAction = "offer"  // inbound call rings the agent
+	ActAccept      AgentAction = "accept" // agent answered the offered call
+	ActMiss        AgentAction = "miss"   // agent did not answer: Auto Pause
+	ActRecall      AgentAction = "recall" // offer withdrawn (caller hung up first)
+	ActDial        AgentAction = "dial"   // manual outbound call
+	ActCallEnd     AgentAction = "call_end"
+	ActWrapReady   AgentAction = "wrap_ready"
+	ActWrapPause   AgentAction = "wrap_pause"
+	ActLogout      AgentAction = "logout"
+)
+
+// agentTransitions is the whole agent state machine: from a state, an action
+// leads to exactly one state. Anything absent is refused with 409.
+var agentTransitions = map[AgentState]map[AgentAction]AgentState{
+	AgentLoggedOut: {ActLogin: AgentLoggedIn},
+	AgentLoggedIn: {
+		ActLogin: AgentLoggedIn, ActConnect: AgentConnecting, ActLogout: AgentLoggedOut,
+	},
+	AgentConnecting: {
+		ActConnected: AgentPaused, ActConnectFail: AgentLoggedIn, ActPhoneLost: AgentLoggedIn,
+		ActLogout: AgentLoggedOut, ActLogin: AgentConnecting,
+	},
+	AgentPaused: {
+		ActReady: AgentReady, ActPause: AgentPaused, ActDial: AgentOnCall, ActOffer: AgentReserved,
+		ActPhoneLost: AgentLoggedIn, ActLogout: AgentLoggedOut, ActLogin: AgentPaused,
+		ActConnect: AgentConnecting,
+	},
+	AgentReady: {
+		ActPause: AgentPaused, ActOffer: AgentReserved, ActDial: AgentOnCall, ActAccept: AgentOnCall,
+		ActPhoneLost: AgentLoggedIn, ActLogin: AgentReady, ActLogout: AgentLoggedOut,
+	},
+	AgentReserved: {
+		ActAccept: AgentOnCall, ActMiss: AgentPaused, ActRecall: AgentReady,
+		ActPhoneLost: AgentLoggedIn, ActLogin: AgentReserved,
+	},
+	AgentOnCall: {ActCallEnd: AgentOnWrap, ActLogin: AgentOnCall},
+	AgentOnWrap: {
+		ActWrapReady: AgentReady, ActWrapPause: AgentPaused, ActLogin: AgentOnWrap,
+		ActPhoneLost: AgentOnWrap,
+	},
+}
+
+// nextAgentState looks up the transition table.
+func nextAgentState(from AgentState, act AgentAction) (AgentState, error) {
+	if to, ok := agentTransitions[from][act]; ok {
+		return to, nil
+	}
+	return from, &Error{Kind: KindConflict, State: string(from),
+		Msg: fmt.Sprintf("cannot %s while %s", act, from)}
+}
+
+// CallState is where an interaction (a customer call) is.
+type CallState string
+
+const (
+	CallQueued    CallState = "queued"    // waiting in the campaign's holding bridge
+	CallOffering  CallState = "offering"  // an agent's phone is ringing for it
+	CallDialing   CallState = "dialing"   // outbound: the customer is being called
+	CallConnected CallState = "connected" // customer and agent talking
+	CallEnded     CallState = "ended"     // customer leg gone; agent may be wrapping
+	CallWrapped   CallState = "wrapped"   // wrap code saved: the record is complete
+)
+
+// CallAction names what moves a call between states.
+type CallAction string
+
+const (
+	CallActQueue    CallAction = "queue"
+	CallActOffer    CallAction = "offer"
+	CallActMiss     CallAction = "miss" // offer failed: back to the head of the queue
+	CallActConnect  CallAction = "connect"
+	CallActHangup   CallAction = "hangup"
+	CallActFail     CallAction = "fail" // outbound: busy, no answer, congestion
+	CallActOverflow CallAction = "overflow"
+	CallActWrap     CallAction = "wrap"
+)
+
+var callTransitions = map[CallState]map[CallAction]CallState{
+	"": {CallActQueue: CallQueued, CallActOffer: CallDialing /* outbound starts dialing */},
+	CallQueued: {
+		CallActOffer: CallOffering, CallActHangup: CallEnded, CallActOverflow: CallEnded,
+		CallActConnect: CallConnected, // persistent agent: straight into their bridge
+	},
+	CallOffering:  {CallActConnect: CallConnected, CallActMiss: CallQueued, CallActHangup: CallEnded},
+	CallDialing:   {CallActConnect: CallConnected, CallActFail: CallEnded, CallActHangup: CallEnded},
+	CallConnected: {CallActHangup: CallEnded},
+	CallEnded:     {CallActWrap: CallWrapped},
+}
+
+func nextCallState(from CallState, act CallAction) (CallState, error) {
+	if to, ok := callTransitions[from][act]; ok {
+		return to, nil
+	}
+	return from, &Error{Kind: KindConflict, State: string(from),
+		Msg: fmt.Sprintf("call cannot %s while %s", act, from)}
+}

@@ -1,0 +1,72 @@
+package cti
+
+import (
+	"context"
+
+	"github.com/ctid/ctid/ari"
+)
+
+// PhoneMode is how an agent's phone is connected.
+type PhoneMode string
+
+const (
+	// PhoneAgentCalls: the agent dials ctid's login number from their phone;
+	// the leg stays up until they hang up.
+	PhoneAgentCalls PhoneMode = "agent_calls"
+	// PhoneSystemCalls: ctid calls the agent's connection number, once at
+	// Start (persistent) or for every allocated call (not persistent).
+	PhoneSystemCalls PhoneMode = "system_calls"
+)
+
+// Telephony is what the engine asks of Asterisk. It is deliberately small:
+// the engine runs unchanged against the ARI double and real Asterisk, and
+// tests may stub it.
+type Telephony interface {
+	Originate(ctx context.Context, req ari.OriginateRequest) error
+	Hangup(ctx context.Context, channelID, reason string) error
+	Answer(ctx context.Context, channelID string) error
+	CreateBridge(ctx context.Context, id string, types ...string) error
+	DestroyBridge(ctx context.Context, id string) error
+	AddToBridge(ctx context.Context, bridgeID, channelID string, absorbDTMF bool) error
+	BridgeMOH(ctx context.Context, bridgeID string) error
+	Play(ctx context.Context, channelID, playbackID, media string) error
+	Continue(ctx context.Context, channelID, dpContext, exten string) error
+	Channels(ctx context.Context) ([]ari.Channel, error)
+}
+
+// ARITelephony adapts the project's ARI client to Telephony.
+type ARITelephony struct{ C *ari.Client }
+
+func (t ARITelephony) Originate(ctx context.Context, req ari.OriginateRequest) error {
+	_, err := t.C.Channels.Originate(ctx, req)
+	return err
+}
+func (t ARITelephony) Hangup(ctx context.Context, id, reason string) error {
+	return t.C.Channels.Hangup(ctx, id, reason)
+}
+func (t ARITelephony) Answer(ctx context.Context, id string) error {
+	return t.C.Channels.Answer(ctx, id)
+}
+func (t ARITelephony) CreateBridge(ctx context.Context, id string, types ...string) error {
+	_, err := t.C.Bridges.Create(ctx, ari.BridgeRequest{ID: id, Types: types, Name: id})
+	return err
+}
+func (t ARITelephony) DestroyBridge(ctx context.Context, id string) error {
+	return t.C.Bridges.Destroy(ctx, id)
+}
+func (t ARITelephony) AddToBridge(ctx context.Context, bridgeID, ch string, absorb bool) error {
+	return t.C.Bridges.AddChannel(ctx, bridgeID, ari.AddChannelRequest{Channels: []string{ch}, AbsorbDTMF: absorb})
+}
+func (t ARITelephony) BridgeMOH(ctx context.Context, bridgeID string) error {
+	return t.C.Bridges.MOH(ctx, bridgeID, "")
+}
+func (t ARITelephony) Play(ctx context.Context, ch, playbackID, media string) error {
+	_, err := t.C.Channels.Play(ctx, ch, playbackID, media)
+	return err
+}
+func (t ARITelephony) Continue(ctx context.Context, ch, dpContext, exten string) error {
+	return t.C.Channels.Continue(ctx, ch, dpContext, exten, 1, "")
+}
+func (t ARITelephony) Channels(ctx context.Context) ([]ari.Channel, error) {
+	return t.C.Channels.List(ctx)
+}
