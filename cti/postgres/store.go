@@ -1,0 +1,282 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/ctid/ctid/cti"
+)
+
+// Store is the engine's business-record store on PostgreSQL.
+type Store struct{ db *gorm.DB }
+
+// NewStore wraps a migrated database.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+
+var _ cti.Store = (*Store)(nil)
+
+// LoadConfig reads everything the engine keeps in memory: users,
+// campaigns with their DIDs, wrap codes and agents, and pause reasons.
+func (s *Store) LoadConfig(ctx context.Context) (*cti.Config, error) {
+	db := s.db.WithContext(ctx)
+	cfg := &cti.Config{Campaigns: map[int64]*cti.Campaign{}, ByDID: map[string]*cti.Campaign{}, Users: map[int64]*cti.User{}}
+	var users []userRow
+	if err := db.Table("users").Where("NOT disabled").Find(&users).Error; err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		cu := u.toUser()
+		cfg.Users[u.ID] = &cu
+	}
+	var camps []campaignRow
+	if err := db.Table("campaigns").Order("id").Find(&camps).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range camps {
+		c := r.toCampaign()
+		cfg.Campaigns[c.ID] = c
+	}
+	var dids []struct {
+		DID        string `gorm:"column:did"`
+		CampaignID int64
+	}
+	if err := db.Table("campaign_dids").Find(&dids).Error; err != nil {
+		return nil, err
+	}
+	for _, d := range dids {
+		if c := cfg.Campaigns[d.CampaignID]; c != nil {
+			c.DIDs = append(c.DIDs, d.DID)
+			cfg.ByDID[d.DID] = c
+		}
+	}
+	var codes []struct {
+		CampaignID  int64
+		Code, Label string
+	}
+	if err := db.Table("wrap_codes").Order("id").Find(&codes).Error; err != nil {
+		return nil, err
+	}
+	for _, w := range codes {
+		if c := cfg.Campaigns[w.CampaignID]; c != nil {
+			c.WrapCodes = append(c.WrapCodes, cti.WrapCode{Code: w.Code, Label: w.Label})
+		}
+	}
+	var members []struct{ CampaignID, UserID int64 }
+	if err := db.Table("campaign_agents").Find(&members).Error; err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		if c := cfg.Campaigns[m.CampaignID]; c != nil {
+			c.AgentIDs = append(c.AgentIDs, m.UserID)
+		}
+	}
+	if err := db.Table("pause_reasons").Where("NOT system").Order("id").Pluck("name", &cfg.PauseReasons).Error; err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+type userRow struct {
+	ID                   int64
+	Username             string
+	DisplayName          string
+	Role                 string
+	DefaultPhone         string
+	ManualCallWhenPaused bool
+	TransferWhenPaused   bool
+	RecordingControl     bool
+	Disabled             bool
+}
+
+func (u userRow) toUser() cti.User {
+	return cti.User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: cti.Role(u.Role),
+		DefaultPhone: u.DefaultPhone, ManualCallWhenPaused: u.ManualCallWhenPaused,
+		TransferWhenPaused: u.TransferWhenPaused, RecordingControl: u.RecordingControl, Disabled: u.Disabled}
+}
+
+type campaignRow struct {
+	ID                int64
+	Name              string
+	Kind              string
+	PlatformNumber    string
+	DefaultRegion     string
+	Recording         bool
+	WrapLimitSeconds  int
+	DefaultWrapCode   string
+	ExtendWrapSeconds int
+	MaxQueueSeconds   int
+	OverflowContext   string
+	OverflowExtension string
+	PaymentEnabled    bool
+}
+
+func (r campaignRow) toCampaign() *cti.Campaign {
+	return &cti.Campaign{ID: r.ID, Name: r.Name, Kind: r.Kind, PlatformNumber: r.PlatformNumber,
+		DefaultRegion: r.DefaultRegion, Recording: r.Recording, WrapLimitSeconds: r.WrapLimitSeconds,
+		DefaultWrapCode: r.DefaultWrapCode, ExtendWrapSeconds: r.ExtendWrapSeconds,
+		MaxQueueSeconds: r.MaxQueueSeconds, OverflowContext: r.OverflowContext,
+		OverflowExtension: r.OverflowExtension, PaymentEnabled: r.PaymentEnabled}
+}
+
+type interactionRow struct {
+	ID              string `gorm:"primaryKey"`
+	CampaignID      *int64
+	Direction       string
+	CustomerNumber  string
+	PlatformNumber  string
+	IVRText         string `gorm:"column:ivr_text"`
+	IVRData         string `gorm:"column:ivr_data"`
+	AgentID         *int64
+	State           string
+	QueuedAt        *time.Time
+	OfferedAt       *time.Time
+	ConnectedAt     *time.Time
+	EndedAt         *time.Time
+	WrappedAt       *time.Time
+	QueueMs         int64
+	WrapCode        string
+	Notes           string
+	EndReason       string
+	CustomerChannel string
+	UpdatedAt       time.Time
+}
+
+func (interactionRow) TableName() string { return "interactions" }
+
+func toRow(in cti.Interaction) interactionRow {
+	return interactionRow{ID: in.ID, CampaignID: in.CampaignID, Direction: in.Direction,
+		CustomerNumber: in.CustomerNumber, PlatformNumber: in.PlatformNumber, IVRText: in.IVRText,
+		IVRData: in.IVRData, AgentID: in.AgentID, State: string(in.State), QueuedAt: in.QueuedAt,
+		OfferedAt: in.OfferedAt, ConnectedAt: in.ConnectedAt, EndedAt: in.EndedAt, WrappedAt: in.WrappedAt,
+		QueueMs: in.QueueMs, WrapCode: in.WrapCode, Notes: in.Notes, EndReason: in.EndReason,
+		CustomerChannel: in.CustomerChannel, UpdatedAt: time.Now()}
+}
+
+func (r interactionRow) toInteraction() cti.Interaction {
+	return cti.Interaction{ID: r.ID, CampaignID: r.CampaignID, Direction: r.Direction,
+		CustomerNumber: r.CustomerNumber, PlatformNumber: r.PlatformNumber, IVRText: r.IVRText,
+		IVRData: r.IVRData, AgentID: r.AgentID, State: cti.CallState(r.State), QueuedAt: r.QueuedAt,
+		OfferedAt: r.OfferedAt, ConnectedAt: r.ConnectedAt, EndedAt: r.EndedAt, WrappedAt: r.WrappedAt,
+		QueueMs: r.QueueMs, WrapCode: r.WrapCode, Notes: r.Notes, EndReason: r.EndReason,
+		CustomerChannel: r.CustomerChannel}
+}
+
+// CreateInteraction inserts the record (idempotent on id, so a retried
+// write after a timeout does not fail).
+func (s *Store) CreateInteraction(ctx context.Context, in cti.Interaction) error {
+	row := toRow(in)
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+}
+
+// UpdateInteraction writes every field of the record.
+func (s *Store) UpdateInteraction(ctx context.Context, in cti.Interaction) error {
+	row := toRow(in)
+	res := s.db.WithContext(ctx).Model(&interactionRow{}).Where("id = ?", in.ID).Select("*").Updates(&row)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return s.CreateInteraction(ctx, in)
+	}
+	return nil
+}
+
+// AddInteractionEvent appends to the interaction's state history.
+func (s *Store) AddInteractionEvent(ctx context.Context, id string, at time.Time, from, to cti.CallState, detail string) error {
+	return s.db.WithContext(ctx).Exec(`INSERT INTO interaction_events(interaction_id, at, from_state, to_state, detail)
+		VALUES (?, ?, ?, ?, ?)`, id, at, string(from), string(to), detail).Error
+}
+
+// UpsertLeg records a leg; later writes fill in answered/ended times.
+func (s *Store) UpsertLeg(ctx context.Context, l cti.Leg) error {
+	if l.StartedAt.IsZero() {
+		l.StartedAt = time.Now()
+	}
+	return s.db.WithContext(ctx).Exec(`INSERT INTO interaction_legs(interaction_id, channel_id, role, endpoint, agent_id, started_at, answered_at, ended_at, cause)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (interaction_id, channel_id) DO UPDATE SET
+		  endpoint = CASE WHEN EXCLUDED.endpoint <> '' THEN EXCLUDED.endpoint ELSE interaction_legs.endpoint END,
+		  agent_id = COALESCE(EXCLUDED.agent_id, interaction_legs.agent_id),
+		  answered_at = COALESCE(EXCLUDED.answered_at, interaction_legs.answered_at),
+		  ended_at = COALESCE(EXCLUDED.ended_at, interaction_legs.ended_at),
+		  cause = CASE WHEN EXCLUDED.cause <> '' THEN EXCLUDED.cause ELSE interaction_legs.cause END`,
+		l.InteractionID, l.ChannelID, l.Role, l.Endpoint, l.AgentID, l.StartedAt, l.AnsweredAt, l.EndedAt, l.Cause).Error
+}
+
+// OpenInteractions returns records not yet wrapped (ended ones may still be
+// in an agent's wrap).
+func (s *Store) OpenInteractions(ctx context.Context) ([]cti.Interaction, error) {
+	var rows []interactionRow
+	err := s.db.WithContext(ctx).Where("state NOT IN ('wrapped') AND (ended_at IS NULL OR agent_id IS NOT NULL AND wrapped_at IS NULL)").
+		Find(&rows).Error
+	out := make([]cti.Interaction, len(rows))
+	for i, r := range rows {
+		out[i] = r.toInteraction()
+	}
+	return out, err
+}
+
+// Interaction reads one record.
+func (s *Store) Interaction(ctx context.Context, id string) (cti.Interaction, error) {
+	var r interactionRow
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return cti.Interaction{}, &cti.Error{Kind: cti.KindNotFound, Msg: "no such interaction"}
+	}
+	return r.toInteraction(), err
+}
+
+// AddAgentState appends to the agent's state history (for reporting).
+func (s *Store) AddAgentState(ctx context.Context, uid int64, at time.Time, from, to cti.AgentState, reason, iid string) error {
+	return s.db.WithContext(ctx).Exec(`INSERT INTO agent_state_history(user_id, at, from_state, to_state, reason, interaction_id)
+		VALUES (?, ?, ?, ?, ?, ?)`, uid, at, string(from), string(to), reason, iid).Error
+}
+
+type sessionRow struct {
+	UserID        int64 `gorm:"primaryKey"`
+	State         string
+	PauseReason   string
+	PhoneMode     string
+	PhoneNumber   string
+	Persistent    bool
+	AgentChannel  string
+	BridgeID      string
+	InteractionID string
+	StateSince    time.Time
+	UpdatedAt     time.Time
+}
+
+func (sessionRow) TableName() string { return "agent_sessions" }
+
+// SaveAgentSession upserts the agent's live session.
+func (s *Store) SaveAgentSession(ctx context.Context, a cti.AgentSession) error {
+	row := sessionRow{UserID: a.UserID, State: string(a.State), PauseReason: a.PauseReason,
+		PhoneMode: string(a.PhoneMode), PhoneNumber: a.PhoneNumber, Persistent: a.Persistent,
+		AgentChannel: a.AgentChannel, BridgeID: a.BridgeID, InteractionID: a.InteractionID,
+		StateSince: a.StateSince, UpdatedAt: time.Now()}
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+}
+
+// DeleteAgentSession removes a logged-out agent's session.
+func (s *Store) DeleteAgentSession(ctx context.Context, uid int64) error {
+	return s.db.WithContext(ctx).Exec(`DELETE FROM agent_sessions WHERE user_id = ?`, uid).Error
+}
+
+// AgentSessions lists every live session.
+func (s *Store) AgentSessions(ctx context.Context) ([]cti.AgentSession, error) {
+	var rows []sessionRow
+	if err := s.db.WithContext(ctx).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]cti.AgentSession, len(rows))
+	for i, r := range rows {
+		out[i] = cti.AgentSession{UserID: r.UserID, State: cti.AgentState(r.State), PauseReason: r.PauseReason,
+			PhoneMode: cti.PhoneMode(r.PhoneMode), PhoneNumber: r.PhoneNumber, Persistent: r.Persistent,
+			AgentChannel: r.AgentChannel, BridgeID: r.BridgeID, InteractionID: r.InteractionID, StateSince: r.StateSince}
+	}
+	return out, nil
+}
