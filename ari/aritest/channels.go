@@ -891,8 +891,9 @@ func (s *Server) createChannel(p params, r *http.Request) (int, any, *apiError) 
 	if verr != nil {
 		return 0, nil, verr
 	}
-	if o := p.get("originator"); o != "" && s.channels[o] == nil {
-		return 0, nil, errf(400, "Provided originator channel was not found")
+	var originator *channel
+	if o := p.get("originator"); o != "" {
+		originator = s.channels[o]
 	}
 	a := s.apps[app]
 	if a == nil || !a.active() {
@@ -910,8 +911,8 @@ func (s *Server) createChannel(p params, r *http.Request) (int, any, *apiError) 
 	if v := p.get("appArgs"); v != "" {
 		args = strings.Split(v, ",")
 	}
-	if c.localPeer != nil {
-		s.subChan(app, c.localPeer, 1)
+	if originator != nil {
+		s.subChan(app, originator, 1)
 	}
 	s.enterStasis(c, app, args)
 	return 200, s.chanJSON(c), nil
