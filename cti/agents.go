@@ -90,7 +90,7 @@ func (e *Engine) connect(a *agent, req ConnectRequest) error {
 		err := e.tel.Originate(ctx, ari.OriginateRequest{
 			Endpoint: e.o.AgentEndpoint(req.Number), App: e.o.App,
 			AppArgs: []string{"agentleg", itoa(a.user.ID)}, CallerID: "ctid <" + a.user.Username + ">",
-			Timeout: int(e.o.OfferTimeout / time.Second), ChannelID: a.phoneChan,
+			Timeout: secs(e.o.OfferTimeout), ChannelID: a.phoneChan,
 		})
 		if err != nil {
 			delete(e.channels, a.phoneChan)

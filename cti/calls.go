@@ -197,7 +197,7 @@ func (e *Engine) offer(c *call, a *agent) {
 	e.publish(a, "call.offered", e.callView(c))
 	err := e.tel.Originate(ctx, ari.OriginateRequest{
 		Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
-		CallerID: callerID(c), Timeout: int(e.o.OfferTimeout / time.Second), ChannelID: c.agentLeg,
+		CallerID: callerID(c), Timeout: secs(e.o.OfferTimeout), ChannelID: c.agentLeg,
 		Originator: c.rec.CustomerChannel,
 	})
 	if err != nil {
@@ -209,7 +209,7 @@ func (e *Engine) offer(c *call, a *agent) {
 	}
 	// Backstop in case Asterisk never reports the leg's end.
 	leg := c.agentLeg
-	a.offerTimer = e.after(e.o.OfferTimeout+5*time.Second, func() {
+	a.offerTimer = e.after(time.Duration(secs(e.o.OfferTimeout))*time.Second+2*time.Second, func() {
 		if c.rec.State == CallOffering && c.agentLeg == leg {
 			e.hangup(leg, "no_answer")
 			e.onChannelGone(leg, "no_answer")
@@ -492,7 +492,7 @@ func (e *Engine) Dial(ctx context.Context, userID int64, req DialRequest) (CallI
 			defer cancel()
 			err := e.tel.Originate(tctx, ari.OriginateRequest{
 				Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
-				CallerID: "<" + num + ">", Timeout: int(e.o.OfferTimeout / time.Second), ChannelID: c.agentLeg,
+				CallerID: "<" + num + ">", Timeout: secs(e.o.OfferTimeout), ChannelID: c.agentLeg,
 			})
 			if err != nil {
 				delete(e.channels, c.agentLeg)
@@ -535,7 +535,7 @@ func (e *Engine) dialCustomer(c *call, a *agent) {
 	})
 	err := e.tel.Originate(ctx, ari.OriginateRequest{
 		Endpoint: e.o.TrunkEndpoint(c.number), App: e.o.App, AppArgs: []string{"outbound", c.rec.ID},
-		CallerID: cid, Timeout: int(e.o.DialTimeout / time.Second), ChannelID: ch,
+		CallerID: cid, Timeout: secs(e.o.DialTimeout), ChannelID: ch,
 	})
 	if err != nil {
 		delete(e.channels, ch)
@@ -582,4 +582,10 @@ func (e *Engine) Hangup(ctx context.Context, userID int64) error {
 		}
 		return nil
 	})
+}
+
+// secs converts a ring timeout to ARI's whole seconds, rounding up (ARI
+// reads 0 as "the default", not "no time").
+func secs(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }

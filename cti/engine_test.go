@@ -1,0 +1,356 @@
+package cti_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/ctid/ctid/ari/aritest"
+	"github.com/ctid/ctid/cti"
+	"github.com/ctid/ctid/cti/ctitest"
+	"github.com/ctid/ctid/cti/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var bg = context.Background()
+
+const did = "+442071234567"
+
+type fixture struct {
+	*ctitest.Stack
+	alice, bob int64
+	camp       int64
+}
+
+func setup(t *testing.T, spec ctitest.CampaignSpec, o ctitest.Options) *fixture {
+	f := &fixture{}
+	f.Stack = ctitest.StartSeeded(t, o, func(db *gorm.DB) {
+		f.alice = ctitest.Agent(t, db, "alice", "1001")
+		f.bob = ctitest.Agent(t, db, "bob", "1002")
+		spec.Agents = []int64{f.alice, f.bob}
+		if spec.Name == "" {
+			spec.Name = "Sales"
+		}
+		if spec.DID == "" {
+			spec.DID = did
+		}
+		if spec.Codes == nil {
+			spec.Codes = []string{"SALE", "NOSALE"}
+		}
+		spec.Platform = did
+		f.camp = ctitest.Campaign(t, db, spec)
+	})
+	return f
+}
+
+// loginPersistent logs an agent in with a persistent system-calls-agent
+// connection to an extension that answers.
+func (f *fixture) loginPersistent(t *testing.T, id int64, ext string) {
+	t.Helper()
+	f.Double.Script("PJSIP/"+ext, aritest.Behavior{AnswerAfter: 10 * time.Millisecond})
+	if _, err := f.Engine.Login(bg, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Engine.Connect(bg, id, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: ext, Persistent: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState(t, id, cti.AgentPaused, 5*time.Second)
+}
+
+func decode[T any](t *testing.T, e cti.Envelope) T {
+	var v T
+	if err := json.Unmarshal(e.Data, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestInboundCallPersistentAgentFullCycle(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	w := f.WatchAgent(t, f.alice)
+	f.loginPersistent(t, f.alice, "1001")
+	if err := f.Engine.SetReady(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	cust := f.Double.Inbound("ctid", []string{"inbound", did, "Sales line", "acct=42"}, "+447700900123", did, nil)
+	info := decode[cti.CallInfo](t, w.Next("call.connected", 5*time.Second))
+	if info.Direction != "IN" || info.CustomerNumber != "+447700900123" || info.PlatformNumber != did ||
+		info.CampaignName != "Sales" || info.IVRText != "Sales line" || info.IVRData != "acct=42" {
+		t.Fatalf("call info wrong: %+v", info)
+	}
+	snap := f.WaitState(t, f.alice, cti.AgentOnCall, time.Second)
+	// The caller is in the agent's own bridge with the agent leg.
+	b, ok := f.Double.Bridge("agent-" + itoa(f.alice))
+	if !ok || len(b.Channels) != 2 {
+		t.Fatalf("agent bridge: %+v", b)
+	}
+	if err := f.Engine.SetNotes(bg, f.alice, snap.Call.InteractionID, "wants a callback"); err != nil {
+		t.Fatal(err)
+	}
+	// Ready is refused mid-call, state unchanged.
+	if err := f.Engine.SetReady(bg, f.alice); cti.KindOf(err) != cti.KindConflict {
+		t.Fatalf("SetReady on call: %v, want conflict", err)
+	}
+	f.Double.HangupChannel(cust, 16)
+	w.Next("wrap.started", 5*time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, time.Second)
+	// The persistent agent leg stays up in its bridge.
+	if b, _ := f.Double.Bridge("agent-" + itoa(f.alice)); len(b.Channels) != 1 {
+		t.Fatalf("agent leg should stay in its bridge: %+v", b)
+	}
+	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "BOGUS"}); cti.KindOf(err) != cti.KindInvalid {
+		t.Fatalf("bogus wrap code: %v", err)
+	}
+	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE", Next: "ready"}); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
+	f.Engine.Flush(bg)
+	var rec struct {
+		State, WrapCode, Notes, Direction, CustomerNumber string
+		QueueMs                                           int64
+	}
+	f.DB.Raw(`SELECT state, wrap_code, notes, direction, customer_number, queue_ms FROM interactions WHERE id = ?`, info.InteractionID).Scan(&rec)
+	if rec.State != "wrapped" || rec.WrapCode != "SALE" || rec.Notes != "wants a callback" || rec.Direction != "IN" {
+		t.Fatalf("interaction record: %+v", rec)
+	}
+	var history []string
+	f.DB.Raw(`SELECT to_state FROM interaction_events WHERE interaction_id = ? ORDER BY id`, info.InteractionID).Scan(&history)
+	if want := "queued connected ended wrapped"; join(history) != want {
+		t.Fatalf("history %q, want %q", join(history), want)
+	}
+	var agentStates []string
+	f.DB.Raw(`SELECT to_state FROM agent_state_history WHERE user_id = ? ORDER BY id`, f.alice).Scan(&agentStates)
+	if want := "logged_in connecting paused ready reserved on_call on_wrap ready"; join(agentStates) != want {
+		t.Fatalf("agent history %q, want %q", join(agentStates), want)
+	}
+}
+
+func TestNonPersistentMissGoesAutoPauseAndCallRequeues(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{OfferTimeout: 300 * time.Millisecond})
+	f.Double.Script("PJSIP/1001", aritest.Behavior{NoAnswer: true})
+	f.Double.Script("PJSIP/1002", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
+	for _, id := range []int64{f.alice, f.bob} {
+		f.Engine.Login(bg, id)
+		num := map[int64]string{f.alice: "1001", f.bob: "1002"}[id]
+		if err := f.Engine.Connect(bg, id, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: num}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Alice has idled longer, so she is offered the call first.
+	if err := f.Engine.SetReady(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if err := f.Engine.SetReady(bg, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	wb := f.WatchAgent(t, f.bob)
+	f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900124", did, nil)
+	snap := f.WaitState(t, f.alice, cti.AgentPaused, 5*time.Second)
+	if snap.State.PauseReason != "Auto Pause" {
+		t.Fatalf("alice pause reason %q, want Auto Pause", snap.State.PauseReason)
+	}
+	info := decode[cti.CallInfo](t, wb.Next("call.connected", 5*time.Second))
+	if info.CustomerNumber != "+447700900124" {
+		t.Fatalf("bob got %+v", info)
+	}
+	f.Engine.Flush(bg)
+	var history []string
+	f.DB.Raw(`SELECT to_state FROM interaction_events WHERE interaction_id = ? ORDER BY id`, info.InteractionID).Scan(&history)
+	if want := "queued offering queued offering connected"; join(history) != want {
+		t.Fatalf("history %q, want %q", join(history), want)
+	}
+}
+
+func TestManualOutboundCallAndAgentHangup(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	f.loginPersistent(t, f.alice, "1001")
+	f.Double.Script("PJSIP/+4420*@trunk", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
+	w := f.WatchAgent(t, f.alice)
+	// Bad numbers are refused and change nothing.
+	if _, err := f.Engine.Dial(bg, f.alice, cti.DialRequest{Number: "not a number"}); cti.KindOf(err) != cti.KindInvalid {
+		t.Fatalf("nonsense number: %v", err)
+	}
+	f.WaitState(t, f.alice, cti.AgentPaused, time.Second)
+	camp := f.camp
+	info, err := f.Engine.Dial(bg, f.alice, cti.DialRequest{Number: "020 7946 0000", CampaignID: &camp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.CustomerNumber != "+442079460000" || info.Direction != "OUT" || info.PlatformNumber != did {
+		t.Fatalf("dial info %+v", info)
+	}
+	w.Next("call.connected", 5*time.Second)
+	ch, ok := f.Double.Channel("cu-" + info.InteractionID)
+	if !ok || ch.CallerNumber != did {
+		t.Fatalf("customer leg caller id: %+v", ch)
+	}
+	if err := f.Engine.Hangup(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 5*time.Second)
+	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "NOSALE", Next: "paused", Reason: "Break"}); err != nil {
+		t.Fatal(err)
+	}
+	snap := f.WaitState(t, f.alice, cti.AgentPaused, time.Second)
+	if snap.State.PauseReason != "Break" {
+		t.Fatalf("pause reason %q", snap.State.PauseReason)
+	}
+}
+
+func TestManualCallSkipCampaignBusy(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	f.loginPersistent(t, f.alice, "1001")
+	f.Double.Script("PJSIP/+4420*@trunk", aritest.Behavior{Busy: true, RingFor: 20 * time.Millisecond})
+	f.Engine.SetReady(bg, f.alice)
+	info, err := f.Engine.Dial(bg, f.alice, cti.DialRequest{Number: "+44 20 7946 0001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := f.WaitState(t, f.alice, cti.AgentOnWrap, 5*time.Second)
+	if snap.Call == nil || snap.Call.EndReason != "busy" || snap.Call.CampaignID != nil {
+		t.Fatalf("busy call: %+v", snap.Call)
+	}
+	// A skipped-campaign call has no wrap codes; wrap without one.
+	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
+	_ = info
+}
+
+func TestAutoWrapAppliesDefaultCodeAndExtend(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{WrapLimit: 1, ExtendWrap: 1}, ctitest.Options{})
+	w := f.WatchAgent(t, f.alice)
+	f.loginPersistent(t, f.alice, "1001")
+	f.Engine.SetReady(bg, f.alice)
+	cust := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900125", did, nil)
+	info := decode[cti.CallInfo](t, w.Next("call.connected", 5*time.Second))
+	f.Double.HangupChannel(cust, 16)
+	wrap := decode[cti.WrapView](t, w.Next("wrap.started", 5*time.Second))
+	if wrap.Deadline == nil || wrap.DefaultCode != "SALE" || wrap.ExtendSeconds != 1 {
+		t.Fatalf("wrap view %+v", wrap)
+	}
+	start := time.Now()
+	if err := f.Engine.ExtendWrap(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	ext := decode[cti.WrapView](t, w.Next("wrap.extended", time.Second))
+	if !ext.Deadline.After(*wrap.Deadline) {
+		t.Fatalf("extend did not move the deadline: %v → %v", wrap.Deadline, ext.Deadline)
+	}
+	w.Next("wrap.auto", 5*time.Second)
+	if time.Since(start) < 1500*time.Millisecond {
+		t.Fatalf("auto-wrap fired before the extended deadline")
+	}
+	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
+	f.Engine.Flush(bg)
+	var code string
+	f.DB.Raw(`SELECT wrap_code FROM interactions WHERE id = ?`, info.InteractionID).Scan(&code)
+	if code != "SALE" {
+		t.Fatalf("auto-wrap code %q, want default SALE", code)
+	}
+}
+
+func TestQueuedCallerOverflowsAndAbandonIsRecorded(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{MaxQueue: 1, OverflowContext: "voicemail"}, ctitest.Options{})
+	overflowed := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900126", did, nil)
+	abandoned := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900127", did, nil)
+	time.Sleep(100 * time.Millisecond)
+	f.Double.HangupChannel(abandoned, 16)
+	ctitest.Eventually(t, 5*time.Second, "overflow", func() bool {
+		ch, ok := f.Double.Channel(overflowed)
+		return ok && ch.Context == "voicemail"
+	})
+	f.Engine.Sync(bg)
+	f.Engine.Flush(bg)
+	var rows []struct{ CustomerNumber, State, EndReason string }
+	f.DB.Raw(`SELECT customer_number, state, end_reason FROM interactions ORDER BY customer_number`).Scan(&rows)
+	if len(rows) != 2 || rows[0].EndReason != "overflow to voicemail" || rows[1].EndReason != "abandoned in queue" ||
+		rows[0].State != "ended" || rows[1].State != "ended" {
+		t.Fatalf("records: %+v", rows)
+	}
+}
+
+func TestUnknownDIDStillLeavesARecord(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	f.Double.Inbound("ctid", []string{"inbound", "+449999999999"}, "+447700900128", "+449999999999", nil)
+	ctitest.Eventually(t, 5*time.Second, "record", func() bool {
+		f.Engine.Flush(bg)
+		var n int64
+		f.DB.Raw(`SELECT count(*) FROM interactions WHERE end_reason LIKE 'unknown DID%'`).Scan(&n)
+		return n == 1
+	})
+}
+
+func TestInvalidTransitionsChangeNothing(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	if err := f.Engine.SetReady(bg, f.alice); cti.KindOf(err) != cti.KindConflict {
+		t.Fatalf("ready before login: %v", err)
+	}
+	f.Engine.Login(bg, f.alice)
+	if err := f.Engine.SetReady(bg, f.alice); cti.KindOf(err) != cti.KindConflict {
+		t.Fatalf("ready without phone: %v", err)
+	}
+	if err := f.Engine.Connect(bg, f.alice, cti.ConnectRequest{Mode: "carrier pigeon"}); cti.KindOf(err) != cti.KindInvalid {
+		t.Fatalf("bad mode: %v", err)
+	}
+	f.loginPersistent(t, f.alice, "1001")
+	if err := f.Engine.SetPaused(bg, f.alice, "Auto Pause"); cti.KindOf(err) != cti.KindInvalid {
+		t.Fatalf("agents cannot choose the system reason: %v", err)
+	}
+	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE"}); cti.KindOf(err) != cti.KindConflict {
+		t.Fatalf("wrap without call: %v", err)
+	}
+	var e *cti.Error
+	err := f.Engine.ExtendWrap(bg, f.alice)
+	if cti.KindOf(err) != cti.KindConflict {
+		t.Fatalf("extend: %v", err)
+	}
+	_ = e
+	f.WaitState(t, f.alice, cti.AgentPaused, time.Second)
+}
+
+func TestAgentPhoneDropDuringCallEndsCallAndNeedsReconnect(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	f.loginPersistent(t, f.alice, "1001")
+	f.Engine.SetReady(bg, f.alice)
+	w := f.WatchAgent(t, f.alice)
+	cust := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900129", did, nil)
+	w.Next("call.connected", 5*time.Second)
+	b, _ := f.Double.Bridge("agent-" + itoa(f.alice))
+	for _, ch := range b.Channels {
+		if ch != cust {
+			f.Double.HangupChannel(ch, 16)
+		}
+	}
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 5*time.Second)
+	ctitest.Eventually(t, 5*time.Second, "customer hung up", func() bool { _, ok := f.Double.Channel(cust); return !ok })
+	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE"}); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState(t, f.alice, cti.AgentLoggedIn, time.Second)
+}
+
+func join(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += " "
+		}
+		out += x
+	}
+	return out
+}
+
+func itoa(n int64) string { return json.Number(fmtInt(n)).String() }
+
+func fmtInt(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
