@@ -373,7 +373,15 @@ func (s *Server) hangup(c *channel, cause int, soft bool) {
 	}
 	delete(s.channels, c.id)
 	st := s.stateOf(c)
+	if _, dup := s.history[c.id]; !dup {
+		s.historyIDs = append(s.historyIDs, c.id)
+	}
 	s.history[c.id] = &st
+	if len(s.historyIDs) > maxHistory {
+		old := s.historyIDs[0]
+		s.historyIDs = s.historyIDs[1:]
+		delete(s.history, old)
+	}
 	if p := c.localPeer; p != nil && !p.dead {
 		s.hangup(p, cause, false)
 	}

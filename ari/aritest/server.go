@@ -1,11 +1,3 @@
-// Package aritest is an in-process Asterisk double that speaks ARI (REST and
-// the events websocket) over real HTTP, modelled on Asterisk 22.10.1 as
-// described in /work/shared/ARI-NOTES.md. Calls, media and timing are
-// simulated: scripted endpoints stand in for phones and Local channels, and an
-// optional FakeClock makes scenarios run without real waiting.
-//
-// The double deliberately does not import the project's ARI client so the
-// client's wire format is checked against an independent implementation.
 package aritest
 
 import (
@@ -68,7 +60,11 @@ type Server struct {
 	scriptGlob  []scriptEntry
 	contexts    map[string]DialplanContext
 	history     map[string]*ChannelState // destroyed channels (for inspection)
+	historyIDs  []string                 // FIFO bounding history
 }
+
+// maxHistory bounds how many destroyed channels are kept for inspection.
+const maxHistory = 50000
 
 type scriptEntry struct {
 	pattern string
@@ -131,6 +127,7 @@ func (s *Server) resetLocked() {
 	s.playbacks = map[string]*playback{}
 	s.recordings = map[string]*liveRecording{}
 	s.history = map[string]*ChannelState{}
+	s.historyIDs = nil
 }
 
 // URL returns the base URL, e.g. "http://127.0.0.1:PORT"; ARI lives under /ari.
