@@ -478,6 +478,14 @@ var ErrNoType = errors.New("ari: event has no type")
 // know gives *UnknownEvent; malformed JSON, a non-object or a missing type is
 // an error. DecodeEvent never panics.
 func DecodeEvent(data []byte) (Event, error) {
+	if ev, ok := fastDecode(data); ok {
+		return ev, nil
+	}
+	return decodeStd(data)
+}
+
+// decodeStd is DecodeEvent with encoding/json only.
+func decodeStd(data []byte) (Event, error) {
 	var probe typeProbe
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("ari: decode event: %w", err)

@@ -50,11 +50,22 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Time{}, lastErr
 }
 
+// lenientTime parses s as ParseTime does, giving the zero time on error.
+func lenientTime(s string) time.Time {
+	if t, ok := parseAsteriskTime(s); ok {
+		return t
+	}
+	t, err := ParseTime(s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *Time) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
-		t.Time = time.Time{}
-		return nil
+		return nil // null leaves the value unchanged, like encoding/json
 	}
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
 		return fmt.Errorf("ari: time must be a JSON string, got %.40q", b)
@@ -65,17 +76,11 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	// Fast path: the exact Asterisk layout, without allocating a string.
-	if len(s) == len(AsteriskTimeFormat) {
-		if tt, ok := parseAsteriskTime(s); ok {
-			t.Time = tt
-			return nil
-		}
+	if tt, ok := parseAsteriskTime(s); ok {
+		t.Time = tt
+		return nil
 	}
-	tt, err := ParseTime(string(s))
-	if err != nil {
-		tt = time.Time{}
-	}
-	t.Time = tt
+	t.Time = lenientTime(string(s))
 	return nil
 }
 
@@ -105,10 +110,14 @@ var fixedZones = func() map[int]*time.Location {
 
 // parseAsteriskTime parses "2006-01-02T15:04:05.000-0700" without
 // allocations. ok is false if s is not exactly in that layout.
-func parseAsteriskTime(s []byte) (time.Time, bool) {
-	num := func(b []byte) (int, bool) {
+func parseAsteriskTime[T string | []byte](s T) (time.Time, bool) {
+	if len(s) != len(AsteriskTimeFormat) {
+		return time.Time{}, false
+	}
+	num := func(b T) (int, bool) {
 		n := 0
-		for _, c := range b {
+		for i := 0; i < len(b); i++ {
+			c := b[i]
 			if c < '0' || c > '9' {
 				return 0, false
 			}
