@@ -1,0 +1,343 @@
+// Package browsertest drives the embedded adaptor pages in headless Debian
+// chromium (apt-get install chromium) with chromedp.
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+const chromium = "/usr/bin/chromium"
+
+// backend is a running ctid (or the fake) the pages talk to.
+type backend interface {
+	URL() string
+	// Inbound puts a caller from customer through to the agent; returns the interaction id.
+	Inbound(customer string) string
+	CustomerHangup()
+	DropSockets()
+	// LastWrap and LastDial report what the server received last.
+	LastWrap() (code, notes string)
+	LastDial() (number string, campaignID int64) // -1: skipped
+	Close()
+}
+
+func checkWrapped(t *testing.T, b backend, code, notes string) {
+	t.Helper()
+	if c, n := b.LastWrap(); c != code || n != notes {
+		t.Errorf("wrap saved code %q notes %q, want %q %q", c, n, code, notes)
+	}
+}
+
+func checkDialed(t *testing.T, b backend, number string, campaign int64) {
+	t.Helper()
+	if n, c := b.LastDial(); n != number || c != campaign {
+		t.Errorf("dialled %q on campaign %d, want %q on %d", n, c, number, campaign)
+	}
+}
+
+// loginAndConnect gets a token over HTTP and brings the agent to Paused.
+func loginAndConnect(t *testing.T, b backend) string {
+	t.Helper()
+	var r struct{ Token string }
+	call(t, b, "", "POST", "/auth/login", `{"username":"alice","password":"secret"}`, &r)
+	call(t, b, r.Token, "POST", "/agent/login", "", nil)
+	call(t, b, r.Token, "POST", "/agent/connect", `{"mode":"system_calls","number":"+441632960001","persistent":true}`, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var s struct{ State struct{ State string } }
+		call(t, b, r.Token, "GET", "/agent", "", &s)
+		if s.State.State == "paused" {
+			return r.Token
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent did not reach paused: %s", s.State.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func call(t *testing.T, b backend, token, method, path, body string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, b.URL()+"/api/v1"+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		t.Fatalf("%s %s: %s", method, path, res.Status)
+	}
+	if out != nil {
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("browser tests need Debian chromium at " + chromium + " (apt-get install -y chromium)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(300, 760),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancel2)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+func run(t *testing.T, ctx context.Context, what string, acts ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, acts...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// ev evaluates JavaScript for its side effect.
+func ev(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[any](expr)(ctx, t)
+		return err
+	})
+}
+
+// eval evaluates JavaScript and decodes the result.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+// artifacts is test-artifacts/screenshots at the module root.
+func artifacts(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "test-artifacts", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(artifacts(t), name+".png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitJS polls a JS expression until it is true.
+func waitJS(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			dump, derr := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText+[...document.querySelectorAll('iframe')].map(f=>f.contentWindow).map(f=>'\n--- frame '+f.name+': '+f.document.body.innerText).join('')`))
+			shot(t, ctx, "FAIL-"+strings.ReplaceAll(what, " ", "-"))
+			t.Fatalf("timed out waiting for %s (%s): %v; page text:\n%s %v", what, expr, err, dump, derr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return eval[string](t, ctx, fmt.Sprintf(`(document.querySelector(%q)||{}).textContent||''`, sel))
+}
+
+func visible(sel string) string {
+	return fmt.Sprintf(`(()=>{const e=document.querySelector(%q);return e&&e.offsetParent!==null})()`, sel)
+}
+
+func TestAdaptorAgentDay(t *testing.T) {
+	b := newBackend(t)
+	ctx := browser(t)
+	u := b.URL() + "/adaptor/index.html"
+	run(t, ctx, "open adaptor", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("lgUser")))
+	shot(t, ctx, "01-login")
+
+	// Both fields are required; errors are inline.
+	run(t, ctx, "empty login", chromedp.Click(chromedp.ID("lgBtn")))
+	waitJS(t, ctx, "username error", `document.getElementById('lgUserErr').textContent.includes('username')`)
+	if s := text(t, ctx, "#lgPassErr"); !strings.Contains(s, "password") {
+		t.Errorf("password error = %q", s)
+	}
+	run(t, ctx, "wrong password", chromedp.SendKeys(chromedp.ID("lgUser"), "alice"), chromedp.SendKeys(chromedp.ID("lgPass"), "nope"),
+		chromedp.Click(chromedp.ID("lgBtn")))
+	waitJS(t, ctx, "401 detail shown", `document.getElementById('lgErr').textContent.length>0`)
+	t.Logf("wrong-password message: %q", text(t, ctx, "#lgErr"))
+	shot(t, ctx, "02-login-error")
+	run(t, ctx, "login", ev(`document.getElementById('lgPass').value=''`), chromedp.SendKeys(chromedp.ID("lgPass"), "secret"),
+		chromedp.Click(chromedp.ID("lgBtn")))
+
+	// Phone connection, number pre-filled.
+	waitJS(t, ctx, "connect screen", visible("#cnBtn"))
+	num := eval[string](t, ctx, `document.getElementById('cnNum').value`)
+	if num != "+441632960001" {
+		t.Errorf("connection number pre-filled with %q", num)
+	}
+	shot(t, ctx, "03-connect")
+	run(t, ctx, "start", chromedp.Click(chromedp.ID("cnBtn")))
+	waitJS(t, ctx, "main screen, paused", visible("#dialer")+` && document.getElementById('status').value.startsWith('p:')`)
+	waitJS(t, ctx, "websocket online", `document.getElementById('conn').textContent==='online'`)
+	shot(t, ctx, "04-paused")
+
+	// Ready through the status control.
+	run(t, ctx, "ready", chromedp.SetValue(chromedp.ID("status"), "ready"),
+		ev(`document.getElementById('status').dispatchEvent(new Event('change'))`))
+	waitJS(t, ctx, "ready", `document.body.className==='st-ready'`)
+	shot(t, ctx, "05-ready")
+
+	// An inbound call: Info shows campaign, number, time in queue.
+	b.Inbound("+441632960555")
+	waitJS(t, ctx, "call connected", visible("#hangBtn")+` && document.body.className==='st-on_call'`)
+	run(t, ctx, "info tab", chromedp.Click(chromedp.ID("t-info")))
+	info := text(t, ctx, "#info")
+	for _, want := range []string{"Sales", "+441632960555", "IN"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("Info tab lacks %q: %q", want, info)
+		}
+	}
+	t.Logf("info: %s", info)
+	shot(t, ctx, "06-call-info")
+
+	// Notes are auto-saved.
+	run(t, ctx, "notes", chromedp.Click(chromedp.ID("t-call")), chromedp.SendKeys(chromedp.ID("notes"), "Wants a quote"))
+	waitJS(t, ctx, "notes saved", `document.getElementById('notesState').textContent==='Saved'`)
+	shot(t, ctx, "07-call-notes")
+
+	// A network blip: the socket comes back and resumes.
+	b.DropSockets()
+	waitJS(t, ctx, "reconnected", `document.getElementById('conn').textContent==='online'`)
+
+	// Hang up → wrap with countdown.
+	run(t, ctx, "hang up", chromedp.Click(chromedp.ID("hangBtn")))
+	waitJS(t, ctx, "wrap panel", visible("#wrap")+` && /^\d+:\d\d$/.test(document.getElementById('wrCount').textContent)`)
+	c1 := text(t, ctx, "#wrCount")
+	run(t, ctx, "extend", chromedp.Click(chromedp.ID("wrExtend")))
+	waitJS(t, ctx, "extended countdown", fmt.Sprintf(`document.getElementById('wrCount').textContent > %q`, c1))
+	shot(t, ctx, "08-wrap")
+
+	// Page reload during wrap restores the wrap panel.
+	run(t, ctx, "reload", chromedp.Reload())
+	waitJS(t, ctx, "wrap after reload", visible("#wrap")+` && document.getElementById('conn').textContent==='online'`)
+	run(t, ctx, "choose code + ready", chromedp.SetValue(chromedp.ID("wrCode"), "NOSALE"), chromedp.Click(chromedp.ID("wrReady")))
+	waitJS(t, ctx, "ready after wrap", `document.body.className==='st-ready' && `+visible("#dialer"))
+	checkWrapped(t, b, "NOSALE", "Wants a quote")
+
+	// Manual dial via the keypad, campaign chosen.
+	for _, k := range "01632960777" {
+		run(t, ctx, "key", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#keypad button[data-key="%c"]`, k))))
+	}
+	run(t, ctx, "backspace + retype", chromedp.Click(chromedp.ID("dialBack")), chromedp.Click(chromedp.CSS(`#keypad button[data-key="8"]`)),
+		chromedp.SetValue(chromedp.ID("dialCamp"), "2"))
+	shot(t, ctx, "09-keypad")
+	run(t, ctx, "call", chromedp.Click(chromedp.ID("dialBtn")))
+	waitJS(t, ctx, "outbound connected", visible("#hangBtn")+` && document.getElementById('clState').textContent.includes('connected')`)
+	checkDialed(t, b, "01632960778", 2)
+	shot(t, ctx, "10-outbound")
+	b.CustomerHangup()
+	waitJS(t, ctx, "wrap after outbound", visible("#wrap"))
+	run(t, ctx, "wrap to paused", chromedp.Click(chromedp.ID("wrPaused")))
+	waitJS(t, ctx, "pause dialog", visible("#dlgReason"))
+	shot(t, ctx, "11-wrap-pause-dialog")
+	run(t, ctx, "confirm", chromedp.SetValue(chromedp.ID("dlgReason"), "Lunch"), chromedp.Click(chromedp.ID("dlgOk")))
+	waitJS(t, ctx, "paused lunch", `document.getElementById('status').value==='p:Lunch'`)
+
+	// Logout asks for a pause reason, then back to login.
+	run(t, ctx, "agent menu", chromedp.Click(chromedp.ID("agentBtn")))
+	shot(t, ctx, "12-agent-menu")
+	run(t, ctx, "logout", chromedp.Click(chromedp.CSS(`#agentMenu button:last-child`)))
+	waitJS(t, ctx, "logout dialog", visible("#dlgReason"))
+	run(t, ctx, "confirm logout", chromedp.Click(chromedp.ID("dlgOk")))
+	waitJS(t, ctx, "login screen", visible("#lgUser"))
+}
+
+func TestOpenCTIHarness(t *testing.T) {
+	b := newBackend(t)
+	ctx := browser(t)
+	token := loginAndConnect(t, b)
+	// Same tab: sessionStorage carries the token into both frames.
+	run(t, ctx, "seed token", chromedp.EmulateViewport(960, 760), chromedp.Navigate(b.URL()+"/test/opencti_min.js"),
+		ev(fmt.Sprintf(`sessionStorage.setItem('ctid.token',%q)`, token)),
+		chromedp.Navigate(b.URL()+"/test/opencti-harness.html?tabs=2"))
+	waitJS(t, ctx, "both frames initialised", `countCalls('notifyInitializationComplete')===2 && countCalls('onClickToDial')===2 && countCalls('enableClickToDial')===2`)
+	waitJS(t, ctx, "both frames online", `adaptors().every(f=>f.document.getElementById('conn').textContent==='online')`)
+	waitJS(t, ctx, "a leader", `ctidMessages.some(m=>m.type==='ctid.leader')`)
+
+	// Click-to-dial from Salesforce starts a call.
+	run(t, ctx, "click to dial", ev(`frames[0].sforceHarness.clickToDial('+441632960321')`))
+	waitJS(t, ctx, "call in both frames", `adaptors().every(f=>f.document.body.className==='st-on_call')`)
+	checkDialed(t, b, "+441632960321", 1) // the selected campaign
+	b.CustomerHangup()
+	waitJS(t, ctx, "wrap in both", `adaptors().every(f=>f.document.getElementById('wrap').offsetParent!==null)`)
+	shot(t, ctx, "20-harness-wrap")
+	// Wrap from frame B (whichever is leader, exactly one saveLog).
+	run(t, ctx, "wrap in B", ev(`frames[1].document.getElementById('wrReady').click()`))
+	waitJS(t, ctx, "saveLog", `countCalls('saveLog')>=1`)
+	time.Sleep(time.Second)
+	logs := eval[[]map[string]any](t, ctx, `openctiCalls.filter(c=>c.method==='saveLog').map(c=>c.args.value)`)
+	if len(logs) != 1 {
+		t.Fatalf("saveLog called %d times, want 1: %v", len(logs), logs)
+	}
+	v := logs[0]
+	if v["CallType"] != "Outbound" || v["CallDisposition"] != "SALE" || v["entityApiName"] != "Task" || v["CallObject"] == "" || v["WhoId"] == nil {
+		t.Errorf("saveLog value = %v", v)
+	}
+	t.Logf("saveLog: %v", v)
+
+	// An offered inbound call: one screen pop (leader only) and the panel shown.
+	waitJS(t, ctx, "ready", `adaptors().every(f=>f.document.body.className==='st-ready')`)
+	b.Inbound("+441632960444")
+	waitJS(t, ctx, "screen pop", `countCalls('searchAndScreenPop')>=1 && countCalls('setSoftphonePanelVisibility')>=1`)
+	time.Sleep(700 * time.Millisecond)
+	pops := eval[[]map[string]any](t, ctx, `openctiCalls.filter(c=>c.method==='searchAndScreenPop').map(c=>c.args)`)
+	if len(pops) != 1 || pops[0]["searchParams"] != "+441632960444" || pops[0]["callType"] != "inbound" {
+		t.Errorf("searchAndScreenPop calls = %v", pops)
+	}
+	shot(t, ctx, "21-harness-inbound")
+	msgs := eval[[]string](t, ctx, `[...new Set(ctidMessages.map(m=>m.type))]`)
+	t.Logf("postMessage event types: %v", msgs)
+	if !strings.Contains(strings.Join(msgs, ","), "ctid.callOffered") {
+		t.Errorf("no ctid.callOffered postMessage: %v", msgs)
+	}
+}
