@@ -27,6 +27,10 @@ type OriginateRequest struct {
 	Originator     string // id of the channel that causes this one (linkedid)
 	Formats        []string
 	Variables      map[string]string // sent in the JSON body
+	// ReportedVariables are set like Variables but with report_events, so
+	// they appear in the channelvars of later events and GET /channels
+	// (Asterisk 22.10+; older versions reject the request).
+	ReportedVariables map[string]string
 }
 
 // Originate creates a channel and dials it (POST /channels).
@@ -46,7 +50,7 @@ func (r Channels) Originate(ctx context.Context, req OriginateRequest) (*Channel
 		str("originator", req.Originator).
 		list("formats", req.Formats)
 	var ch Channel
-	if err := r.c.do(ctx, http.MethodPost, "Channels.Originate", "/channels", q, varsBody(req.Variables), &ch); err != nil {
+	if err := r.c.do(ctx, http.MethodPost, "Channels.Originate", "/channels", q, varsBody(req.Variables, req.ReportedVariables), &ch); err != nil {
 		return nil, err
 	}
 	return &ch, nil
@@ -62,6 +66,8 @@ type CreateRequest struct {
 	Originator     string
 	Formats        []string
 	Variables      map[string]string
+	// ReportedVariables: see OriginateRequest.
+	ReportedVariables map[string]string
 }
 
 // Create creates a channel without dialing it (POST /channels/create). It
@@ -76,7 +82,7 @@ func (r Channels) Create(ctx context.Context, req CreateRequest) (*Channel, erro
 		str("originator", req.Originator).
 		list("formats", req.Formats)
 	var ch Channel
-	if err := r.c.do(ctx, http.MethodPost, "Channels.Create", "/channels/create", q, varsBody(req.Variables), &ch); err != nil {
+	if err := r.c.do(ctx, http.MethodPost, "Channels.Create", "/channels/create", q, varsBody(req.Variables, req.ReportedVariables), &ch); err != nil {
 		return nil, err
 	}
 	return &ch, nil
@@ -300,6 +306,13 @@ func (r Channels) GetVar(ctx context.Context, id, name string) (string, error) {
 func (r Channels) SetVar(ctx context.Context, id, name, value string) error {
 	q := params{"variable", name}.str("value", value)
 	return r.simple(ctx, http.MethodPost, "Channels.SetVar", id, "/variable", q)
+}
+
+// SetReportedVar sets a channel variable with report_events=true, so it is
+// included in the channelvars of later events (Asterisk 22.10+).
+func (r Channels) SetReportedVar(ctx context.Context, id, name, value string) error {
+	q := params{"variable", name}.str("value", value).bool("report_events", true)
+	return r.simple(ctx, http.MethodPost, "Channels.SetReportedVar", id, "/variable", q)
 }
 
 // TransferProgress reports the progress of a ChannelTransfer (REFER) handled

@@ -313,14 +313,30 @@ func seg(s string) string { return url.PathEscape(s) }
 
 // variablesBody is the JSON body carrying channel/bridge variables.
 type variablesBody struct {
-	Variables map[string]string `json:"variables"`
+	Variables map[string]any `json:"variables"`
 }
 
-func varsBody(v map[string]string) any {
-	if len(v) == 0 {
+// reportedVar is the Asterisk 22.10+ form of a variable whose changes are
+// reported in channel events.
+type reportedVar struct {
+	Value        string `json:"value"`
+	ReportEvents bool   `json:"report_events"`
+}
+
+// varsBody builds {"variables":{...}} from plain and reported variables;
+// nil when there are none.
+func varsBody(plain, reported map[string]string) any {
+	if len(plain) == 0 && len(reported) == 0 {
 		return nil
 	}
-	return variablesBody{Variables: v}
+	m := make(map[string]any, len(plain)+len(reported))
+	for k, v := range plain {
+		m[k] = v
+	}
+	for k, v := range reported {
+		m[k] = reportedVar{Value: v, ReportEvents: true}
+	}
+	return variablesBody{Variables: m}
 }
 
 // do performs one REST request. op names the operation for errors; path is

@@ -105,6 +105,10 @@ func TestRESTEncoding(t *testing.T) {
 		{"getvar", func() error { return ignore(c.Channels.GetVar(ctx, "a1", "CDR(src)")) }, "GET", "/channels/a1/variable", "variable=CDR%28src%29", ""},
 		{"setvar", func() error { return c.Channels.SetVar(ctx, "a1", "CTI_CALL_ID", "c 7") }, "POST", "/channels/a1/variable", "variable=CTI_CALL_ID&value=c%207", ""},
 		{"unsetvar", func() error { return c.Channels.SetVar(ctx, "a1", "X", "") }, "POST", "/channels/a1/variable", "variable=X", ""},
+		{"setreportedvar", func() error { return c.Channels.SetReportedVar(ctx, "a1", "CTI_CALL_ID", "c7") }, "POST", "/channels/a1/variable", "variable=CTI_CALL_ID&value=c7&report_events=true", ""},
+		{"create reported vars", func() error {
+			return ignore(c.Channels.Create(ctx, CreateRequest{Endpoint: "PJSIP/1001", App: "ctid", ReportedVariables: map[string]string{"CTI_CALL_ID": "c7"}}))
+		}, "POST", "/channels/create", "endpoint=PJSIP%2F1001&app=ctid", `{"variables":{"CTI_CALL_ID":{"value":"c7","report_events":true}}}`},
 		{"transfer progress", func() error { return c.Channels.TransferProgress(ctx, "a1", "channel_answered") }, "POST", "/channels/a1/transfer_progress", "states=channel_answered", ""},
 
 		{"bridge create", func() error {

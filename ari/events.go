@@ -476,7 +476,12 @@ var ErrNoType = errors.New("ari: event has no type")
 // DecodeEvent decodes one websocket message into its concrete event type
 // (e.g. *StasisStart). A well-formed object of a type this package does not
 // know gives *UnknownEvent; malformed JSON, a non-object or a missing type is
-// an error. DecodeEvent never panics.
+// an error. DecodeEvent never panics and does not retain data.
+//
+// Frequent event types are decoded by a hand-written fast path whose string
+// fields share one copy of the message (so an event keeps its whole message,
+// typically under 1 KiB, alive); anything unusual goes through
+// encoding/json, with identical results.
 func DecodeEvent(data []byte) (Event, error) {
 	if ev, ok := fastDecode(data); ok {
 		return ev, nil
