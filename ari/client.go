@@ -47,7 +47,8 @@ type Config struct {
 	// Subscriptions, if set, is called after every (re)connect and returns
 	// the eventSources (e.g. "channel:ID", "bridge:ID",
 	// "endpoint:PJSIP/1001", "deviceState:Stasis:agent-1") to subscribe the
-	// application to again, before the Connected event is delivered.
+	// application to again, before the Connected event is delivered. It is
+	// called from Run's goroutine, concurrently with event consumers.
 	Subscriptions func() []string
 }
 

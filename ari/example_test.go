@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/ctid/ctid/ari"
 )
@@ -14,6 +15,7 @@ func Example() {
 	defer cancel()
 
 	// Channel ids the application owns; re-subscribed after a reconnect.
+	var mu sync.Mutex
 	owned := map[string]bool{}
 
 	c, err := ari.New(ari.Config{
@@ -21,6 +23,8 @@ func Example() {
 		Username: "ctid", Password: "secret", App: "ctid",
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		Subscriptions: func() []string { // called from Run's goroutine
+			mu.Lock()
+			defer mu.Unlock()
 			var s []string
 			for id := range owned {
 				s = append(s, "channel:"+id)
@@ -40,7 +44,9 @@ func Example() {
 				// every channel and bridge is gone: end the calls we knew
 			}
 		case *ari.StasisStart:
+			mu.Lock()
 			owned[e.Channel.ID] = true
+			mu.Unlock()
 			bridgeID := ari.NewID("call")
 			_, err := c.Bridges.Create(ctx, ari.BridgeRequest{ID: bridgeID, Types: []string{ari.BridgeMixing, ari.BridgeDTMFEvents}})
 			if err == nil {
@@ -52,7 +58,9 @@ func Example() {
 		case *ari.ChannelDtmfReceived:
 			_ = e.Digit
 		case *ari.StasisEnd:
+			mu.Lock()
 			delete(owned, e.Channel.ID)
+			mu.Unlock()
 		}
 	}
 }
