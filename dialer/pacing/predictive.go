@@ -31,7 +31,7 @@ type Predictive struct {
 	// short window (default 0.5); the rest is margin for chance.
 	Target float64
 	// MinOutcomes is the number of call outcomes, and MinHandles of talk
-	// and wrap samples, needed before predicting (default 60 and 20);
+	// and wrap samples, needed before predicting (default 200 and 50);
 	// until then the pacer is progressive.
 	MinOutcomes, MinHandles int
 	// Samples is how many recent samples each distribution keeps
@@ -39,8 +39,14 @@ type Predictive struct {
 	Samples int
 	// Refresh is how often the model tables are rebuilt (default 5 min).
 	Refresh time.Duration
-	// Gain is the controller's integral gain per minute (default 0.7).
+	// Gain is the controller's integral gain per minute (default 2).
 	Gain float64
+	// EWMA is the time constant of the predicted-rate average (default
+	// 2 min).
+	EWMA time.Duration
+	// BiasWindow is how far back realized and predicted abandons are
+	// compared (default 24 h, the cap window).
+	BiasWindow time.Duration
 	// MaxLines caps calls ringing (default unlimited).
 	MaxLines int
 
@@ -60,6 +66,11 @@ type Predictive struct {
 	qT       [][]float64
 	horizon  int // seconds: answer window
 	fallback string
+
+	ewA, ewN float64
+	predLog  []predRec
+	predHead int
+	predSum  float64
 
 	// scratch
 	sMean, sVar, dMean, dVar []float64
@@ -90,10 +101,10 @@ func (p *Predictive) setup() {
 		p.Target = 0.5
 	}
 	if p.MinOutcomes <= 0 {
-		p.MinOutcomes = 60
+		p.MinOutcomes = 200
 	}
 	if p.MinHandles <= 0 {
-		p.MinHandles = 20
+		p.MinHandles = 50
 	}
 	if p.Samples <= 0 {
 		p.Samples = 500
@@ -102,7 +113,13 @@ func (p *Predictive) setup() {
 		p.Refresh = 5 * time.Minute
 	}
 	if p.Gain <= 0 {
-		p.Gain = 0.7
+		p.Gain = 2
+	}
+	if p.EWMA <= 0 {
+		p.EWMA = 2 * time.Minute
+	}
+	if p.BiasWindow <= 0 {
+		p.BiasWindow = 24 * time.Hour
 	}
 	p.ans, p.fail = newHist(p.Samples), newHist(p.Samples)
 	p.talk, p.wrap = newHist(p.Samples), newHist(p.Samples)
@@ -242,21 +259,33 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	}
 	limit := s.cap()
 
-	// The controller: integral action on the short-window rate, with
-	// pseudo-counts so an empty window reads as "at target".
-	const pseudo = 30.0
-	target := p.Target * limit
-	rate := (float64(s.ShortAbandoned) + pseudo*target) / (float64(s.ShortAnswered) + pseudo)
-	p.lambda *= math.Exp(p.Gain * dt / 60 * (target - rate) / target)
-	p.lambda = min(max(p.lambda, 0.002), 0.5)
-	p.Stats.Lambda = p.lambda
-
 	// At risk: one more abandon would reach the cap in either window.
 	if float64(s.ShortAbandoned+1) >= limit*float64(s.ShortAnswered) ||
 		(s.Answered > 0 && float64(s.Abandoned+1) >= limit*float64(s.Answered)) {
 		p.Stats.AtRiskTicks++
 		return prog
 	}
+	// The controller steers λ so that the model's predicted abandon rate
+	// of the calls it places (an EWMA over a couple of minutes) meets the
+	// effective target: Target×cap, corrected by how far realized abandons
+	// have run above or below predicted ones, and scaled down by the share
+	// of the short window's budget already spent.
+	target := p.Target * limit
+	bias := (float64(s.Abandoned) + 2) / (p.dayPredicted(s) + 2)
+	bias = min(max(bias, 0.5), 4)
+	teff := target / bias
+	if s.ShortAnswered > 0 {
+		spent := float64(s.ShortAbandoned) / (limit * float64(s.ShortAnswered))
+		teff *= max(0.05, 1-spent)
+	}
+	decay := math.Exp(-dt / p.EWMA.Seconds())
+	p.ewA *= decay
+	p.ewN *= decay
+	const n0 = 3.0
+	pred := (p.ewA + teff*n0) / (p.ewN + n0)
+	p.lambda *= math.Exp(p.Gain * dt / 60 * max(-2, min(2, (teff-pred)/teff)))
+	p.lambda = min(max(p.lambda, 0.001), 0.3)
+	p.Stats.Lambda = p.lambda
 
 	H := p.horizon
 	G := int(AbandonGrace / time.Second)
@@ -305,6 +334,9 @@ func (p *Predictive) Decide(s *Snapshot) int {
 		}
 		p.Stats.PredictedAbandons += p.p * m
 		p.Stats.PredictedAnswers += p.p
+		p.ewA += p.p * m
+		p.ewN += p.p
+		p.predLog = append(p.predLog, predRec{s.Now, p.p * m})
 	}
 	// Never fewer than progressive would place.
 	return max(k, prog)
@@ -371,4 +403,27 @@ func (h *hist) pmfCDF() (pmf, cdf []float64) {
 	}
 	cdf[mx] = 1
 	return pmf, cdf
+}
+
+type predRec struct {
+	at time.Time
+	a  float64
+}
+
+// dayPredicted sums the abandons predicted for calls placed within the
+// bias window.
+func (p *Predictive) dayPredicted(s *Snapshot) float64 {
+	cut := s.Now.Add(-p.BiasWindow)
+	sum := 0.0
+	for p.predHead < len(p.predLog) && p.predLog[p.predHead].at.Before(cut) {
+		p.predHead++
+	}
+	if p.predHead > 4096 && p.predHead*2 > len(p.predLog) {
+		p.predLog = append(p.predLog[:0], p.predLog[p.predHead:]...)
+		p.predHead = 0
+	}
+	for _, r := range p.predLog[p.predHead:] {
+		sum += r.a
+	}
+	return sum
 }
