@@ -152,7 +152,7 @@ func artifacts(t *testing.T) string {
 
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -192,7 +192,7 @@ func TestAdaptorAgentDay(t *testing.T) {
 	b := newBackend(t)
 	ctx := browser(t)
 	u := b.URL() + "/adaptor/index.html"
-	run(t, ctx, "open adaptor", chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("lgUser")))
+	run(t, ctx, "open adaptor", chromedp.EmulateViewport(300, 720), chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("lgUser")))
 	shot(t, ctx, "01-login")
 
 	// Both fields are required; errors are inline.

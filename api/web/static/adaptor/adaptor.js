@@ -478,7 +478,7 @@ function render() {
     $('clState').textContent = (call.direction === 'IN' ? 'In · ' : 'Out · ') + call.state;
     const talking = call.state === 'connected';
     show('hangBtn', ['dialing', 'connected'].includes(call.state) && st !== 'on_wrap');
-    show('xfOpen', talking && st === 'on_call' && !ext.transfer);
+    show('xfOpen', talking && st === 'on_call' && !ext.transfer && !!snap.features?.transfer); // the server advertises features it has
     const hasCamp = call.campaignId != null;
     const tabs = {call: hasCamp, info: true, ann: !!ext.announcements?.length && talking, svc: !!ext.payment?.enabled && talking, lead: !!ext.lead};
     if (!tabs[tab]) tab = hasCamp ? 'call' : 'info';

@@ -1,0 +1,195 @@
+// ctid admin pages: one schema-driven list + editor per resource, against
+// /api/v1/admin/*. Admin role required (the server enforces it).
+const $ = id => document.getElementById(id);
+const API = '/api/v1', TK = 'ctid.token';
+let token = sessionStorage.getItem(TK), res = 'campaigns', rows = [], cur = null, users = [];
+
+const R = {
+  campaigns: {title: 'Campaigns', cols: ['name', 'kind', 'platformNumber'], update: 'PUT', fields: [
+    ['name', 'Name', 'text', {required: true}], ['kind', 'Kind', 'select', {options: ['inbound', 'outbound']}],
+    ['platformNumber', 'Platform number (caller id)', 'text'], ['defaultRegion', 'Default region (e.g. GB)', 'text'],
+    ['dids', 'DIDs (one per line)', 'list'], ['wrapCodes', 'Wrap codes (CODE | Label per line)', 'codes'],
+    ['defaultWrapCode', 'Default wrap code', 'text'], ['wrapLimitSeconds', 'Auto-wrap after (s, 0 = off)', 'number'],
+    ['extendWrapSeconds', 'Extend wrap by (s, 0 = off)', 'number'], ['recording', 'Record calls', 'bool'],
+    ['maxQueueSeconds', 'Max queue wait (s)', 'number'], ['overflowContext', 'Overflow context', 'text'],
+    ['overflowExtension', 'Overflow extension', 'text'], ['paymentEnabled', 'Payments enabled', 'bool'],
+    ['settings', 'More settings (JSON: announcements, dialler mode and limits)', 'json'], ['agentIds', 'Agents', 'agents']]},
+  users: {title: 'Agents & users', cols: ['username', 'displayName', 'role', 'disabled'], update: 'PATCH', del: 'Disable', fields: [
+    ['username', 'Username', 'text', {required: true, createOnly: true}], ['password', 'Password (leave empty to keep)', 'password'],
+    ['displayName', 'Display name', 'text'], ['role', 'Role', 'select', {options: ['agent', 'supervisor', 'admin']}],
+    ['defaultPhone', 'Default phone', 'text'], ['manualCallWhenPaused', 'Manual calls while Paused', 'bool'],
+    ['transferWhenPaused', 'Receive transfers while Paused', 'bool'], ['recordingControl', 'May pause/resume recording', 'bool'],
+    ['disabled', 'Disabled', 'bool']]},
+  'pause-reasons': {title: 'Pause reasons', cols: ['name', 'system'], update: 'PUT', fields: [['name', 'Name', 'text', {required: true}]]},
+  workflows: {title: 'Workflows', cols: ['name', 'context', 'extension', 'priority'], update: 'PUT', fields: [
+    ['name', 'Name', 'text', {required: true}], ['context', 'Dialplan context', 'text', {required: true}],
+    ['extension', 'Extension', 'text', {required: true}], ['priority', 'Priority', 'number']]},
+};
+
+function h(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v === true) e.setAttribute(k, '');
+    else if (v !== false && v != null) e.setAttribute(k, v);
+  }
+  for (const k of kids.flat()) if (k != null) e.append(k);
+  return e;
+}
+function showErr(m) { $('err').textContent = m || ''; $('err').hidden = !m; }
+async function api(method, path, body) {
+  const headers = {Accept: 'application/json'};
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let r;
+  try { r = await fetch(API + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)}); }
+  catch { throw Object.assign(new Error('Cannot reach the server'), {problem: {}}); }
+  const d = (r.headers.get('content-type') || '').includes('json') ? await r.json().catch(() => null) : null;
+  if (!r.ok) {
+    if (r.status === 401 && path !== '/auth/login') { logout(); }
+    throw Object.assign(new Error(d?.detail || d?.title || `Request failed (${r.status})`), {status: r.status, problem: d || {}});
+  }
+  return d;
+}
+
+$('login').addEventListener('submit', async e => {
+  e.preventDefault();
+  const u = $('lgUser').value.trim(), p = $('lgPass').value;
+  if (!u || !p) { $('lgErr').textContent = !u ? 'Enter your username.' : 'Enter your password.'; return; }
+  try {
+    const r = await api('POST', '/auth/login', {username: u, password: p});
+    if (r.user?.role !== 'admin') { $('lgErr').textContent = 'This account is not an administrator.'; return; }
+    token = r.token; sessionStorage.setItem(TK, token); sessionStorage.setItem('ctid.admin', r.user.displayName || r.user.username);
+    start();
+  } catch (err) { $('lgErr').textContent = err.message; }
+});
+function logout() { api('POST', '/auth/logout').catch(() => {}); token = null; sessionStorage.removeItem(TK); $('app').hidden = true; $('login').hidden = false; $('out').hidden = true; }
+$('out').addEventListener('click', logout);
+document.querySelector('nav').addEventListener('click', e => { const b = e.target.closest('button'); if (b) { res = b.dataset.r; cur = null; load(); } });
+
+async function start() {
+  $('login').hidden = true; $('app').hidden = false; $('out').hidden = false; $('who').textContent = sessionStorage.getItem('ctid.admin') || '';
+  load();
+}
+async function load() {
+  showErr('');
+  for (const b of document.querySelectorAll('nav button')) b.setAttribute('aria-current', b.dataset.r === res ? 'page' : 'false');
+  try {
+    rows = await api('GET', '/admin/' + res) || [];
+    if (res === 'campaigns') users = await api('GET', '/admin/users').catch(() => []) || [];
+  } catch (e) { rows = []; showErr(e.message); }
+  drawList(); drawEdit();
+}
+function drawList() {
+  const d = R[res];
+  $('list').replaceChildren(h('h1', {}, d.title), h('button', {class: 'primary', type: 'button', onclick: () => { cur = {}; drawEdit(); $('edit').querySelector('input,select,textarea')?.focus(); }}, 'New'),
+    h('table', {}, h('thead', {}, h('tr', {}, d.cols.map(c => h('th', {scope: 'col'}, c)))),
+      h('tbody', {}, rows.map(r => h('tr', {class: cur?.id === r.id ? 'sel' : null, tabindex: 0,
+        onclick: () => pick(r), onkeydown: e => { if (e.key === 'Enter') pick(r); }},
+      d.cols.map(c => h('td', {}, fmt(r[c]))))))));
+}
+function fmt(v) { return v === true ? 'yes' : v === false ? '' : Array.isArray(v) ? v.join(', ') : String(v ?? ''); }
+async function pick(r) {
+  cur = r;
+  if (res === 'campaigns' || res === 'users' || res === 'workflows') cur = await api('GET', `/admin/${res}/${r.id}`).catch(() => r) || r;
+  drawList(); drawEdit();
+}
+
+function drawEdit() {
+  const d = R[res], e = $('edit');
+  if (!cur) { e.replaceChildren(h('p', {class: 'hint'}, 'Pick a row or press New.')); return; }
+  const isNew = cur.id == null, ro = res === 'pause-reasons' && cur.system;
+  const form = h('form', {novalidate: true});
+  for (const [k, label, type, o = {}] of d.fields) {
+    const id = 'f-' + k, v = cur[k];
+    let inp;
+    if (type === 'bool') { form.append(h('label', {class: 'opt'}, inp = h('input', {type: 'checkbox', id, name: k, checked: !!v}), label)); continue; }
+    if (type === 'agents') {
+      const ids = new Set(v || []);
+      form.append(h('fieldset', {}, h('legend', {}, label), users.filter(u => u.role !== 'admin' || ids.has(u.id)).map(u =>
+        h('label', {class: 'opt'}, h('input', {type: 'checkbox', name: k, value: u.id, checked: ids.has(u.id)}), u.displayName || u.username))));
+      continue;
+    }
+    if (type === 'select') inp = h('select', {id, name: k}, o.options.map(x => h('option', {value: x, selected: x === v}, x)));
+    else if (type === 'list' || type === 'codes' || type === 'json') {
+      inp = h('textarea', {id, name: k, rows: type === 'json' ? 4 : 3});
+      inp.value = type === 'list' ? (v || []).join('\n') : type === 'codes' ? (v || []).map(c => c.code + ' | ' + c.label).join('\n') : v ? JSON.stringify(v, null, 1) : '';
+    } else {
+      inp = h('input', {id, name: k, type: type === 'number' ? 'number' : type === 'password' ? 'password' : 'text', autocomplete: type === 'password' ? 'new-password' : 'off',
+        required: o.required || (type === 'password' && isNew), readonly: (o.createOnly && !isNew) || ro});
+      inp.value = type === 'password' ? '' : v ?? '';
+    }
+    form.append(h('label', {for: id}, type === 'password' && isNew ? 'Password' : label), inp, h('div', {class: 'ferr', id: id + '-err'}));
+  }
+  form.append(h('div', {class: 'ferr', id: 'f-err', role: 'alert'}), h('div', {class: 'btns'},
+    h('button', {class: 'primary', disabled: ro}, isNew ? 'Create' : 'Save'),
+    isNew ? null : h('button', {type: 'button', disabled: ro, onclick: del}, d.del || 'Delete')));
+  form.addEventListener('submit', save);
+  const parts = [h('h2', {}, (isNew ? 'New ' : 'Edit ') + d.title.toLowerCase()), form];
+  if (res === 'campaigns' && !isNew && cur.kind === 'outbound') parts.push(leadUpload());
+  e.replaceChildren(...parts);
+}
+
+function collect(form) {
+  const out = {}, d = R[res];
+  for (const [k, , type, o = {}] of d.fields) {
+    const el = form.elements[k];
+    if (type === 'bool') out[k] = el.checked;
+    else if (type === 'agents') out[k] = [...form.querySelectorAll(`input[name=${k}]:checked`)].map(i => Number(i.value));
+    else if (type === 'number') out[k] = el.value === '' ? 0 : Number(el.value);
+    else if (type === 'list') out[k] = el.value.split(/[\n,]/).map(s => s.trim()).filter(Boolean);
+    else if (type === 'codes') out[k] = el.value.split('\n').map(s => s.trim()).filter(Boolean).map(s => { const [c, ...l] = s.split('|'); return {code: c.trim(), label: (l.join('|') || c).trim()}; });
+    else if (type === 'json') { if (el.value.trim()) out[k] = JSON.parse(el.value); }
+    else if (type === 'password') { if (el.value) out[k] = el.value; }
+    else if (!(o.createOnly && cur.id != null)) out[k] = el.value.trim();
+  }
+  return out;
+}
+async function save(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  f.querySelectorAll('.ferr').forEach(x => { x.textContent = ''; });
+  const miss = [...f.querySelectorAll('[required]')].find(i => !i.value.trim());
+  if (miss) { $(miss.id + '-err').textContent = 'Required.'; miss.focus(); return; }
+  let body;
+  try { body = collect(f); } catch (e) { $('f-settings-err').textContent = 'Not valid JSON: ' + e.message; return; }
+  try {
+    const isNew = cur.id == null;
+    const r = await api(isNew ? 'POST' : R[res].update, `/admin/${res}` + (isNew ? '' : '/' + cur.id), body);
+    cur = r && r.id != null ? r : {...cur, ...body};
+    $('f-err').textContent = '';
+    await load();
+    showErr(''); $('edit').querySelector('h2')?.append(h('span', {class: 'hint', role: 'status'}, ' — saved'));
+  } catch (e) {
+    const fe = e.problem?.field && $('f-' + e.problem.field + '-err');
+    (fe || $('f-err')).textContent = e.message;
+  }
+}
+async function del() {
+  if (!confirm(`${R[res].del || 'Delete'} ${cur.name || cur.username || cur.id}?`)) return;
+  try { await api('DELETE', `/admin/${res}/${cur.id}`); cur = null; load(); } catch (e) { $('f-err').textContent = e.message; }
+}
+
+// Lead-list upload (dialler issue): multipart with progress via XHR.
+function leadUpload() {
+  const file = h('input', {type: 'file', id: 'leadFile', accept: '.csv,.xlsx,text/csv'}), bar = h('progress', {max: 100, value: 0, hidden: true}), msg = h('div', {class: 'hint', role: 'status'});
+  const go = () => {
+    if (!file.files[0]) { msg.textContent = 'Choose a CSV or XLSX file.'; return; }
+    const fd = new FormData(); fd.append('file', file.files[0]);
+    const x = new XMLHttpRequest();
+    x.open('POST', `${API}/admin/campaigns/${cur.id}/leads`);
+    x.setRequestHeader('Authorization', 'Bearer ' + token);
+    bar.hidden = false; bar.value = 0;
+    x.upload.onprogress = e => { if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); msg.textContent = `Uploading… ${bar.value}%`; } };
+    x.onload = () => {
+      let d = {}; try { d = JSON.parse(x.responseText); } catch {}
+      msg.textContent = x.status < 300 ? `Imported ${d.imported ?? '?'} leads` + (d.rejected ? `, ${d.rejected} rejected` : '') : (d.detail || d.title || 'Upload failed (' + x.status + ')');
+    };
+    x.onerror = () => { msg.textContent = 'Upload failed: network error'; };
+    x.send(fd);
+  };
+  return h('section', {class: 'card'}, h('h2', {}, 'Lead list'), h('label', {for: 'leadFile'}, 'File'), file, bar, msg,
+    h('button', {type: 'button', onclick: go}, 'Upload'));
+}
+
+if (token) start(); else $('login').hidden = false;
