@@ -310,11 +310,13 @@ func (e *Engine) agentCallLegGone(c *call, a *agent, chID, cause string) {
 		e.missOffer(c, a, true)
 	case CallDialing:
 		// The agent hung up before the customer answered.
-		if c.rec.CustomerChannel != "" {
-			e.hangup(c.rec.CustomerChannel, "normal")
+		if ch := c.rec.CustomerChannel; ch != "" {
+			delete(e.channels, ch)
+			e.hangup(ch, "normal")
 		}
 		c.rec.EndReason = "agent hung up"
 		e.endCall(c, CallActFail, cause)
+		e.agentToWrap(c)
 	case CallConnected:
 		c.rec.EndReason = "agent hung up"
 		e.hangup(c.rec.CustomerChannel, "normal")

@@ -422,6 +422,18 @@ func (e *Engine) resync() {
 			e.onChannelGone(id, "lost")
 		}
 	}
+	// A caller whose StasisStart was lost in the gap is still waiting in
+	// Stasis: adopt them as if the event had arrived now.
+	prefix := e.o.App + ",inbound"
+	for _, c := range list {
+		if _, known := e.channels[c.ID]; known || c.Dialplan.AppName != "Stasis" ||
+			!strings.HasPrefix(c.Dialplan.AppData, prefix) {
+			continue
+		}
+		args := strings.Split(c.Dialplan.AppData, ",")[1:]
+		e.log.Info("resync: adopting a caller whose StasisStart was lost", "channel", c.ID)
+		e.onStasisStart(&ari.StasisStart{Args: args, Channel: c})
+	}
 }
 
 func (e *Engine) asteriskRestarted() {

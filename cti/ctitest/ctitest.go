@@ -235,3 +235,14 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 
 // Str formats for messages.
 func Str(v any) string { return fmt.Sprintf("%+v", v) }
+
+// Clock adapts the double's FakeClock to the engine's Clock, so one virtual
+// clock drives both.
+func Clock(fc *aritest.FakeClock) cti.Clock { return fakeClock{fc} }
+
+type fakeClock struct{ fc *aritest.FakeClock }
+
+func (c fakeClock) Now() time.Time { return c.fc.Now() }
+func (c fakeClock) AfterFunc(d time.Duration, f func()) cti.Timer {
+	return c.fc.AfterFunc(d, f)
+}

@@ -384,3 +384,37 @@ func dbErr(err error, what string) error {
 	}
 	return err
 }
+
+// SetUserCampaigns replaces the campaigns a user works on.
+func (a *Admin) SetUserCampaigns(ctx context.Context, userID int64, campaignIDs []int64) (Account, error) {
+	err := a.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Table("users").Where("id = ?", userID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n == 0 {
+			return &cti.Error{Kind: cti.KindNotFound, Msg: "no such user"}
+		}
+		if err := tx.Exec(`DELETE FROM campaign_agents WHERE user_id = ?`, userID).Error; err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
+		for _, c := range campaignIDs {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			if err := tx.Exec(`INSERT INTO campaign_agents(campaign_id, user_id) VALUES (?, ?)`, c, userID).Error; err != nil {
+				if cti.KindOf(dbErr(err, "campaign")) == cti.KindInvalid {
+					return &cti.Error{Kind: cti.KindInvalid, Field: "campaignIds", Msg: "no campaign with id " + itoa64(c)}
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	return a.User(ctx, userID)
+}

@@ -1,0 +1,51 @@
+package cti
+
+import (
+	"context"
+	"fmt"
+)
+
+// CheckInvariants verifies, on the loop, the rules the simulation test
+// hammers: one call per agent and one agent per call, states consistent
+// with calls, and no Ready agent idle while a caller on their campaign waits.
+func (e *Engine) CheckInvariants(ctx context.Context) []string {
+	var bad []string
+	e.exec(ctx, func() error {
+		owner := map[*call]*agent{}
+		for _, a := range e.agents {
+			switch a.state {
+			case AgentOnCall, AgentOnWrap, AgentReserved:
+				if a.call == nil {
+					bad = append(bad, fmt.Sprintf("agent %d %s without a call", a.user.ID, a.state))
+				}
+			case AgentReady, AgentPaused, AgentLoggedIn, AgentConnecting:
+				if a.call != nil {
+					bad = append(bad, fmt.Sprintf("agent %d %s holding call %s", a.user.ID, a.state, a.call.rec.ID))
+				}
+			}
+			if a.call != nil {
+				if o := owner[a.call]; o != nil {
+					bad = append(bad, fmt.Sprintf("call %s on agents %d and %d", a.call.rec.ID, o.user.ID, a.user.ID))
+				}
+				owner[a.call] = a
+				if a.call.agent != a {
+					bad = append(bad, fmt.Sprintf("call %s does not point back to agent %d", a.call.rec.ID, a.user.ID))
+				}
+			}
+		}
+		for cid, q := range e.queues {
+			for _, c := range q {
+				if c.rec.State != CallQueued {
+					bad = append(bad, fmt.Sprintf("call %s in queue while %s", c.rec.ID, c.rec.State))
+				}
+			}
+			if len(q) > 0 {
+				if a := e.pickAgent(e.cfg.Campaigns[cid]); a != nil {
+					bad = append(bad, fmt.Sprintf("agent %d Ready while %d callers wait", a.user.ID, len(q)))
+				}
+			}
+		}
+		return nil
+	})
+	return bad
+}
