@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // compactSamples returns the samples as Asterisk sends them (compact JSON).
@@ -132,4 +134,41 @@ func BenchmarkRESTRoundTrip(b *testing.B) {
 		})
 		b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "req/s")
 	})
+}
+
+// BenchmarkEventStream measures events through the whole client: websocket
+// frame → DecodeEvent → Events channel, with the server in-process.
+func BenchmarkEventStream(b *testing.B) {
+	f := newFakeARI(b)
+	c := f.client()
+	runClient(b, c)
+	ws := f.waitConn()
+	if ev := nextEvent(b, c); ev.GetType() != TypeConnection {
+		b.Fatalf("got %T", ev)
+	}
+	mix := benchMix(b)
+	prepared := make([]*websocket.PreparedMessage, len(mix))
+	for i, m := range mix {
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		prepared[i] = pm
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	go func() {
+		for i := range b.N {
+			if err := ws.WritePreparedMessage(prepared[i%len(prepared)]); err != nil {
+				return
+			}
+		}
+	}()
+	for range b.N {
+		if ev := <-c.Events(); ev == nil {
+			b.Fatal("closed")
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
