@@ -1,0 +1,303 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/ctid/ctid/cti"
+	"github.com/ctid/ctid/cti/postgres"
+)
+
+// Authentication: a login returns an opaque bearer token (32 random bytes,
+// base64url). Only its SHA-256 is stored, in auth_sessions, with an expiry;
+// logout revokes it. Tokens travel in the Authorization header only: no
+// cookies (third-party iframes block them) and never in URLs, except that a
+// websocket is opened with a one-time ticket valid for 30 seconds.
+
+const (
+	localUser      = "ctid.user"
+	localToken     = "ctid.token"
+	localRequestID = "ctid.reqid"
+)
+
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// UserRef is the user part of a login response.
+type UserRef struct {
+	ID          int64    `json:"id"`
+	Username    string   `json:"username"`
+	DisplayName string   `json:"displayName"`
+	Role        cti.Role `json:"role"`
+}
+
+type loginRequest struct {
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+}
+
+type loginResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	User      UserRef   `json:"user"`
+}
+
+func (s *Server) login(c *fiber.Ctx) error {
+	var req loginRequest
+	if err := decode(c, &req, false); err != nil {
+		return err
+	}
+	if req.Username == nil || strings.TrimSpace(*req.Username) == "" {
+		return badField("username", "username is required")
+	}
+	if req.Password == nil || *req.Password == "" {
+		return badField("password", "password is required")
+	}
+	user := strings.TrimSpace(*req.Username)
+	if len(user) > 200 || len(*req.Password) > 1000 {
+		return s.badLogin(c, user)
+	}
+	keys := []string{"u:" + strings.ToLower(user), "ip:" + c.IP()}
+	now := s.o.Now()
+	if wait := s.limiter.blocked(keys, now); wait > 0 {
+		p := newProblem(429, "too many failed logins; try again later")
+		p.retryAfter = int(math.Ceil(wait.Seconds()))
+		return p
+	}
+	acc, err := s.admin.Authenticate(c.UserContext(), user, *req.Password)
+	if postgres.IsBadLogin(err) {
+		return s.badLogin(c, user)
+	}
+	if err != nil {
+		return err
+	}
+	s.limiter.reset(keys[0])
+	tok := newToken()
+	exp := now.Add(s.o.TokenTTL).UTC().Truncate(time.Second)
+	if err := s.admin.CreateSession(c.UserContext(), hashToken(tok), acc.ID, exp); err != nil {
+		return err
+	}
+	s.log.Info("login", "user", acc.Username, "user_id", acc.ID, "request_id", c.Locals(localRequestID))
+	return c.JSON(loginResponse{Token: tok, ExpiresAt: exp, User: UserRef{acc.ID, acc.Username, acc.DisplayName, acc.Role}})
+}
+
+func (s *Server) badLogin(c *fiber.Ctx, user string) error {
+	s.limiter.fail([]string{"u:" + strings.ToLower(user), "ip:" + c.IP()}, s.o.Now())
+	s.metrics.loginFailures.Inc()
+	s.log.Warn("login failed", "user", user, "ip", c.IP(), "request_id", c.Locals(localRequestID))
+	return newProblem(401, "invalid username or password")
+}
+
+func (s *Server) logout(c *fiber.Ctx) error {
+	if err := s.admin.RevokeSession(c.UserContext(), c.Locals(localToken).(string)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// authenticate requires a live bearer token.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	scheme, tok, ok := strings.Cut(h, " ")
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return newProblem(401, "send Authorization: Bearer <token>")
+	}
+	if len(tok) > 100 {
+		return newProblem(401, "invalid or expired token")
+	}
+	th := hashToken(tok)
+	acc, _, err := s.admin.SessionUser(c.UserContext(), th, s.o.Now())
+	if cti.KindOf(err) == cti.KindNotFound {
+		return newProblem(401, "invalid or expired token")
+	}
+	if err != nil {
+		return err
+	}
+	c.Locals(localUser, &acc)
+	c.Locals(localToken, th)
+	return c.Next()
+}
+
+// requireRole lets only the given roles through (after authenticate).
+func requireRole(roles ...cti.Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		u := currentUser(c)
+		if u == nil || !slices.Contains(roles, u.Role) {
+			names := make([]string, len(roles))
+			for i, r := range roles {
+				names[i] = string(r)
+			}
+			return newProblem(403, "this needs the "+strings.Join(names, " or ")+" role")
+		}
+		return c.Next()
+	}
+}
+
+func currentUser(c *fiber.Ctx) *postgres.Account {
+	u, _ := c.Locals(localUser).(*postgres.Account)
+	return u
+}
+
+// --- websocket tickets -------------------------------------------------------
+
+type ticket struct {
+	user    postgres.Account
+	expires time.Time
+}
+
+type tickets struct {
+	mu sync.Mutex
+	m  map[string]ticket
+}
+
+func (t *tickets) issue(u postgres.Account, now time.Time, ttl time.Duration) (string, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, v := range t.m {
+		if now.After(v.expires) {
+			delete(t.m, k)
+		}
+	}
+	tok := newToken()
+	exp := now.Add(ttl)
+	t.m[hashToken(tok)] = ticket{user: u, expires: exp}
+	return tok, exp
+}
+
+// take consumes a ticket: it works once, within its lifetime.
+func (t *tickets) take(tok string, now time.Time) (postgres.Account, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := hashToken(tok)
+	v, ok := t.m[k]
+	delete(t.m, k)
+	if !ok || now.After(v.expires) {
+		return postgres.Account{}, false
+	}
+	return v.user, true
+}
+
+type ticketResponse struct {
+	Ticket    string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	URL       string    `json:"url"`
+}
+
+func (s *Server) wsTicket(c *fiber.Ctx) error {
+	if err := decode(c, &struct{}{}, true); err != nil {
+		return err
+	}
+	tok, exp := s.tickets.issue(*currentUser(c), s.o.Now(), s.o.TicketTTL)
+	return c.JSON(ticketResponse{Ticket: tok, ExpiresAt: exp, URL: "/api/v1/ws?ticket=" + tok})
+}
+
+// --- login rate limiting -----------------------------------------------------
+
+// limiter counts failed logins per key (username, client IP) in a sliding
+// window. A key with too many recent failures is refused until the oldest
+// failure leaves the window.
+type limiter struct {
+	mu      sync.Mutex
+	window  time.Duration
+	perUser int
+	perIP   int
+	fails   map[string][]time.Time
+}
+
+func (l *limiter) limit(key string) int {
+	if strings.HasPrefix(key, "ip:") {
+		return l.perIP
+	}
+	return l.perUser
+}
+
+func (l *limiter) prune(key string, now time.Time) []time.Time {
+	f := l.fails[key]
+	i := 0
+	for i < len(f) && now.Sub(f[i]) >= l.window {
+		i++
+	}
+	f = f[i:]
+	if len(f) == 0 {
+		delete(l.fails, key)
+	} else {
+		l.fails[key] = f
+	}
+	return f
+}
+
+// blocked returns how long until a login may be tried (0: now).
+func (l *limiter) blocked(keys []string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var wait time.Duration
+	for _, k := range keys {
+		f := l.prune(k, now)
+		if n := l.limit(k); n > 0 && len(f) >= n {
+			if w := f[len(f)-n].Add(l.window).Sub(now); w > wait {
+				wait = w
+			}
+		}
+	}
+	return wait
+}
+
+func (l *limiter) fail(keys []string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.fails) > 100000 { // bound memory under a spray of usernames
+		for k := range l.fails {
+			l.prune(k, now)
+		}
+	}
+	for _, k := range keys {
+		f := l.prune(k, now)
+		if len(f) >= 2*l.limit(k)+1 {
+			f = f[1:]
+		}
+		l.fails[k] = append(f, now)
+	}
+}
+
+func (l *limiter) reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fails, key)
+}
+
+// purgeSessions deletes long-dead sessions now and then.
+func (s *Server) purgeSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.admin.PurgeSessions(ctx, s.o.Now().Add(-7*24*time.Hour)); err != nil {
+				s.log.Warn("purge sessions", "err", err)
+			} else if n > 0 {
+				s.log.Info("purged auth sessions", "count", n)
+			}
+		}
+	}
+}

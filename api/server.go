@@ -1,0 +1,329 @@
+// Package api is ctid's HTTP face: the REST API under /api/v1 (agents,
+// supervisors, admins), the agent event websocket, the OpenAPI document,
+// health and metrics endpoints, and the embedded web pages.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gorm.io/gorm"
+
+	"github.com/ctid/ctid/api/web"
+	"github.com/ctid/ctid/cti"
+	"github.com/ctid/ctid/cti/postgres"
+)
+
+// Options configure the API server. Engine and DB are required.
+type Options struct {
+	Engine *cti.Engine
+	DB     *gorm.DB
+	Logger *slog.Logger
+	// Ready reports whether ctid can serve (ARI connected, database up);
+	// /readyz answers 503 with its error. Nil: always ready.
+	Ready func(ctx context.Context) error
+	// CORSOrigins is the allow-list of browser origins (e.g. a CRM's). Empty: no CORS.
+	CORSOrigins []string
+	// FrameAncestors go into Content-Security-Policy frame-ancestors after 'self'
+	// (e.g. "https://*.lightning.force.com").
+	FrameAncestors []string
+
+	TokenTTL     time.Duration // bearer token lifetime (default 12 h)
+	TicketTTL    time.Duration // websocket ticket lifetime (default 30 s)
+	Heartbeat    time.Duration // websocket ping interval (default 20 s)
+	BodyLimit    int           // request body limit in bytes (default 64 KiB)
+	LoginLimit   int           // failed logins per username per window (default 5)
+	LoginIPLimit int           // failed logins per client IP per window (default 50)
+	LoginWindow  time.Duration // default 5 min
+	// TrustProxy makes the client IP come from X-Forwarded-For (behind a proxy).
+	TrustProxy bool
+	// Registry receives the metrics; nil creates one (with Go and process collectors).
+	Registry *prometheus.Registry
+	// Static is served at / after the API routes; nil uses the embedded web pages.
+	Static fs.FS
+	// Now is the clock for tokens, tickets and rate limits (tests).
+	Now func() time.Time
+}
+
+// Server is the HTTP server. Use App for tests (app.Test) and Listen /
+// Serve / Shutdown to run it.
+type Server struct {
+	o       Options
+	app     *fiber.App
+	eng     *cti.Engine
+	admin   *postgres.Admin
+	log     *slog.Logger
+	limiter *limiter
+	tickets *tickets
+	metrics *metrics
+	reg     *prometheus.Registry
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	bgCancel  context.CancelFunc
+}
+
+// New builds the server and its routes.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = 12 * time.Hour
+	}
+	if o.TicketTTL <= 0 {
+		o.TicketTTL = 30 * time.Second
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 20 * time.Second
+	}
+	if o.BodyLimit <= 0 {
+		o.BodyLimit = 64 << 10
+	}
+	if o.LoginLimit <= 0 {
+		o.LoginLimit = 5
+	}
+	if o.LoginIPLimit <= 0 {
+		o.LoginIPLimit = 50
+	}
+	if o.LoginWindow <= 0 {
+		o.LoginWindow = 5 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Static == nil {
+		o.Static = web.Static()
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s := &Server{
+		o: o, eng: o.Engine, admin: postgres.NewAdmin(o.DB), log: o.Logger, reg: reg,
+		limiter: &limiter{window: o.LoginWindow, perUser: o.LoginLimit, perIP: o.LoginIPLimit, fails: map[string][]time.Time{}},
+		tickets: &tickets{m: map[string]ticket{}},
+		closing: make(chan struct{}),
+	}
+	s.metrics = newMetrics(reg, o.Engine)
+	cfg := fiber.Config{
+		AppName:               "ctid",
+		BodyLimit:             o.BodyLimit,
+		DisableStartupMessage: true,
+		Immutable:             true, // handler strings outlive the request (metrics labels, logs)
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ErrorHandler:          s.errorHandler,
+	}
+	if o.TrustProxy {
+		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	s.app = fiber.New(cfg)
+	s.routes()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.bgCancel = cancel
+	go s.purgeSessions(ctx)
+	return s
+}
+
+// App is the Fiber application (for app.Test and custom listeners).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves on addr until Shutdown.
+func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown closes websockets (telling clients to resume elsewhere) and
+// stops accepting requests, waiting for those in flight until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closing); s.bgCancel() })
+	return s.app.ShutdownWithContext(ctx)
+}
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(s.requestID, s.accessLog, s.securityHeaders)
+	if len(s.o.CORSOrigins) > 0 {
+		app.Use(cors.New(cors.Config{
+			AllowOrigins:  strings.Join(s.o.CORSOrigins, ","),
+			AllowMethods:  "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+			AllowHeaders:  "Authorization,Content-Type,X-Request-Id",
+			ExposeHeaders: "X-Request-Id,Retry-After,Location",
+			MaxAge:        600,
+		}))
+	}
+
+	app.Get("/livez", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+
+	v1 := app.Group("/api/v1")
+	v1.Get("/openapi.json", s.openapi)
+	v1.Post("/auth/login", s.login)
+	v1.Get("/ws", s.wsUpgrade, s.wsHandler())
+
+	authed := v1.Group("", s.authenticate)
+	authed.Post("/auth/logout", s.logout)
+	authed.Get("/pause-reasons", s.pauseReasons)
+
+	agentRoles := requireRole(cti.RoleAgent, cti.RoleSupervisor)
+	authed.Post("/auth/ws-ticket", agentRoles, s.wsTicket)
+	ag := authed.Group("/agent", agentRoles)
+	ag.Get("", s.agentSnapshot)
+	ag.Post("/login", s.agentLogin)
+	ag.Post("/connect", s.agentConnect)
+	ag.Post("/ready", s.agentReady)
+	ag.Post("/pause", s.agentPause)
+	ag.Post("/logout", s.agentLogout)
+	ag.Post("/calls", s.agentDial)
+	ag.Post("/hangup", s.agentHangup)
+	ag.Put("/calls/:id/notes", s.agentNotes)
+	ag.Post("/wrap", s.agentWrap)
+	ag.Post("/wrap/extend", s.agentExtendWrap)
+
+	sup := authed.Group("/supervisor", requireRole(cti.RoleSupervisor, cti.RoleAdmin))
+	sup.Get("/snapshot", s.supervisorSnapshot)
+
+	adm := authed.Group("/admin", requireRole(cti.RoleAdmin))
+	adm.Get("/campaigns", s.listCampaigns)
+	adm.Post("/campaigns", s.createCampaign)
+	adm.Get("/campaigns/:id", s.getCampaign)
+	adm.Put("/campaigns/:id", s.updateCampaign)
+	adm.Delete("/campaigns/:id", s.deleteCampaign)
+	adm.Get("/users", s.listUsers)
+	adm.Post("/users", s.createUser)
+	adm.Get("/users/:id", s.getUser)
+	adm.Patch("/users/:id", s.updateUser)
+	adm.Delete("/users/:id", s.disableUser)
+	adm.Get("/pause-reasons", s.listPauseReasons)
+	adm.Post("/pause-reasons", s.createPauseReason)
+	adm.Put("/pause-reasons/:id", s.updatePauseReason)
+	adm.Delete("/pause-reasons/:id", s.deletePauseReason)
+	adm.Get("/workflows", s.listWorkflows)
+	adm.Post("/workflows", s.createWorkflow)
+	adm.Get("/workflows/:id", s.getWorkflow)
+	adm.Put("/workflows/:id", s.updateWorkflow)
+	adm.Delete("/workflows/:id", s.deleteWorkflow)
+
+	// Anything else under /api is a 404 problem, never a web page.
+	app.Use("/api", func(c *fiber.Ctx) error { return newProblem(404, "no such endpoint") })
+	// The embedded adaptor and admin pages.
+	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(s.o.Static), Index: "index.html", MaxAge: 0}))
+}
+
+// --- middleware --------------------------------------------------------------
+
+var reqIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func (s *Server) requestID(c *fiber.Ctx) error {
+	id := c.Get("X-Request-Id")
+	if !reqIDPattern.MatchString(id) {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id = hex.EncodeToString(b)
+	}
+	c.Locals(localRequestID, id)
+	c.Set("X-Request-Id", id)
+	return c.Next()
+}
+
+func (s *Server) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := s.errorHandler(c, err); herr != nil {
+			c.Status(500)
+		}
+	}
+	status := c.Response().StatusCode()
+	route := "unmatched"
+	if r := c.Route(); r != nil && r.Path != "/" && r.Path != "" {
+		route = r.Path
+	}
+	if status == 404 && !strings.HasPrefix(c.Path(), "/api/") {
+		route = "static"
+	}
+	d := time.Since(start)
+	s.metrics.httpDuration.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Observe(d.Seconds())
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []any{"method", c.Method(), "path", c.Path(), "route", route, "status", status,
+		"duration_ms", float64(d.Microseconds()) / 1000, "request_id", c.Locals(localRequestID), "ip", c.IP()}
+	if u := currentUser(c); u != nil {
+		attrs = append(attrs, "user_id", u.ID)
+	}
+	if status >= 500 && err != nil {
+		attrs = append(attrs, "err", err.Error())
+	}
+	s.log.Log(c.UserContext(), level, "http", attrs...)
+	return nil
+}
+
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	fa := []string{"'self'"}
+	for _, a := range s.o.FrameAncestors {
+		if a != "" && !strings.ContainsAny(a, "; ,\r\n") {
+			fa = append(fa, a)
+		}
+	}
+	c.Set("Content-Security-Policy", "frame-ancestors "+strings.Join(fa, " "))
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Referrer-Policy", "no-referrer")
+	return c.Next()
+}
+
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	p := toProblem(err)
+	if p.Status >= 500 && !errors.As(err, new(*Problem)) {
+		s.log.Error("request failed", "err", err, "path", c.Path(), "request_id", c.Locals(localRequestID))
+	}
+	cp := *p
+	return writeProblem(c, &cp)
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	if s.o.Ready != nil {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+		defer cancel()
+		if err := s.o.Ready(ctx); err != nil {
+			return newProblem(503, "not ready: "+err.Error())
+		}
+	}
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// ctx bounds a call into the engine or database.
+func (s *Server) ctx(c *fiber.Ctx) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.UserContext(), 10*time.Second)
+}
+
+func idParam(c *fiber.Ctx) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, newProblem(404, "no such resource")
+	}
+	return id, nil
+}
