@@ -1,0 +1,110 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is read from CTID_* environment variables; flags override them.
+type config struct {
+	Listen         string
+	DSN            string
+	DataDir        string
+	ARIURL         string
+	ARIUser        string
+	ARIPassword    string
+	App            string
+	Double         bool
+	DefaultRegion  string
+	Trunk          string
+	OfferTimeout   time.Duration
+	LogLevel       string
+	LogFormat      string
+	CORSOrigins    []string
+	FrameAncestors []string
+	TokenTTL       time.Duration
+}
+
+// configVars documents every variable; the README table is generated from
+// the same names by hand, so keep them in step.
+var configVars = []struct{ name, def, help string }{
+	{"CTID_LISTEN", ":8080", "HTTP listen address (API, websocket, adaptor, admin, metrics)"},
+	{"CTID_DSN", "", "PostgreSQL DSN; empty starts a throwaway local cluster under CTID_DATA_DIR"},
+	{"CTID_DATA_DIR", "./tmp", "where the throwaway cluster lives"},
+	{"CTID_ARI_URL", "", "Asterisk HTTP base, e.g. http://127.0.0.1:8088; empty runs the in-process Asterisk double (demo)"},
+	{"CTID_ARI_USER", "ctid", "ARI user"},
+	{"CTID_ARI_PASSWORD", "ctid", "ARI password"},
+	{"CTID_ARI_APP", "ctid", "Stasis application name"},
+	{"CTID_DEFAULT_REGION", "GB", "region for national phone numbers (ISO 3166 alpha-2)"},
+	{"CTID_TRUNK", "PJSIP/%s@trunk", "dial string for customer numbers (%s = E.164)"},
+	{"CTID_OFFER_TIMEOUT", "20s", "how long a non-persistent agent's phone rings"},
+	{"CTID_LOG_LEVEL", "info", "debug, info, warn, error"},
+	{"CTID_LOG_FORMAT", "json", "json or text"},
+	{"CTID_CORS_ORIGINS", "", "comma-separated origins allowed to call the API (CRM pages)"},
+	{"CTID_FRAME_ANCESTORS", "'self'", "CSP frame-ancestors for the adaptor (e.g. https://*.lightning.force.com)"},
+	{"CTID_TOKEN_TTL", "12h", "login token lifetime"},
+}
+
+func env(name string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	for _, v := range configVars {
+		if v.name == name {
+			return v.def
+		}
+	}
+	return ""
+}
+
+func list(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
+	var c config
+	fs.StringVar(&c.Listen, "listen", env("CTID_LISTEN"), "listen address")
+	fs.StringVar(&c.DSN, "dsn", env("CTID_DSN"), "PostgreSQL DSN")
+	fs.StringVar(&c.DataDir, "data-dir", env("CTID_DATA_DIR"), "data directory for the throwaway cluster")
+	fs.StringVar(&c.ARIURL, "ari-url", env("CTID_ARI_URL"), "Asterisk ARI base URL (empty: in-process double)")
+	fs.StringVar(&c.ARIUser, "ari-user", env("CTID_ARI_USER"), "ARI user")
+	fs.StringVar(&c.ARIPassword, "ari-password", env("CTID_ARI_PASSWORD"), "ARI password")
+	fs.StringVar(&c.App, "app", env("CTID_ARI_APP"), "Stasis application")
+	fs.StringVar(&c.DefaultRegion, "region", env("CTID_DEFAULT_REGION"), "default phone region")
+	fs.StringVar(&c.Trunk, "trunk", env("CTID_TRUNK"), "trunk dial string")
+	fs.StringVar(&c.LogLevel, "log-level", env("CTID_LOG_LEVEL"), "log level")
+	fs.StringVar(&c.LogFormat, "log-format", env("CTID_LOG_FORMAT"), "log format")
+	offer := fs.String("offer-timeout", env("CTID_OFFER_TIMEOUT"), "agent ring time")
+	ttl := fs.String("token-ttl", env("CTID_TOKEN_TTL"), "token lifetime")
+	cors := fs.String("cors", env("CTID_CORS_ORIGINS"), "CORS origins")
+	frames := fs.String("frame-ancestors", env("CTID_FRAME_ANCESTORS"), "CSP frame-ancestors")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.OfferTimeout, err = time.ParseDuration(*offer); err != nil {
+		return c, fmt.Errorf("CTID_OFFER_TIMEOUT: %w", err)
+	}
+	if c.TokenTTL, err = time.ParseDuration(*ttl); err != nil {
+		return c, fmt.Errorf("CTID_TOKEN_TTL: %w", err)
+	}
+	if !strings.Contains(c.Trunk, "%s") {
+		return c, fmt.Errorf("CTID_TRUNK %q must contain %%s for the number", c.Trunk)
+	}
+	c.CORSOrigins, c.FrameAncestors = list(*cors), list(*frames)
+	c.Double = c.ARIURL == ""
+	if b, err := strconv.ParseBool(os.Getenv("CTID_DOUBLE")); err == nil && b {
+		c.Double = true
+	}
+	return c, nil
+}
