@@ -47,6 +47,12 @@ type Predictive struct {
 	// BiasWindow is how far back realized and predicted abandons are
 	// compared (default 24 h, the cap window).
 	BiasWindow time.Duration
+	// Claim (0..1) is how much of a ringing call's chance of being answered
+	// later in the window is counted against a new call answering
+	// earlier: calls placed on later ticks will answer before it and take
+	// the agents it counted on, so ringing calls are given that much
+	// priority (default 1).
+	Claim float64
 	// MaxLines caps calls ringing (default unlimited).
 	MaxLines int
 
@@ -114,6 +120,9 @@ func (p *Predictive) setup() {
 	}
 	if p.Gain <= 0 {
 		p.Gain = 2
+	}
+	if p.Claim <= 0 {
+		p.Claim = 1
 	}
 	if p.EWMA <= 0 {
 		p.EWMA = 2 * time.Minute
@@ -259,8 +268,12 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	}
 	limit := s.cap()
 
-	// At risk: one more abandon would reach the cap in either window.
-	if float64(s.ShortAbandoned+1) >= limit*float64(s.ShortAnswered) ||
+	// At risk: one more abandon, on top of those expected from the calls
+	// still ringing, would reach the cap in either window.
+	bias := (float64(s.Abandoned) + 2) / (p.dayPredicted(s) + 2)
+	bias = min(max(bias, 0.5), 4)
+	pending := bias * p.recentPredicted(s.Now.Add(-time.Duration(p.horizon+1)*time.Second))
+	if float64(s.ShortAbandoned+1)+pending >= limit*float64(s.ShortAnswered) ||
 		(s.Answered > 0 && float64(s.Abandoned+1) >= limit*float64(s.Answered)) {
 		p.Stats.AtRiskTicks++
 		return prog
@@ -271,8 +284,6 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	// have run above or below predicted ones, and scaled down by the share
 	// of the short window's budget already spent.
 	target := p.Target * limit
-	bias := (float64(s.Abandoned) + 2) / (p.dayPredicted(s) + 2)
-	bias = min(max(bias, 0.5), 4)
 	teff := target / bias
 	if s.ShortAnswered > 0 {
 		spent := float64(s.ShortAbandoned) / (limit * float64(s.ShortAnswered))
@@ -304,7 +315,11 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	for tau := 0; tau <= H; tau++ {
 		m, v := float64(s.Waiting), 0.0
 		for _, r := range s.Ringing {
-			q := p.answerBy(secs(r), tau)
+			e := secs(r)
+			q := p.answerBy(e, tau)
+			if p.Claim > 0 {
+				q += p.Claim * (p.answerBy(e, H) - q)
+			}
 			m += q
 			v += q * (1 - q)
 		}
@@ -408,6 +423,15 @@ func (h *hist) pmfCDF() (pmf, cdf []float64) {
 type predRec struct {
 	at time.Time
 	a  float64
+}
+
+// recentPredicted sums the abandons predicted for calls placed since t.
+func (p *Predictive) recentPredicted(t time.Time) float64 {
+	sum := 0.0
+	for i := len(p.predLog) - 1; i >= p.predHead && p.predLog[i].at.After(t); i-- {
+		sum += p.predLog[i].a
+	}
+	return sum
 }
 
 // dayPredicted sums the abandons predicted for calls placed within the

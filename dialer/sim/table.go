@@ -33,14 +33,25 @@ var Scenarios = []Scenario{
 	{100, 0.15}, {100, 0.25}, {100, 0.35},
 }
 
-// RunAll runs every policy over every scenario's day.
+// RunAll runs every policy over every scenario's day, plus the VICIdial
+// hard-limit baseline re-run with its drop target set to the abandon rate
+// ctid's predictive reached, to compare occupancy at the same abandon rate.
 func RunAll(seed uint64, day time.Duration) map[Scenario][]Result {
 	out := map[Scenario][]Result{}
 	for _, sc := range Scenarios {
 		cfg := Config{Agents: sc.Agents, AnswerProb: sc.AnswerProb, Seed: seed, Day: day}.Defaults()
+		var ctid float64
 		for _, p := range Policies(cfg) {
-			out[sc] = append(out[sc], Run(cfg, p))
+			r := Run(cfg, p)
+			if _, ok := p.(*pacing.Predictive); ok {
+				ctid = r.AbandonRate
+			}
+			out[sc] = append(out[sc], r)
 		}
+		v := &pacing.VicidialAdaptive{Mode: pacing.AdaptHardLimit, DropTarget: max(ctid, 0.001)}
+		r := Run(cfg, v)
+		r.Policy = fmt.Sprintf("vicidial-hard@%.2f%%", 100*v.DropTarget)
+		out[sc] = append(out[sc], r)
 	}
 	return out
 }

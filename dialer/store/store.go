@@ -165,16 +165,16 @@ type Lead struct {
 }
 
 type leadRow struct {
-	ID, ListID, CampaignID     int64
-	ExternalID, Name           string
-	Phone1, Phone2, Phone3     string
-	TimeZone                   string
-	Data                       string
-	SourceRow                  int
-	Status                     string
-	Attempts                   int
-	NextAttemptAt              *time.Time
-	LastOutcome                string
+	ID, ListID, CampaignID int64
+	ExternalID, Name       string
+	Phone1, Phone2, Phone3 string
+	TimeZone               string
+	Data                   string
+	SourceRow              int
+	Status                 string
+	Attempts               int
+	NextAttemptAt          *time.Time
+	LastOutcome            string
 }
 
 const leadCols = `id, list_id, campaign_id, external_id, name, phone1, phone2, phone3, time_zone,

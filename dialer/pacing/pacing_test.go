@@ -1,0 +1,124 @@
+package pacing
+
+import (
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+func snap(ready, talking, wrapping, ringing, waiting int) *Snapshot {
+	s := &Snapshot{Now: t0, Ready: ready, Waiting: waiting}
+	for range talking {
+		s.Busy = append(s.Busy, Agent{Elapsed: 30 * time.Second})
+	}
+	for range wrapping {
+		s.Busy = append(s.Busy, Agent{InWrap: true, Elapsed: 5 * time.Second})
+	}
+	for range ringing {
+		s.Ringing = append(s.Ringing, 5*time.Second)
+	}
+	return s
+}
+
+func TestProgressiveAndFixedRatio(t *testing.T) {
+	if n := (Progressive{}).Decide(snap(5, 3, 1, 2, 1)); n != 2 {
+		t.Errorf("progressive %d", n)
+	}
+	if n := (Progressive{}).Decide(snap(1, 3, 1, 4, 0)); n != 0 {
+		t.Errorf("progressive never negative: %d", n)
+	}
+	// 2 × (5 ready + 3 talking) = 16 calls in the system; 3 talking + 2
+	// ringing + 1 waiting already → 10.
+	if n := (FixedRatio{Ratio: 2}).Decide(snap(5, 3, 1, 2, 1)); n != 10 {
+		t.Errorf("fixed ratio %d", n)
+	}
+}
+
+func TestVicidialAdaptive(t *testing.T) {
+	v := &VicidialAdaptive{}
+	s := snap(4, 16, 0, 0, 0)
+	// Agents waiting: the level rises every 15 s (by 1 + 4/20).
+	for i := range 16 {
+		s.Now = t0.Add(time.Duration(i) * time.Second)
+		v.Decide(s)
+	}
+	if l := v.Level(); l < 1.19 || l > 1.21 {
+		t.Fatalf("level %.3f after one interval with 4 of 20 agents waiting", l)
+	}
+	for i := 16; i < 200; i++ {
+		s.Now = t0.Add(time.Duration(i) * time.Second)
+		v.Decide(s)
+	}
+	if v.Level() != 3 {
+		t.Fatalf("level %.3f, want capped at 3", v.Level())
+	}
+	// Over the drop target with > 50 answered: hard limit back to 1.
+	s.Answered, s.Abandoned = 100, 5
+	for i := 200; i < 216; i++ {
+		s.Now = t0.Add(time.Duration(i) * time.Second)
+		v.Decide(s)
+	}
+	if v.Level() != 1 {
+		t.Fatalf("hard limit: level %.3f", v.Level())
+	}
+	// Tapered: early in the shift the level is not cut.
+	tp := &VicidialAdaptive{Mode: AdaptTapered, ShiftEnd: t0.Add(12 * time.Hour)}
+	s = snap(4, 16, 0, 0, 0)
+	s.Answered, s.Abandoned = 100, 5
+	for i := range 16 {
+		s.Now = t0.Add(time.Duration(i) * time.Second)
+		tp.Decide(s)
+	}
+	if tp.Level() < 1.19 {
+		t.Fatalf("tapered cut early: %.3f", tp.Level())
+	}
+}
+
+func TestWindow(t *testing.T) {
+	w := Window{Span: time.Minute}
+	w.Add(t0, false)
+	w.Add(t0.Add(10*time.Second), true)
+	if a, b := w.Counts(t0.Add(65 * time.Second)); a != 1 || b != 1 {
+		t.Errorf("%d/%d", b, a)
+	}
+	w.Add(t0.Add(70*time.Second), false)
+	if a, b := w.Counts(t0.Add(71 * time.Second)); a != 1 || b != 0 {
+		t.Errorf("%d/%d", b, a)
+	}
+}
+
+func TestPredictiveColdStartIsProgressive(t *testing.T) {
+	p := &Predictive{}
+	s := snap(10, 5, 0, 3, 0)
+	if n := p.Decide(s); n != 7 {
+		t.Errorf("cold start dialled %d, want progressive 7", n)
+	}
+}
+
+func TestPredictiveLearnsAndOverdials(t *testing.T) {
+	p := &Predictive{}
+	for i := range 400 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		if i%4 == 0 {
+			p.Observe(Event{Kind: Answered, At: at, Duration: time.Duration(3+i%17) * time.Second})
+		} else {
+			p.Observe(Event{Kind: Failed, At: at, Duration: 25 * time.Second})
+		}
+		p.Observe(Event{Kind: Talked, Duration: time.Duration(60+i%240) * time.Second})
+		p.Observe(Event{Kind: Wrapped, Duration: time.Duration(25+i%10) * time.Second})
+	}
+	// 10 ready agents, nothing ringing, a clean window: with p = 0.25 it
+	// dials well beyond one per agent.
+	s := snap(10, 40, 0, 0, 0)
+	s.Answered, s.ShortAnswered = 400, 200
+	n := p.Decide(s)
+	if n <= 10 || n > 80 {
+		t.Errorf("dialled %d for 10 ready agents at p=0.25", n)
+	}
+	// The short window at the cap: back to progressive.
+	s.ShortAbandoned = 6
+	if n := p.Decide(s); n != 10 {
+		t.Errorf("at risk dialled %d, want progressive 10", n)
+	}
+}
