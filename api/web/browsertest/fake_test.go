@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/ctid/ctid/api/web"
@@ -49,7 +48,7 @@ func newFake() *fake {
 	f.snap = cti.AgentSnapshot{
 		AgentID: 7, Username: "alice", DisplayName: "Alice Agent",
 		State:        cti.StateView{State: cti.AgentLoggedOut, Since: time.Now()},
-		Phone:        cti.PhoneView{DefaultNumber: "+441632960001"},
+		Phone:        cti.PhoneView{DefaultNumber: "1001"},
 		Campaigns:    []cti.CampaignRef{{ID: 1, Name: "Sales", Kind: "inbound"}, {ID: 2, Name: "Renewals", Kind: "outbound"}},
 		PauseReasons: []string{"Break", "Lunch", "Training"},
 		Permissions:  cti.Permissions{ManualCallWhenPaused: true},
@@ -111,7 +110,7 @@ func (f *fake) serveAPI(w http.ResponseWriter, r *http.Request) {
 			problem(w, 400, "Invalid request", "username is required", "username")
 		case str("password") == "":
 			problem(w, 400, "Invalid request", "password is required", "password")
-		case str("username") != "alice" || str("password") != "secret":
+		case str("username") != "alice" || str("password") != agentPassword:
 			problem(w, 401, "Unauthorized", "Wrong username or password", "")
 		default:
 			f.n++
@@ -413,9 +412,11 @@ func (f *fake) LastDial() (string, int64) {
 	return b.Number, *b.CampaignID
 }
 
-// newBackend is the fake until the real api stack is wired in (real_test.go).
-func newBackend(t *testing.T) backend {
-	f := newFake()
-	t.Cleanup(f.Close)
-	return f
+func (f *fake) CampaignID(name string) int64 {
+	for _, c := range f.snap.Campaigns {
+		if c.Name == name {
+			return c.ID
+		}
+	}
+	return 0
 }

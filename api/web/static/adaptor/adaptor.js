@@ -293,7 +293,10 @@ async function openWS() {
   u.searchParams.set('ticket', t.ticket);
   if (seq) u.searchParams.set('after', seq);
   const s = ws = new WebSocket(u);
-  s.onmessage = e => { lastMsg = Date.now(); let m; try { m = JSON.parse(e.data); } catch { return; } onMessage(m); };
+  // The server sends hello (a snapshot) on a fresh stream and nothing but the
+  // missed events when it can resume from `after`.
+  s.onopen = () => { lastMsg = Date.now(); setConn('on', 'online'); };
+  s.onmessage = e => { lastMsg = Date.now(); wsTry = 0; let m; try { m = JSON.parse(e.data); } catch { return; } onMessage(m); };
   s.onclose = () => { if (ws === s) { ws = null; retryWS(); } };
   s.onerror = () => s.close();
 }
@@ -320,7 +323,6 @@ function onMessage(m) {
   if (m.time) { const t = Date.parse(m.time); if (t) skew = t - Date.now(); }
   if (m.type === 'ping') return;
   if (m.type === 'hello') {
-    wsTry = 0; setConn('on', 'online');
     if (m.data?.state) snapshot(m.data);
     return;
   }
@@ -393,9 +395,10 @@ function clickToDial(number, ctx) {
 function crmCall(what, c) {
   post('ctid.call' + what[0].toUpperCase() + what.slice(1), c);
   if (!crm.leader || c.direction !== 'IN' || !['offered', 'connected'].includes(what)) return;
-  if (what === 'offered') crm.sf?.setSoftphonePanelVisibility({visible: true, callback() {}});
+  // A persistent connection may skip "offered": act on whichever comes first.
   if (crm.popped.has(c.interactionId)) return;
   crm.popped.add(c.interactionId);
+  crm.sf?.setSoftphonePanelVisibility({visible: true, callback() {}});
   crm.sf?.searchAndScreenPop({searchParams: c.customerNumber, queryParams: '', defaultFieldValues: {Phone: c.customerNumber},
     callType: crm.sf.CALL_TYPE?.INBOUND || 'inbound', deferred: false, callback(r) {
       const recs = r?.success && r.returnValue ? Object.values(r.returnValue).filter(x => x && x.Id) : [];
