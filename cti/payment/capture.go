@@ -110,7 +110,7 @@ type Capture struct {
 	// value with %#v prints only the pointer's address, never the digits.
 	s     *secret
 	phase Phase
-	err    error
+	err   error
 	// Non-sensitive facts kept after Wipe for the receipt screen.
 	brand string
 	last4 [4]byte

@@ -111,7 +111,7 @@ func (r Request) String() string {
 		r.Reference, FormatAmount(r.Amount, r.Currency), r.Currency, r.CardholderName,
 		r.ExpiryMonth, r.ExpiryYear, r.card.Progress())
 }
-func (r Request) GoString() string               { return r.String() }
+func (r Request) GoString() string              { return r.String() }
 func (r Request) Format(f fmt.State, verb rune) { fmt.Fprint(f, r.String()) }
 func (r Request) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {

@@ -116,6 +116,11 @@ func (s *Stripe) Charge(ctx context.Context, req Request) (Result, error) {
 			res.DeclineReason = stripeDeclineReason(pm.Error)
 			return res, nil
 		}
+		// The message of an answer to a request that carried the card is
+		// dropped: it could quote what was sent.
+		if pm.Error != nil {
+			pm.Error.Message = ""
+		}
 		return Result{}, stripeFailure("create payment method", status, pm.Error)
 	}
 
@@ -196,8 +201,14 @@ func stripeFailure(op string, status int, e *stripeError) error {
 	if e == nil {
 		return fmt.Errorf("%w: stripe: %s: HTTP %d", ErrGateway, op, status)
 	}
-	msg := scrubDigits(e.Message)
-	return fmt.Errorf("%w: stripe: %s: HTTP %d %s %s: %s", ErrGateway, op, status, e.Type, e.Code, msg)
+	s := fmt.Sprintf("%s: stripe: %s: HTTP %d %s", ErrGateway, op, status, scrubDigits(e.Type))
+	if e.Code != "" {
+		s += " " + scrubDigits(e.Code)
+	}
+	if e.Message != "" {
+		s += ": " + scrubDigits(e.Message)
+	}
+	return fmt.Errorf("%w%s", ErrGateway, strings.TrimPrefix(s, ErrGateway.Error()))
 }
 
 // stripeDeclineReason maps Stripe's error codes to short reasons for the
