@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
@@ -54,6 +56,7 @@ type importer struct {
 	bytes     func() int64
 	bytesTot  int64
 	tzCache   map[string]string // column value → canonical name, "" when invalid
+	pending   []pendingRow
 	maxFields int
 }
 
@@ -127,8 +130,71 @@ func clean(s string) string {
 	return s
 }
 
+// pendingRow is a read row waiting for its numbers to be normalised.
+type pendingRow struct {
+	num    int
+	rec    []string
+	phones [MaxPhones]normalized
+}
+
+type normalized struct {
+	e164 string
+	err  error
+}
+
+// chunkRows is how many rows are read before their numbers are normalised
+// in parallel (parsing numbers is most of an import's CPU time).
+const chunkRows = 256
+
+// push queues a row (copying rec, which the reader may reuse).
+func (im *importer) push(ctx context.Context, rowNum int, rec []string) error {
+	im.pending = append(im.pending, pendingRow{num: rowNum, rec: append([]string(nil), rec...)})
+	if len(im.pending) >= chunkRows {
+		return im.drain(ctx)
+	}
+	return nil
+}
+
+// drain normalises the queued rows' numbers on all CPUs, then validates
+// the rows in order.
+func (im *importer) drain(ctx context.Context) error {
+	rows := im.pending
+	if len(rows) == 0 {
+		return nil
+	}
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(rows); i += workers {
+				r := &rows[i]
+				for k, col := range im.cols.phones {
+					if col < 0 || col >= len(r.rec) {
+						continue
+					}
+					if raw := strings.TrimSpace(clean(r.rec[col])); raw != "" {
+						r.phones[k].e164, r.phones[k].err = Normalize(raw, im.opts.DefaultRegion)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range rows {
+		if err := im.row(ctx, &rows[i]); err != nil {
+			return err
+		}
+		rows[i] = pendingRow{}
+	}
+	im.pending = rows[:0]
+	return nil
+}
+
 // row validates one data row and queues the lead.
-func (im *importer) row(ctx context.Context, rowNum int, rec []string) error {
+func (im *importer) row(ctx context.Context, pr *pendingRow) error {
+	rowNum, rec := pr.num, pr.rec
 	empty := true
 	for _, f := range rec {
 		if strings.TrimSpace(f) != "" {
@@ -154,7 +220,7 @@ func (im *importer) row(ctx context.Context, rowNum int, rec []string) error {
 		if raw == "" {
 			continue
 		}
-		e164, err := Normalize(raw, im.opts.DefaultRegion)
+		e164, err := pr.phones[k].e164, pr.phones[k].err
 		if err != nil {
 			im.reject(rowNum, fmt.Sprintf("phone %s: %v", quote(raw), err))
 			return nil
@@ -363,6 +429,9 @@ func (im *importer) progress(done bool) {
 }
 
 func (im *importer) finish(ctx context.Context) (Result, error) {
+	if err := im.drain(ctx); err != nil {
+		return im.res, err
+	}
 	if err := im.flush(ctx); err != nil {
 		return im.res, err
 	}

@@ -86,7 +86,7 @@ func ImportCSV(ctx context.Context, r io.Reader, size int64, sink LeadSink, opts
 			return im.res, fmt.Errorf("leads: reading CSV: %w", err)
 		}
 		line, _ := rd.FieldPos(0)
-		if err := im.row(ctx, line, rec); err != nil {
+		if err := im.push(ctx, line, rec); err != nil {
 			return im.res, err
 		}
 	}
@@ -199,7 +199,7 @@ func ImportXLSXFile(ctx context.Context, path string, sink LeadSink, opts Option
 			}
 			continue
 		}
-		if err := im.row(ctx, rowNum, rec); err != nil {
+		if err := im.push(ctx, rowNum, rec); err != nil {
 			return im.res, err
 		}
 	}
