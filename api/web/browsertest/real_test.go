@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/ctid/ctid/api"
 	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti"
@@ -198,5 +200,45 @@ func (l *trackingListener) dropAll() {
 	for c := range l.conns {
 		c.Close()
 		delete(l.conns, c)
+	}
+}
+
+func TestAdminPages(t *testing.T) {
+	if os.Getenv("CTID_WEB_FAKE") != "" {
+		t.Skip("the fake has no admin API")
+	}
+	b := newReal(t)
+	ctx := browser(t)
+	run(t, ctx, "open admin", chromedp.EmulateViewport(900, 800), chromedp.Navigate(b.URL()+"/admin/index.html"),
+		chromedp.WaitVisible(chromedp.ID("lgUser")))
+	// An agent is refused.
+	run(t, ctx, "agent login", chromedp.SendKeys(chromedp.ID("lgUser"), "alice"), chromedp.SendKeys(chromedp.ID("lgPass"), agentPassword),
+		chromedp.Click(chromedp.ID("lgBtn")))
+	waitJS(t, ctx, "not admin", `document.getElementById('lgErr').textContent.includes('not an administrator')`)
+	run(t, ctx, "admin login", ev(`document.getElementById('lgUser').value='root'`), chromedp.Click(chromedp.ID("lgBtn")))
+	waitJS(t, ctx, "campaign list", `[...document.querySelectorAll('#list td')].some(td=>td.textContent==='Renewals')`)
+	shot(t, ctx, "30-admin-campaigns")
+
+	// Create a pause reason.
+	run(t, ctx, "pause reasons", chromedp.Click(chromedp.CSS(`nav button[data-r="pause-reasons"]`)))
+	waitJS(t, ctx, "pause list", `document.querySelector('#list h1').textContent==='Pause reasons'`)
+	run(t, ctx, "new", chromedp.Click(chromedp.CSS(`#list button.primary`)), chromedp.WaitVisible(chromedp.ID("f-name")),
+		chromedp.SendKeys(chromedp.ID("f-name"), "Coaching"), chromedp.Click(chromedp.CSS(`#edit button.primary`)))
+	waitJS(t, ctx, "new reason listed", `[...document.querySelectorAll('#list td')].some(td=>td.textContent==='Coaching')`)
+
+	// Edit a campaign: wrap codes and DIDs round-trip through the API.
+	run(t, ctx, "campaigns", chromedp.Click(chromedp.CSS(`nav button[data-r="campaigns"]`)))
+	waitJS(t, ctx, "campaign rows", `[...document.querySelectorAll('#list td')].some(td=>td.textContent==='Sales')`)
+	run(t, ctx, "pick Sales", ev(`[...document.querySelectorAll('#list tr')].find(tr=>tr.firstChild.textContent==='Sales').click()`))
+	waitJS(t, ctx, "editor", `document.getElementById('f-wrapCodes') && document.getElementById('f-wrapCodes').value.includes('SALE | Sale')`)
+	run(t, ctx, "edit codes", ev(`document.getElementById('f-wrapCodes').value += '\nVM | Voicemail'`), chromedp.Click(chromedp.CSS(`#edit button.primary`)))
+	waitJS(t, ctx, "saved", `document.querySelector('#edit h2').textContent.includes('saved')`)
+	shot(t, ctx, "31-admin-campaign-edit")
+	var codes []string
+	if err := b.DB.Raw(`SELECT code FROM wrap_codes WHERE campaign_id = ? ORDER BY code`, b.CampaignID("Sales")).Scan(&codes).Error; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(codes, ",") != "CB,NOSALE,SALE,VM" {
+		t.Errorf("Sales wrap codes after the edit: %v", codes)
 	}
 }
