@@ -19,7 +19,7 @@ import (
 const (
 	stripeDefaultURL = "https://api.stripe.com"
 	// StripeAPIVersion pins the response shapes this client expects.
-	StripeAPIVersion = "2024-06-20"
+	StripeAPIVersion = "2026-08-26.dahlia" // the version of stripe-mock v0.203.0's spec
 )
 
 // Stripe charges cards through Stripe's REST API with net/http:
