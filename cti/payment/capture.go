@@ -35,15 +35,15 @@ const (
 // Errors reported by Capture.Digit (also as Progress.Error). None of them
 // ever contains a digit the caller keyed.
 var (
-	ErrNotCardKey    = errors.New("keys A-D are not used for card entry")
-	ErrInvalidKey    = errors.New("invalid DTMF key")
-	ErrTooManyDigits = errors.New("too many digits")
-	ErrCardInvalid   = errors.New("card number is not valid (check digit or length); press * to correct or ask the agent to reset")
-	ErrCardUnknown   = errors.New("card brand not recognised")
-	ErrCVVShort      = errors.New("security code too short")
-	ErrAfterComplete = errors.New("entry already complete; unexpected digit ignored")
-	ErrWiped         = errors.New("card data was erased; reset card to start again")
-	ErrNothingToEras = errors.New("nothing to erase")
+	ErrNotCardKey     = errors.New("keys A-D are not used for card entry")
+	ErrInvalidKey     = errors.New("invalid DTMF key")
+	ErrTooManyDigits  = errors.New("too many digits")
+	ErrCardInvalid    = errors.New("card number is not valid (check digit or length); press * to correct or ask the agent to reset")
+	ErrCardUnknown    = errors.New("card brand not recognised")
+	ErrCVVShort       = errors.New("security code too short")
+	ErrAfterComplete  = errors.New("entry already complete; unexpected digit ignored")
+	ErrWiped          = errors.New("card data was erased; reset card to start again")
+	ErrNothingToErase = errors.New("nothing to erase")
 )
 
 // Progress is the only view of a Capture that may leave the server (agent
@@ -163,7 +163,7 @@ func (c *Capture) digit(d rune) error {
 		switch d {
 		case '*':
 			if c.s.panLen == 0 {
-				return ErrNothingToEras
+				return ErrNothingToErase
 			}
 			c.s.panLen--
 			c.s.pan[c.s.panLen] = 0
@@ -187,7 +187,7 @@ func (c *Capture) digit(d rune) error {
 		switch d {
 		case '*':
 			if c.s.cvvLen == 0 {
-				return ErrNothingToEras
+				return ErrNothingToErase
 			}
 			c.s.cvvLen--
 			c.s.cvv[c.s.cvvLen] = 0

@@ -228,7 +228,7 @@ func TestCaptureErrorsKeepInput(t *testing.T) {
 	}
 	// Erase with nothing entered.
 	c = NewCapture()
-	if err := c.Digit('*'); !errors.Is(err, ErrNothingToEras) {
+	if err := c.Digit('*'); !errors.Is(err, ErrNothingToErase) {
 		t.Fatalf("erase empty: %v", err)
 	}
 	if err := c.Digit('#'); !errors.Is(err, ErrCardInvalid) {

@@ -107,9 +107,13 @@ func hasControl(s string) bool {
 // String, GoString, Format, MarshalJSON and LogValue never show the card,
 // only its Progress.
 func (r Request) String() string {
+	card := "card=none"
+	if r.card != nil {
+		card = r.card.Progress().String()
+	}
 	return fmt.Sprintf("payment.Request{ref=%q amount=%s %s name=%q expiry=%02d/%d %s}",
 		r.Reference, FormatAmount(r.Amount, r.Currency), r.Currency, r.CardholderName,
-		r.ExpiryMonth, r.ExpiryYear, r.card.Progress())
+		r.ExpiryMonth, r.ExpiryYear, card)
 }
 func (r Request) GoString() string              { return r.String() }
 func (r Request) Format(f fmt.State, verb rune) { fmt.Fprint(f, r.String()) }
