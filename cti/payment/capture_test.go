@@ -338,3 +338,23 @@ func TestExpiry(t *testing.T) {
 		t.Errorf("month 0: %v", err)
 	}
 }
+
+func TestCaptureConcurrent(t *testing.T) {
+	c := NewCapture()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 2000; i++ {
+			_ = c.Progress()
+			_ = c.String()
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		_ = c.Digit('4')
+		if i%20 == 0 {
+			c.ResetCard()
+		}
+	}
+	c.Wipe()
+	<-done
+}
