@@ -94,8 +94,15 @@ func TestBridgeAndHangupOrder(t *testing.T) {
 	}
 	c.must("DELETE", "/channels/"+cust, "reason=busy", 204)
 	evs := ev.quiet(200 * time.Millisecond)
+	for i, m := range evs {
+		if m["type"] == "ChannelHangupRequest" {
+			evs = evs[i:] // BRIDGEPEER varsets of the join come before
+			break
+		}
+	}
 	got := strings.Join(types(evs, cust), ",")
-	want := "ChannelHangupRequest,ChannelLeftBridge,StasisEnd,ChannelVarset,ChannelDestroyed"
+	// ChannelVarset BRIDGEPEER="" precedes ChannelLeftBridge (Asterisk 22).
+	want := "ChannelHangupRequest,ChannelVarset,ChannelLeftBridge,StasisEnd,ChannelVarset,ChannelDestroyed"
 	if got != want {
 		t.Fatalf("hangup order\n got %s\nwant %s", got, want)
 	}
@@ -103,7 +110,7 @@ func TestBridgeAndHangupOrder(t *testing.T) {
 		if m["type"] == "ChannelDestroyed" && (m["cause"] != 17.0 || m["cause_txt"] != "User busy") {
 			t.Fatalf("destroyed %v", m)
 		}
-		if m["type"] == "ChannelVarset" && (m["variable"] != "STASISSTATUS" || m["value"] != "SUCCESS") {
+		if m["type"] == "ChannelVarset" && m["variable"] != "BRIDGEPEER" && (m["variable"] != "STASISSTATUS" || m["value"] != "SUCCESS") {
 			t.Fatalf("varset %v", m)
 		}
 	}
@@ -116,6 +123,9 @@ func TestBridgeAndHangupOrder(t *testing.T) {
 	if code != 400 {
 		t.Fatalf("remove gone channel = %d %v", code, e)
 	}
+	// BridgeDestroyed reaches only apps subscribed to the bridge itself;
+	// membership subscriptions end with ChannelLeftBridge.
+	c.must("POST", "/applications/cti/subscription", "eventSource=bridge:b1", 200)
 	c.must("DELETE", "/bridges/b1", "", 204)
 	ev.wait("ChannelLeftBridge", "agent")
 	ev.wait("BridgeDestroyed", "")

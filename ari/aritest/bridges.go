@@ -3,6 +3,7 @@ package aritest
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -77,6 +78,7 @@ func (s *Server) joinBridge(c *channel, b *bridge, role string, absorb, mute boo
 	ev := s.bridgeEvent("ChannelEnteredBridge", b)
 	ev["channel"] = s.chanJSON(c)
 	s.deliver(ev, b.subs, c.subs)
+	s.setBridgePeers(b)
 	s.bridgeMembershipChanged(b)
 }
 
@@ -93,13 +95,41 @@ func (s *Server) leaveBridge(c *channel) {
 		}
 	}
 	c.bridge, c.role, c.absorb, c.bridgeMute = nil, "", false, false
+	if c.vars["BRIDGEPEER"] != "" {
+		s.setVarEvent(c, "BRIDGEPEER", "")
+	}
 	ev := s.bridgeEvent("ChannelLeftBridge", b)
 	ev["channel"] = s.chanJSON(c)
 	s.deliver(ev, b.subs, c.subs)
 	if c.inStasis {
 		s.subBridge(c.app, b, -1)
 	}
+	s.setBridgePeers(b)
 	s.bridgeMembershipChanged(b)
+}
+
+// setBridgePeers sets BRIDGEPEER (with ChannelVarset) on every channel of b
+// when b has two or more: the other channel's name, or the others' names
+// comma-separated (most recent first). With one channel left nothing
+// changes, as in Asterisk (its value goes stale until it leaves).
+func (s *Server) setBridgePeers(b *bridge) {
+	if len(b.chans) < 2 {
+		return
+	}
+	for _, c := range b.chans {
+		var sb strings.Builder
+		for i := len(b.chans) - 1; i >= 0; i-- {
+			o := b.chans[i]
+			if o == c {
+				continue
+			}
+			if sb.Len() > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(o.name)
+		}
+		s.setVarEvent(c, "BRIDGEPEER", sb.String())
+	}
 }
 
 func (s *Server) createBridge(p params, r *http.Request) (int, any, *apiError) {
@@ -197,11 +227,6 @@ func (s *Server) destroyBridge(p params, r *http.Request) (int, any, *apiError) 
 }
 
 func (s *Server) destroyBridgeLocked(b *bridge) {
-	// apps subscribed when the destroy starts still hear BridgeDestroyed
-	subs := make(map[string]int, len(b.subs))
-	for k, v := range b.subs {
-		subs[k] = v
-	}
 	for len(b.playQueue) > 0 {
 		s.finishPlayback(b.playQueue[0], false)
 	}
@@ -211,7 +236,10 @@ func (s *Server) destroyBridgeLocked(b *bridge) {
 	for len(b.recs) > 0 {
 		s.finishRecording(b.recs[0], "done")
 	}
-	s.deliver(s.bridgeEvent("BridgeDestroyed", b), subs, b.subs)
+	// Only apps still subscribed once the channels have left (explicit
+	// bridge: subscriptions) hear it: membership subscriptions end with
+	// ChannelLeftBridge, as in Asterisk 22 (contract test Bridge).
+	s.deliver(s.bridgeEvent("BridgeDestroyed", b), b.subs)
 	b.dead = true
 	for app := range b.subs {
 		if a := s.apps[app]; a != nil {

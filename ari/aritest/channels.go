@@ -25,6 +25,10 @@ type Behavior struct {
 	DTMFAfter, DTMFBetween time.Duration
 	// HangupAfter makes the far end hang up (cause 16) this long after answer.
 	HangupAfter time.Duration
+	// DialplanKnobs makes the channel variables DTMF_DIGITS and DTMF_DELAY
+	// (seconds), set on the originate, override DTMF and DTMFAfter, as
+	// asterisk-conf's test-dtmf context does.
+	DialplanKnobs bool
 }
 
 // DialplanContext scripts what happens to a channel that enters a dialplan
@@ -101,6 +105,8 @@ func splitEndpoint(ep string) (tech, res string) {
 }
 
 type channel struct {
+	hanging    bool // hangup in progress
+	hupSent    bool // ChannelHangupRequest emitted
 	id, name   string
 	tech, res  string
 	state      string
@@ -298,6 +304,9 @@ func (s *Server) enterStasis(c *channel, app string, args []string) bool {
 	if args == nil {
 		args = []string{}
 	}
+	// res_stasis clears STASISSTATUS on entry (a ChannelVarset precedes
+	// every StasisStart in Asterisk 22).
+	s.setVarEvent(c, "STASISSTATUS", "")
 	s.emitChan(c, "StasisStart", event{"args": args})
 	return true
 }
@@ -322,10 +331,16 @@ func (s *Server) leaveStasis(c *channel) {
 }
 
 // hangup tears c down with cause; soft marks a REST-requested hang-up.
+//
+// Local pairs follow Asterisk 22's order. Hanging up ;1: its
+// HangupRequest … STASISSTATUS, then ;2's HangupRequest and ChannelDestroyed,
+// then ;1's ChannelDestroyed. The ;2 (far end) hanging up: HangupRequest on
+// ;2 then on ;1, ChannelDestroyed ;2, then the rest of ;1's sequence.
 func (s *Server) hangup(c *channel, cause int, soft bool) {
-	if c.dead {
+	if c.dead || c.hanging {
 		return
 	}
+	c.hanging = true
 	if c.snoopOf != nil {
 		s.finishChannelRecordings(c)
 	}
@@ -343,7 +358,14 @@ func (s *Server) hangup(c *channel, cause int, soft bool) {
 	if soft {
 		hr["soft"] = true
 	}
-	s.emitChan(c, "ChannelHangupRequest", hr)
+	if !c.hupSent {
+		c.hupSent = true
+		s.emitChan(c, "ChannelHangupRequest", hr)
+	}
+	if p := c.localPeer; p != nil && c.local2 && !p.dead && !p.hanging && !p.hupSent {
+		p.hupSent = true
+		s.emitChan(p, "ChannelHangupRequest", event{"cause": cause})
+	}
 	for len(c.playQueue) > 0 {
 		s.finishPlayback(c.playQueue[0], false)
 	}
@@ -358,6 +380,9 @@ func (s *Server) hangup(c *channel, cause int, soft bool) {
 	}
 	if wasStasis {
 		s.setVarEvent(c, "STASISSTATUS", "SUCCESS")
+	}
+	if p := c.localPeer; p != nil && !c.local2 && !p.dead {
+		s.hangup(p, cause, false)
 	}
 	c.dead = true
 	c.stopTimers()
@@ -518,6 +543,16 @@ func (s *Server) runFarEnd(c *channel) {
 		return
 	}
 	c.behavior = nil // run once
+	if b.DialplanKnobs {
+		bb := *b
+		if v := c.vars["DTMF_DIGITS"]; v != "" {
+			bb.DTMF = v
+		}
+		if v, err := strconv.ParseFloat(c.vars["DTMF_DELAY"], 64); err == nil && v >= 0 {
+			bb.DTMFAfter = time.Duration(v * float64(time.Second))
+		}
+		b = &bb
+	}
 	if b.DTMF != "" {
 		between := b.DTMFBetween
 		if between <= 0 {

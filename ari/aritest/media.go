@@ -389,8 +389,13 @@ func (r *liveRecording) update(now time.Time) {
 	r.since = now
 }
 
+// length is the recorded length so far (the file's length).
+func (r *liveRecording) length() time.Duration { return r.base + r.acc }
+
+// seconds is LiveRecording.duration: whole seconds, truncated, as
+// ast_play_and_record computes it (file samples / 8000).
 func (r *liveRecording) seconds() int {
-	return int((r.base + r.acc + 500*time.Millisecond) / time.Second)
+	return int(r.length() / time.Second)
 }
 
 type liveRecordingJSON struct {
@@ -544,7 +549,7 @@ func (s *Server) finishRecording(r *liveRecording, state string) {
 	switch state {
 	case "done":
 		s.stored[r.name] = &storedRecording{name: r.name, format: r.format,
-			dur: time.Duration(r.seconds()) * time.Second}
+			dur: r.length()}
 		s.emitRecording(r, "RecordingFinished")
 	case "canceled":
 		delete(s.stored, r.name)
@@ -698,7 +703,7 @@ func (s *Server) storedFile(p params, r *http.Request) (int, any, *apiError) {
 	if st == nil {
 		return 0, nil, errf(404, "Recording not found")
 	}
-	samples := int(st.dur / time.Second * 8000)
+	samples := int(st.dur * 8000 / time.Second)
 	if st.format == "wav" {
 		return 200, rawBody{"audio/wav", silentWAV(samples)}, nil
 	}

@@ -201,7 +201,8 @@ func (s *Server) DropWebsockets() {
 // websocket connections and applications
 
 type wsConn struct {
-	ws      *websocket.Conn
+	wsMu    sync.Mutex
+	ws      *websocket.Conn // nil until the handshake is done
 	out     chan []byte
 	done    chan struct{}
 	once    sync.Once
@@ -210,10 +211,29 @@ type wsConn struct {
 	dropped bool
 }
 
+// setWS attaches the upgraded connection; false (and ws closed) if c was
+// closed meanwhile.
+func (c *wsConn) setWS(ws *websocket.Conn) bool {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	select {
+	case <-c.done:
+		ws.Close()
+		return false
+	default:
+	}
+	c.ws = ws
+	return true
+}
+
 func (c *wsConn) close() {
 	c.once.Do(func() {
+		c.wsMu.Lock()
 		close(c.done)
-		c.ws.Close()
+		if c.ws != nil {
+			c.ws.Close()
+		}
+		c.wsMu.Unlock()
 	})
 }
 
@@ -280,15 +300,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subAll := parseBool(q.Get("subscribeAll"))
-	ws, err := s.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	c := &wsConn{ws: ws, out: make(chan []byte, s.opts.EventQueue), done: make(chan struct{}), apps: names}
+	// Register the applications before the upgrade completes, as Asterisk
+	// does: once the client sees the handshake succeed, originating into
+	// the app must work (events queue until the writer starts).
+	c := &wsConn{out: make(chan []byte, s.opts.EventQueue), done: make(chan struct{}), apps: names}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		ws.Close()
+		writeErr(w, 503, "shutting down")
 		return
 	}
 	s.conns[c] = struct{}{}
@@ -308,6 +327,20 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.mu.Lock()
+		if _, ok := s.conns[c]; ok {
+			delete(s.conns, c)
+			s.detachConnLocked(c)
+		}
+		s.mu.Unlock()
+		c.close()
+		return
+	}
+	if !c.setWS(ws) { // closed (dropped, restarted) during the handshake
+		return
+	}
 	go c.writer()
 	ws.SetReadLimit(1 << 16)
 	for {
