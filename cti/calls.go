@@ -18,6 +18,10 @@ type DialRequest struct {
 // onInbound takes a caller the dialplan handed to ctid:
 // Stasis(ctid,inbound,<DID>[,<IVR text>[,<IVR data>]]).
 func (e *Engine) onInbound(ch ari.Channel, args []string) {
+	if _, known := e.channels[ch.ID]; known {
+		// Already adopted by a resync; this is the delayed StasisStart.
+		return
+	}
 	did := ch.Dialplan.Exten
 	if len(args) > 0 && args[0] != "" {
 		did = args[0]
@@ -291,12 +295,20 @@ func (e *Engine) connected(c *call, a *agent) {
 	if c.rec.QueuedAt != nil && c.rec.Direction == "IN" {
 		c.rec.QueueMs = now.Sub(*c.rec.QueuedAt).Milliseconds()
 	}
-	e.callTransition(c, CallActConnect, "agent "+a.user.Username)
+	if c.rec.State != CallConnected { // a transferred-in child is born connected
+		e.callTransition(c, CallActConnect, "agent "+a.user.Username)
+	} else {
+		e.saveInteraction(c)
+	}
 	if a.state == AgentReserved {
 		e.transition(a, ActAccept, "")
 	}
 	e.stats.CallsConnected++
 	e.publish(a, "call.connected", e.callView(c))
+	e.startRecording(c)
+	if c.recording != nil {
+		e.publishRecording(c)
+	}
 }
 
 func (e *Engine) agentCallLegGone(c *call, a *agent, chID, cause string) {
@@ -318,8 +330,18 @@ func (e *Engine) agentCallLegGone(c *call, a *agent, chID, cause string) {
 		e.endCall(c, CallActFail, cause)
 		e.agentToWrap(c)
 	case CallConnected:
-		c.rec.EndReason = "agent hung up"
-		e.hangup(c.rec.CustomerChannel, "normal")
+		switch {
+		case len(c.parties) > 0: // hanging up in a conference leaves it
+			e.leaveConference(c)
+		case c.xfer != nil && c.xfer.state == XferConsulting:
+			e.xferStep(c.xfer, XActComplete, "agent hung up during consult")
+			e.completeTransfer(c.xfer)
+		case c.xfer != nil && c.xfer.state == XferRinging:
+			c.xfer.mode = "blind" // complete when the destination answers
+		default:
+			c.rec.EndReason = "agent hung up"
+			e.hangup(c.rec.CustomerChannel, "normal")
+		}
 	}
 }
 
@@ -359,8 +381,32 @@ func (e *Engine) customerGone(c *call, cause string) {
 		if c.rec.EndReason == "" {
 			c.rec.EndReason = "customer hung up"
 		}
+		e.releaseExtras(c)
 		e.endCall(c, CallActHangup, cause)
 		e.agentToWrap(c)
+	}
+}
+
+// releaseExtras ends what hangs off a call whose customer is gone: a
+// pending transfer, conference parties, the hold bridge, a payment.
+func (e *Engine) releaseExtras(c *call) {
+	if c.xfer != nil {
+		t := c.xfer
+		t.state, t.detail = XferFailed, "customer hung up"
+		e.saveTransfer(t, "")
+		e.dropXfer(t)
+	}
+	for _, p := range c.parties {
+		delete(e.channels, p.leg)
+		e.hangup(p.leg, "normal")
+	}
+	c.parties = nil
+	if c.held {
+		c.held = false
+		e.destroyBridge("hold-" + c.rec.ID)
+	}
+	if c.payment != nil {
+		e.endPayment(c, "customer hung up")
 	}
 }
 
@@ -573,6 +619,9 @@ func (e *Engine) Hangup(ctx context.Context, userID int64) error {
 		c := a.call
 		if c == nil || (a.state != AgentOnCall) {
 			return conflict(string(a.state), "no call to hang up")
+		}
+		if len(c.parties) > 0 {
+			return conflict(string(a.state), "in a conference: choose leave or terminate")
 		}
 		if c.rec.EndReason == "" {
 			c.rec.EndReason = "agent hung up"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctid/ctid/ari"
+	"github.com/ctid/ctid/cti/payment"
 )
 
 // Options configure an Engine. Only Telephony and Store are required.
@@ -32,6 +33,9 @@ type Options struct {
 	DialTimeout   time.Duration // how long an outbound customer leg rings
 	// WriteQueue bounds the asynchronous record writer (default 65536).
 	WriteQueue int
+	// Gateway overrides how a campaign's payment gateway is built (tests);
+	// by default it comes from the campaign's settings {"payment": {...}}.
+	Gateway func(*Campaign) (payment.Gateway, string, error)
 }
 
 // Engine owns all agent and call state. Every change happens on its single
@@ -76,12 +80,15 @@ const (
 	roleCustomer   legRole = iota + 1
 	roleAgentCall          // non-persistent agent leg for one call
 	roleAgentPhone         // an agent's persistent connection
+	roleSnoop              // the recording snoop on a customer leg
+	roleThirdParty         // a transfer destination or conference party
 )
 
 type chanRef struct {
 	role  legRole
 	call  *call
 	agent *agent
+	xfer  *transfer
 }
 
 type agent struct {
@@ -111,6 +118,13 @@ type call struct {
 	timer      Timer  // overflow while queued, give-up while dialing
 	number     string // outbound: E.164 to dial
 	offerCount int
+
+	recording *recording   // shared with a child call after a transfer
+	xfer      *transfer    // a blind/consult transfer in progress
+	parties   []*transfer  // conference parties besides customer and agent
+	held      bool         // customer parked in the hold bridge
+	playback  string       // announcement playing, if any
+	payment   *paymentFlow // card capture in progress, if any
 }
 
 // New builds an engine; call Run to start it.
@@ -325,6 +339,16 @@ func (e *Engine) handle(ev ari.Event) {
 	case *ari.StasisEnd:
 		// A channel we sent to the dialplan (overflow, workflow) is no
 		// longer ours; one that hangs up is handled at ChannelDestroyed.
+	case *ari.RecordingStarted:
+		e.onRecordingStarted(v)
+	case *ari.RecordingFinished:
+		e.onRecordingFinished(v.Recording.Name, v.Recording.Duration, false)
+	case *ari.RecordingFailed:
+		e.onRecordingFinished(v.Recording.Name, v.Recording.Duration, true)
+	case *ari.PlaybackFinished:
+		e.onPlaybackFinished(v.Playback.ID)
+	case *ari.ChannelDtmfReceived:
+		e.onDTMF(v.Channel.ID, v.Digit)
 	case *ari.ConnectionEvent:
 		e.onConnection(v)
 	}
@@ -366,6 +390,10 @@ func (e *Engine) onStasisStart(ev *ari.StasisStart) {
 		e.onAgentCallUp(ch, ev.Args[1:])
 	case "outbound": // customer answered a manual call
 		e.onCustomerAnswered(ch, ev.Args[1:])
+	case "xfer": // a transfer destination or conference party answered
+		e.onXferLegUp(ch)
+	case "snoop": // the recording snoop is ready to record
+		e.onSnoopUp(ch)
 	default:
 		e.log.Debug("StasisStart for another part of ctid", "args", ev.Args, "channel", ch.ID)
 	}
@@ -384,6 +412,8 @@ func (e *Engine) onChannelGone(id, cause string) {
 		e.agentCallLegGone(ref.call, ref.agent, id, cause)
 	case roleAgentPhone:
 		e.agentPhoneGone(ref.agent, id)
+	case roleThirdParty:
+		e.xferLegGone(ref.xfer, cause)
 	}
 }
 

@@ -49,3 +49,18 @@ func (e *Engine) CheckInvariants(ctx context.Context) []string {
 	})
 	return bad
 }
+
+// QueuedChannels lists the customer channels of queued calls.
+func (e *Engine) QueuedChannels(ctx context.Context) []string {
+	var out []string
+	e.exec(ctx, func() error {
+		for _, q := range e.queues {
+			for _, c := range q {
+				_, known := e.channels[c.rec.CustomerChannel]
+				out = append(out, fmt.Sprintf("%s(%s known=%v)", c.rec.CustomerChannel, c.rec.ID, known))
+			}
+		}
+		return nil
+	})
+	return out
+}

@@ -43,6 +43,27 @@ type Campaign struct {
 	DIDs              []string   `json:"dids"`
 	WrapCodes         []WrapCode `json:"wrapCodes"`
 	AgentIDs          []int64    `json:"agentIds"`
+	// Announcements the agent may play to the contact.
+	Announcements []Announcement `json:"announcements"`
+	// Settings is the campaign's free-form settings (dialler, payment
+	// gateway) as stored.
+	Settings []byte `json:"-"`
+}
+
+// Announcement is a sound an agent plays to the contact during a call.
+type Announcement struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Media string `json:"-"` // Asterisk media URI
+}
+
+// Workflow is a dialplan destination for transfers (an IVR, survey, ...).
+type Workflow struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Context   string `json:"context"`
+	Extension string `json:"extension"`
+	Priority  int    `json:"priority"`
 }
 
 // WrapCode is a disposition an agent picks after a call.
@@ -58,6 +79,10 @@ type Config struct {
 	ByDID        map[string]*Campaign
 	PauseReasons []string // reasons an agent may choose
 	Users        map[int64]*User
+	Workflows    map[string]*Workflow // by name
+	// MediaBase is how Asterisk reaches ctid's media URL for uploaded
+	// announcements (e.g. http://ctid:8080); set by the server, not stored.
+	MediaBase string
 }
 
 // Interaction is the business record of one customer call.
@@ -81,6 +106,7 @@ type Interaction struct {
 	Notes           string     `json:"notes"`
 	EndReason       string     `json:"endReason"`
 	CustomerChannel string     `json:"-"`
+	ParentID        string     `json:"parentId,omitempty"` // the interaction this was transferred from
 }
 
 // Leg is one channel that took part in an interaction.
@@ -109,4 +135,41 @@ type AgentSession struct {
 	BridgeID      string
 	InteractionID string
 	StateSince    time.Time
+}
+
+// TransferRecord is a transfer or conference leg as stored.
+type TransferRecord struct {
+	ID, InteractionID string
+	AgentID           *int64
+	Mode, TargetType  string
+	Target, State     string
+	ChildID, Detail   string
+}
+
+// RecordingRecord is a call recording as stored.
+type RecordingRecord struct {
+	Name, InteractionID, CustomerChannel, State string
+	StartedAt, EndedAt                          *time.Time
+	DurationMs                                  int64
+}
+
+// Bookmark marks a moment in a recording (offset excludes paused time).
+type Bookmark struct {
+	RecordingName, InteractionID string
+	OffsetMs                     int64
+	Note                         string
+	UserID                       int64
+	At                           time.Time
+}
+
+// PaymentRecord is a payment outcome: never card number or CVV.
+type PaymentRecord struct {
+	ID, InteractionID         string
+	AgentID                   int64
+	Reference                 string
+	AmountMinor               int64
+	Currency                  string
+	CardBrand, CardLast4      string
+	Approved                  bool
+	GatewayRef, DeclineReason string
 }

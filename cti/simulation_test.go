@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,18 @@ func simulate(t *testing.T, seed uint64, steps int) {
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if s, _ := st.Engine.Stats(ctx); s.Queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			q := st.Engine.QueuedChannels(ctx)
+			var rows []struct{ ID, State, CustomerChannel string }
+			st.DB.Raw(`SELECT id, state, customer_channel FROM interactions ORDER BY created_at DESC LIMIT 5`).Scan(&rows)
+			_, alive := st.Double.Channel(strings.Split(q[0], "(")[0])
+			t.Fatalf("callers still queued: %v (first alive in Asterisk: %v); recent %+v", q, alive, rows)
+		}
 	}
 	if bad := st.Engine.CheckInvariants(ctx); len(bad) > 0 {
 		t.Fatalf("final invariants: %v", bad)

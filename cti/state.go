@@ -103,10 +103,13 @@ const (
 	CallActFail     CallAction = "fail" // outbound: busy, no answer, congestion
 	CallActOverflow CallAction = "overflow"
 	CallActWrap     CallAction = "wrap"
+	// CallActTransferIn starts the child interaction that continues a
+	// transferred call: it is connected from its first moment.
+	CallActTransferIn CallAction = "transfer_in"
 )
 
 var callTransitions = map[CallState]map[CallAction]CallState{
-	"": {CallActQueue: CallQueued, CallActOffer: CallDialing /* outbound starts dialing */},
+	"": {CallActQueue: CallQueued, CallActOffer: CallDialing /* outbound starts dialing */, CallActTransferIn: CallConnected},
 	CallQueued: {
 		CallActOffer: CallOffering, CallActHangup: CallEnded, CallActOverflow: CallEnded,
 		CallActConnect: CallConnected, // persistent agent: straight into their bridge

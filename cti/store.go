@@ -21,4 +21,10 @@ type Store interface {
 	SaveAgentSession(ctx context.Context, s AgentSession) error
 	DeleteAgentSession(ctx context.Context, userID int64) error
 	AgentSessions(ctx context.Context) ([]AgentSession, error)
+
+	SaveTransfer(ctx context.Context, t TransferRecord) error
+	SaveRecording(ctx context.Context, r RecordingRecord) error
+	AddRecordingEvent(ctx context.Context, name, interactionID string, userID *int64, action, reason string, at time.Time) error
+	AddBookmark(ctx context.Context, b Bookmark) error
+	SavePayment(ctx context.Context, p PaymentRecord) error
 }

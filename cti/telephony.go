@@ -32,6 +32,18 @@ type Telephony interface {
 	Play(ctx context.Context, channelID, playbackID, media string) error
 	Continue(ctx context.Context, channelID, dpContext, exten string) error
 	Channels(ctx context.Context) ([]ari.Channel, error)
+
+	// In-call control: transfers, holds, recording, announcements, payment.
+	RemoveFromBridge(ctx context.Context, bridgeID, channelID string) error
+	SetVar(ctx context.Context, channelID, name, value string) error
+	Mute(ctx context.Context, channelID, direction string) error
+	Unmute(ctx context.Context, channelID, direction string) error
+	Snoop(ctx context.Context, channelID, snoopID string, appArgs []string) error
+	Record(ctx context.Context, channelID, name string) error
+	PauseRecording(ctx context.Context, name string, pause bool) error
+	StopRecording(ctx context.Context, name string) error
+	BridgePlay(ctx context.Context, bridgeID, playbackID, media string) error
+	StopPlayback(ctx context.Context, playbackID string) error
 }
 
 // ARITelephony adapts the project's ARI client to Telephony.
@@ -69,4 +81,47 @@ func (t ARITelephony) Continue(ctx context.Context, ch, dpContext, exten string)
 }
 func (t ARITelephony) Channels(ctx context.Context) ([]ari.Channel, error) {
 	return t.C.Channels.List(ctx)
+}
+
+func (t ARITelephony) RemoveFromBridge(ctx context.Context, bridgeID, ch string) error {
+	return t.C.Bridges.RemoveChannel(ctx, bridgeID, ch)
+}
+func (t ARITelephony) SetVar(ctx context.Context, ch, name, value string) error {
+	return t.C.Channels.SetVar(ctx, ch, name, value)
+}
+func (t ARITelephony) Mute(ctx context.Context, ch, dir string) error {
+	return t.C.Channels.Mute(ctx, ch, dir)
+}
+func (t ARITelephony) Unmute(ctx context.Context, ch, dir string) error {
+	return t.C.Channels.Unmute(ctx, ch, dir)
+}
+
+// Snoop spies on both directions of a channel; the snoop channel enters
+// the application with appArgs, where it is recorded.
+func (t ARITelephony) Snoop(ctx context.Context, ch, snoopID string, appArgs []string) error {
+	_, err := t.C.Channels.Snoop(ctx, ch, ari.SnoopRequest{SnoopID: snoopID, Spy: "both", App: t.C.App(), AppArgs: appArgs})
+	return err
+}
+
+// Record records a (snoop) channel as WAV with silence detection off, so the
+// file's timeline is wall-clock minus pauses (bookmark offsets rely on it).
+func (t ARITelephony) Record(ctx context.Context, ch, name string) error {
+	_, err := t.C.Channels.Record(ctx, ch, ari.RecordRequest{Name: name, Format: "wav", IfExists: "overwrite"})
+	return err
+}
+func (t ARITelephony) PauseRecording(ctx context.Context, name string, pause bool) error {
+	if pause {
+		return t.C.Recordings.Pause(ctx, name)
+	}
+	return t.C.Recordings.Unpause(ctx, name)
+}
+func (t ARITelephony) StopRecording(ctx context.Context, name string) error {
+	return t.C.Recordings.Stop(ctx, name)
+}
+func (t ARITelephony) BridgePlay(ctx context.Context, bridgeID, playbackID, media string) error {
+	_, err := t.C.Bridges.Play(ctx, bridgeID, playbackID, media)
+	return err
+}
+func (t ARITelephony) StopPlayback(ctx context.Context, id string) error {
+	return t.C.Playbacks.Stop(ctx, id)
 }

@@ -2,6 +2,7 @@ package cti
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -19,6 +20,15 @@ type AgentSnapshot struct {
 	PauseReasons []string      `json:"pauseReasons"`
 	Permissions  Permissions   `json:"permissions"`
 	Seq          uint64        `json:"seq"`
+
+	// In-call panels; each is present only when it applies.
+	Recording      *RecordingView  `json:"recording,omitempty"`
+	Transfer       *TransferView   `json:"transfer,omitempty"`
+	Conference     *ConferenceView `json:"conference,omitempty"`
+	Announcements  []Announcement  `json:"announcements,omitempty"`
+	PaymentEnabled bool            `json:"paymentEnabled"`
+	Payment        *PaymentView    `json:"payment,omitempty"`
+	Workflows      []string        `json:"workflows"`
 }
 
 // StateView is an agent's state as shown to them.
@@ -109,12 +119,39 @@ func (e *Engine) snapshot(a *agent) AgentSnapshot {
 			s.Campaigns = append(s.Campaigns, CampaignRef{c.ID, c.Name, c.Kind})
 		}
 	}
-	if a.call != nil {
-		ci := e.callView(a.call)
+	for name := range e.cfg.Workflows {
+		s.Workflows = append(s.Workflows, name)
+	}
+	slices.Sort(s.Workflows)
+	if c := a.call; c != nil {
+		ci := e.callView(c)
 		s.Call = &ci
 		if a.state == AgentOnWrap {
 			w := e.wrapView(a)
 			s.Wrap = &w
+		}
+		if a.state == AgentOnCall {
+			rv := e.recordingView(a, c)
+			s.Recording = &rv
+			if c.xfer != nil {
+				tv := c.xfer.view()
+				s.Transfer = &tv
+			}
+			if len(c.parties) > 0 {
+				cv := ConferenceView{InteractionID: c.rec.ID, Max: MaxConferenceParties}
+				for _, p := range c.parties {
+					cv.Parties = append(cv.Parties, p.view())
+				}
+				s.Conference = &cv
+			}
+			if c.campaign != nil {
+				s.Announcements = c.campaign.Announcements
+				s.PaymentEnabled = c.campaign.PaymentEnabled
+			}
+			if c.payment != nil {
+				pv := e.paymentView(c)
+				s.Payment = &pv
+			}
 		}
 	}
 	return s

@@ -74,6 +74,30 @@ func (s *Store) LoadConfig(ctx context.Context) (*cti.Config, error) {
 			c.AgentIDs = append(c.AgentIDs, m.UserID)
 		}
 	}
+	var anns []struct {
+		ID, CampaignID     int64
+		Name, Media, Token string
+	}
+	if err := db.Table("announcements").Select("id, campaign_id, name, media, token").Order("id").Find(&anns).Error; err != nil {
+		return nil, err
+	}
+	for _, a := range anns {
+		if c := cfg.Campaigns[a.CampaignID]; c != nil {
+			media := a.Media
+			if media == "" && a.Token != "" {
+				media = "media:" + a.Token // resolved against Config.MediaBase by the engine
+			}
+			c.Announcements = append(c.Announcements, cti.Announcement{ID: a.ID, Name: a.Name, Media: media})
+		}
+	}
+	cfg.Workflows = map[string]*cti.Workflow{}
+	var wfs []cti.Workflow
+	if err := db.Table("workflows").Order("id").Find(&wfs).Error; err != nil {
+		return nil, err
+	}
+	for i := range wfs {
+		cfg.Workflows[wfs[i].Name] = &wfs[i]
+	}
 	if err := db.Table("pause_reasons").Where("NOT system").Order("id").Pluck("name", &cfg.PauseReasons).Error; err != nil {
 		return nil, err
 	}
@@ -112,6 +136,7 @@ type campaignRow struct {
 	OverflowContext   string
 	OverflowExtension string
 	PaymentEnabled    bool
+	Settings          []byte
 }
 
 func (r campaignRow) toCampaign() *cti.Campaign {
@@ -119,7 +144,7 @@ func (r campaignRow) toCampaign() *cti.Campaign {
 		DefaultRegion: r.DefaultRegion, Recording: r.Recording, WrapLimitSeconds: r.WrapLimitSeconds,
 		DefaultWrapCode: r.DefaultWrapCode, ExtendWrapSeconds: r.ExtendWrapSeconds,
 		MaxQueueSeconds: r.MaxQueueSeconds, OverflowContext: r.OverflowContext,
-		OverflowExtension: r.OverflowExtension, PaymentEnabled: r.PaymentEnabled}
+		OverflowExtension: r.OverflowExtension, PaymentEnabled: r.PaymentEnabled, Settings: r.Settings}
 }
 
 type interactionRow struct {
@@ -142,6 +167,7 @@ type interactionRow struct {
 	Notes           string
 	EndReason       string
 	CustomerChannel string
+	ParentID        *string
 	UpdatedAt       time.Time
 }
 
@@ -153,7 +179,14 @@ func toRow(in cti.Interaction) interactionRow {
 		IVRData: in.IVRData, AgentID: in.AgentID, State: string(in.State), QueuedAt: in.QueuedAt,
 		OfferedAt: in.OfferedAt, ConnectedAt: in.ConnectedAt, EndedAt: in.EndedAt, WrappedAt: in.WrappedAt,
 		QueueMs: in.QueueMs, WrapCode: in.WrapCode, Notes: in.Notes, EndReason: in.EndReason,
-		CustomerChannel: in.CustomerChannel, UpdatedAt: time.Now()}
+		CustomerChannel: in.CustomerChannel, ParentID: nilIfEmpty(in.ParentID), UpdatedAt: time.Now()}
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func (r interactionRow) toInteraction() cti.Interaction {
@@ -162,7 +195,14 @@ func (r interactionRow) toInteraction() cti.Interaction {
 		IVRData: r.IVRData, AgentID: r.AgentID, State: cti.CallState(r.State), QueuedAt: r.QueuedAt,
 		OfferedAt: r.OfferedAt, ConnectedAt: r.ConnectedAt, EndedAt: r.EndedAt, WrappedAt: r.WrappedAt,
 		QueueMs: r.QueueMs, WrapCode: r.WrapCode, Notes: r.Notes, EndReason: r.EndReason,
-		CustomerChannel: r.CustomerChannel}
+		CustomerChannel: r.CustomerChannel, ParentID: deref(r.ParentID)}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // CreateInteraction inserts the record (idempotent on id, so a retried
@@ -279,4 +319,43 @@ func (s *Store) AgentSessions(ctx context.Context) ([]cti.AgentSession, error) {
 			AgentChannel: r.AgentChannel, BridgeID: r.BridgeID, InteractionID: r.InteractionID, StateSince: r.StateSince}
 	}
 	return out, nil
+}
+
+// SaveTransfer upserts a transfer's state.
+func (s *Store) SaveTransfer(ctx context.Context, t cti.TransferRecord) error {
+	return s.db.WithContext(ctx).Exec(`INSERT INTO transfers(id, interaction_id, agent_id, mode, target_type, target, state, child_id, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, child_id = EXCLUDED.child_id,
+		  detail = EXCLUDED.detail, updated_at = now()`,
+		t.ID, t.InteractionID, t.AgentID, t.Mode, t.TargetType, t.Target, t.State, t.ChildID, t.Detail).Error
+}
+
+// SaveRecording upserts a recording.
+func (s *Store) SaveRecording(ctx context.Context, r cti.RecordingRecord) error {
+	return s.db.WithContext(ctx).Exec(`INSERT INTO recordings(name, interaction_id, customer_channel, state, started_at, ended_at, duration_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state,
+		  started_at = COALESCE(EXCLUDED.started_at, recordings.started_at),
+		  ended_at = COALESCE(EXCLUDED.ended_at, recordings.ended_at),
+		  duration_ms = GREATEST(EXCLUDED.duration_ms, recordings.duration_ms)`,
+		r.Name, r.InteractionID, r.CustomerChannel, r.State, r.StartedAt, r.EndedAt, r.DurationMs).Error
+}
+
+// AddRecordingEvent audits a pause, resume, start or stop.
+func (s *Store) AddRecordingEvent(ctx context.Context, name, iid string, uid *int64, action, reason string, at time.Time) error {
+	return s.db.WithContext(ctx).Exec(`INSERT INTO recording_events(recording_name, interaction_id, user_id, action, reason, at)
+		VALUES (?, ?, ?, ?, ?, ?)`, name, iid, uid, action, reason, at).Error
+}
+
+// AddBookmark stores a bookmark.
+func (s *Store) AddBookmark(ctx context.Context, b cti.Bookmark) error {
+	return s.db.WithContext(ctx).Exec(`INSERT INTO bookmarks(recording_name, interaction_id, offset_ms, note, user_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, b.RecordingName, b.InteractionID, b.OffsetMs, b.Note, b.UserID, b.At).Error
+}
+
+// SavePayment stores a payment outcome (brand and last four only).
+func (s *Store) SavePayment(ctx context.Context, p cti.PaymentRecord) error {
+	return s.db.WithContext(ctx).Exec(`INSERT INTO payments(id, interaction_id, agent_id, reference, amount_minor, currency, card_brand, card_last4, approved, gateway_ref, decline_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.InteractionID, p.AgentID, p.Reference, p.AmountMinor,
+		p.Currency, p.CardBrand, p.CardLast4, p.Approved, p.GatewayRef, p.DeclineReason).Error
 }

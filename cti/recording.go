@@ -1,0 +1,235 @@
+package cti
+
+import (
+	"context"
+	"time"
+
+	"github.com/ctid/ctid/ari"
+)
+
+// recording is one call recording: a snoop channel on the customer leg
+// (spy both) recorded by ARI. It rides on the customer channel, so it
+// follows the caller through transfers and conferences and ends by itself
+// when the caller hangs up (ARI-NOTES §2).
+type recording struct {
+	name      string
+	snoop     string
+	iid       string // the interaction that started it
+	customer  string
+	state     string // starting, recording, paused, stopped
+	t0        time.Time
+	pausedAt  time.Time
+	pausedFor time.Duration
+	pausedBy  string // "agent" or "payment": payment pauses are not the agent's to undo
+}
+
+// RecordingView is the recording icon: red (recording), white (paused or
+// stopped), grey (no permission: then it says nothing about the status).
+type RecordingView struct {
+	InteractionID string `json:"interactionId"`
+	State         string `json:"state"` // recording, paused, stopped, off; "" when not allowed
+	Allowed       bool   `json:"allowed"`
+	Icon          string `json:"icon"` // red, white, grey
+}
+
+func (e *Engine) startRecording(c *call) {
+	if c.recording != nil || c.campaign == nil || !c.campaign.Recording || c.rec.CustomerChannel == "" {
+		return
+	}
+	r := &recording{name: "rec-" + c.rec.ID, snoop: "sn-" + c.rec.ID, iid: c.rec.ID,
+		customer: c.rec.CustomerChannel, state: "starting"}
+	c.recording = r
+	e.channels[r.snoop] = chanRef{role: roleSnoop, call: c}
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if err := e.tel.Snoop(ctx, c.rec.CustomerChannel, r.snoop, []string{"snoop", c.rec.ID}); err != nil {
+		e.log.Error("start recording snoop", "interaction", c.rec.ID, "err", err)
+		delete(e.channels, r.snoop)
+		c.recording = nil
+		return
+	}
+	rr := RecordingRecord{Name: r.name, InteractionID: r.iid, CustomerChannel: r.customer, State: "starting"}
+	e.writer.add(func(ctx context.Context) error { return e.o.Store.SaveRecording(ctx, rr) })
+}
+
+// onSnoopUp: the snoop channel is in Stasis; record it.
+func (e *Engine) onSnoopUp(ch ari.Channel) {
+	ref, ok := e.channels[ch.ID]
+	if !ok || ref.role != roleSnoop || ref.call.recording == nil {
+		return
+	}
+	r := ref.call.recording
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if err := e.tel.Record(ctx, ch.ID, r.name); err != nil {
+		e.log.Error("record snoop", "recording", r.name, "err", err)
+	}
+}
+
+func (e *Engine) recordingByName(name string) (*call, *recording) {
+	for _, c := range e.calls {
+		if c.recording != nil && c.recording.name == name {
+			return c, c.recording
+		}
+	}
+	return nil, nil
+}
+
+func (e *Engine) onRecordingStarted(ev *ari.RecordingStarted) {
+	c, r := e.recordingByName(ev.Recording.Name)
+	if r == nil || r.state != "starting" {
+		return // duplicate Started events happen (ARI-NOTES); keep the first
+	}
+	r.state = "recording"
+	// t0 is our clock at the event: offsets are differences of our clock.
+	r.t0 = e.now()
+	t0 := r.t0
+	rr := RecordingRecord{Name: r.name, InteractionID: r.iid, CustomerChannel: r.customer, State: "recording", StartedAt: &t0}
+	e.writer.add(func(ctx context.Context) error {
+		if err := e.o.Store.SaveRecording(ctx, rr); err != nil {
+			return err
+		}
+		return e.o.Store.AddRecordingEvent(ctx, rr.Name, rr.InteractionID, nil, "start", "", t0)
+	})
+	e.publishRecording(c)
+}
+
+func (e *Engine) onRecordingFinished(name string, durationSec int, failed bool) {
+	c, r := e.recordingByName(name)
+	if r == nil {
+		return
+	}
+	r.state = "stopped"
+	now := e.now()
+	dur := int64(durationSec) * 1000
+	if dur == 0 && !r.t0.IsZero() { // some versions report 0; derive from our clock
+		dur = e.recOffset(r, now).Milliseconds()
+	}
+	state := "stopped"
+	if failed {
+		state = "failed"
+	}
+	rr := RecordingRecord{Name: r.name, InteractionID: r.iid, CustomerChannel: r.customer, State: state, EndedAt: &now, DurationMs: dur}
+	e.writer.add(func(ctx context.Context) error {
+		if err := e.o.Store.SaveRecording(ctx, rr); err != nil {
+			return err
+		}
+		return e.o.Store.AddRecordingEvent(ctx, rr.Name, rr.InteractionID, nil, "stop", state, now)
+	})
+	if c != nil {
+		e.publishRecording(c)
+	}
+}
+
+// recOffset is the position in the recorded audio at time t: wall time since
+// the start minus closed pauses minus the open pause (ARI-NOTES §2).
+func (e *Engine) recOffset(r *recording, t time.Time) time.Duration {
+	off := t.Sub(r.t0) - r.pausedFor
+	if r.state == "paused" {
+		off -= t.Sub(r.pausedAt)
+	}
+	return max(off, 0)
+}
+
+// PauseRecording pauses (pause=true) or resumes the agent's call recording.
+func (e *Engine) PauseRecording(ctx context.Context, userID int64, pause bool) error {
+	return e.withAgent(ctx, userID, func(a *agent) error {
+		if !a.user.RecordingControl {
+			return forbidden("your profile does not allow changing the recording")
+		}
+		c := a.call
+		if c == nil || a.state != AgentOnCall {
+			return conflict(string(a.state), "no call")
+		}
+		r := c.recording
+		if r == nil || (r.state != "recording" && r.state != "paused") {
+			return conflict(string(a.state), "this call is not being recorded")
+		}
+		if r.pausedBy == "payment" {
+			return conflict(string(a.state), "recording is paused for payment capture")
+		}
+		return e.setRecordingPaused(c, pause, &a.user.ID, "agent")
+	})
+}
+
+func (e *Engine) setRecordingPaused(c *call, pause bool, uid *int64, by string) error {
+	r := c.recording
+	if r == nil || r.state == "stopped" || r.state == "starting" {
+		return nil
+	}
+	if (r.state == "paused") == pause {
+		return nil // already so: idempotent
+	}
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if err := e.tel.PauseRecording(ctx, r.name, pause); err != nil {
+		return &Error{Kind: KindUnavailable, Msg: "recording control failed: " + err.Error()}
+	}
+	now := e.now()
+	action := "resume"
+	if pause {
+		r.state, r.pausedAt, r.pausedBy = "paused", now, by
+		action = "pause"
+	} else {
+		r.pausedFor += now.Sub(r.pausedAt)
+		r.state, r.pausedBy = "recording", ""
+	}
+	name, iid := r.name, c.rec.ID
+	e.writer.add(func(ctx context.Context) error {
+		return e.o.Store.AddRecordingEvent(ctx, name, iid, uid, action, by, now)
+	})
+	e.publishRecording(c)
+	return nil
+}
+
+// AddBookmark marks the current moment of the agent's call recording.
+func (e *Engine) AddBookmark(ctx context.Context, userID int64, note string) (Bookmark, error) {
+	var b Bookmark
+	if len(note) > 1000 {
+		return b, invalid("note", "a bookmark note is limited to 1,000 characters")
+	}
+	err := e.withAgent(ctx, userID, func(a *agent) error {
+		c := a.call
+		if c == nil || a.state != AgentOnCall {
+			return conflict(string(a.state), "bookmarks need a call in progress")
+		}
+		r := c.recording
+		if r == nil || (r.state != "recording" && r.state != "paused") {
+			return conflict(string(a.state), "this call is not being recorded")
+		}
+		now := e.now()
+		b = Bookmark{RecordingName: r.name, InteractionID: c.rec.ID, OffsetMs: e.recOffset(r, now).Milliseconds(),
+			Note: note, UserID: a.user.ID, At: now}
+		bb := b
+		e.writer.add(func(ctx context.Context) error { return e.o.Store.AddBookmark(ctx, bb) })
+		e.publish(a, "recording.bookmark", bb)
+		return nil
+	})
+	return b, err
+}
+
+func (e *Engine) recordingView(a *agent, c *call) RecordingView {
+	v := RecordingView{InteractionID: c.rec.ID, Allowed: a.user.RecordingControl}
+	if !v.Allowed {
+		v.Icon = "grey"
+		return v
+	}
+	v.State = "off"
+	if c.recording != nil {
+		v.State = c.recording.state
+		if v.State == "starting" {
+			v.State = "recording"
+		}
+	}
+	v.Icon = "white"
+	if v.State == "recording" {
+		v.Icon = "red"
+	}
+	return v
+}
+
+func (e *Engine) publishRecording(c *call) {
+	if a := c.agent; a != nil && a.call == c {
+		e.publish(a, "recording.state", e.recordingView(a, c))
+	}
+}
