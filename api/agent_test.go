@@ -1,8 +1,12 @@
 package api_test
 
 import (
+	"errors"
+	"net"
+
 	"encoding/json"
 	"fmt"
+	"github.com/gorilla/websocket"
 	"strings"
 	"testing"
 	"time"
@@ -358,4 +362,90 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestSlowWebsocketClientIsCutOffAndResumes(t *testing.T) {
+	e := newEnv(t, envOptions{feed: cti.NewFeed(4096, 64), sndbuf: 8192})
+	tok := e.login("alice")
+	e.must(200, "POST", "/api/v1/agent/login", tok, "")
+	u := "ws" + strings.TrimPrefix(e.base, "http") + "/api/v1/ws?ticket=" + e.ticket(tok)
+	var raw *net.TCPConn
+	slow := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		if err == nil {
+			raw = c.(*net.TCPConn)
+			raw.SetReadBuffer(4096)
+		}
+		return c, err
+	}}
+	conn, _, err := slow.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fast := e.dialWS(tok, 0) // a healthy tab keeps reading
+	fast.next("hello")
+	// Flood the feed while the slow client reads nothing: its socket and
+	// then its subscription fill up, and the feed cuts it off.
+	big := strings.Repeat("x", 4<<10)
+	const n = 400
+	id := e.ids["alice"]
+	fastGot := make(chan int, 1)
+	go func() {
+		n := 0
+		for m := range fast.msgs {
+			if m.Type == "test.flood" {
+				if n++; n == 400 {
+					break
+				}
+			}
+		}
+		fastGot <- n
+	}()
+	var last uint64
+	for i := 0; i < n; i++ {
+		last = e.Engine.Feed().Publish(id, "test.flood", map[string]string{"pad": big}, time.Now())
+		if i%4 == 3 {
+			time.Sleep(4 * time.Millisecond) // a burst a healthy client absorbs
+		}
+	}
+	t.Logf("published %d", last)
+	raw.SetReadBuffer(1 << 20) // now read quickly
+	var closeErr *websocket.CloseError
+	var lastSeen uint64
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, b, err := conn.ReadMessage()
+		if err != nil {
+			if !errors.As(err, &closeErr) {
+				t.Fatalf("slow client read: %v", err)
+			}
+			break
+		}
+		var m wsMsg
+		json.Unmarshal(b, &m)
+		if m.Type != "hello" {
+			lastSeen = m.Seq
+		}
+	}
+	if closeErr.Code != 4000 || !strings.Contains(closeErr.Text, fmt.Sprintf("after=%d", lastSeen)) {
+		t.Fatalf("close %d %q, last seen %d", closeErr.Code, closeErr.Text, lastSeen)
+	}
+	if lastSeen >= last {
+		t.Fatalf("slow client saw everything (%d of %d): not cut off", lastSeen, last)
+	}
+	// The healthy tab got every event.
+	t.Logf("slow cut at %d", lastSeen)
+	if got := <-fastGot; got != n {
+		t.Fatalf("healthy tab got %d events", got)
+	}
+	// Resuming from the last seen sequence works while the backlog holds
+	// it; otherwise the client gets a fresh hello.
+	t.Logf("healthy done")
+	again := e.dialWS(tok, lastSeen)
+	m := <-again.msgs
+	t.Logf("resumed")
+	if m.Type != "hello" && m.Seq != lastSeen+1 {
+		t.Fatalf("resume after drop: %+v", m)
+	}
 }

@@ -67,12 +67,18 @@ type env struct {
 type envOptions struct {
 	heartbeat time.Duration
 	tune      func(*api.Options)
+	feed      *cti.Feed
+	sndbuf    int // small server send buffers, to make slow clients show quickly
 }
 
 func newEnv(t testing.TB, eo envOptions) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Now()}, ids: map[string]int64{}}
-	e.Stack = ctitest.Start(t, ctitest.Options{})
+	e.Stack = ctitest.Start(t, ctitest.Options{Tune: func(o *cti.Options) {
+		if eo.feed != nil {
+			o.Feed = eo.feed
+		}
+	}})
 	ctx := context.Background()
 	e.admin = postgres.NewAdmin(e.DB)
 	for _, u := range []struct {
@@ -111,6 +117,9 @@ func newEnv(t testing.TB, eo envOptions) *env {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if eo.sndbuf > 0 {
+		ln = smallBufListener{ln.(*net.TCPListener), eo.sndbuf}
 	}
 	go e.srv.Serve(ln)
 	e.base = "http://" + ln.Addr().String()
@@ -475,3 +484,16 @@ func checkSchema(s map[string]any, v any, at string) error {
 type apiOptions = api.Options
 
 func ctx() context.Context { return context.Background() }
+
+type smallBufListener struct {
+	*net.TCPListener
+	size int
+}
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.TCPListener.AcceptTCP()
+	if err == nil {
+		c.SetWriteBuffer(l.size)
+	}
+	return c, err
+}
