@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"context"
 	"errors"
 	"net"
+	"regexp"
 
 	"encoding/json"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctid/ctid/api"
 	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti"
 )
@@ -447,5 +450,62 @@ func TestSlowWebsocketClientIsCutOffAndResumes(t *testing.T) {
 	t.Logf("resumed")
 	if m.Type != "hello" && m.Seq != lastSeen+1 {
 		t.Fatalf("resume after drop: %+v", m)
+	}
+}
+
+func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	var d struct {
+		Paths map[string]map[string]any
+	}
+	if err := json.Unmarshal(api.OpenAPIDocument, &d); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for p, ops := range d.Paths {
+		for m := range ops {
+			documented[strings.ToUpper(m)+" "+regexp.MustCompile(`\{(\w+)\}`).ReplaceAllString(p, ":$1")] = true
+		}
+	}
+	served := map[string]bool{}
+	for _, r := range e.srv.App().GetRoutes(true) {
+		if r.Method == "HEAD" || r.Path == "/" || r.Path == "/api" {
+			continue // the static mount and the /api 404 catch-all
+		}
+		served[r.Method+" "+r.Path] = true
+		if !documented[r.Method+" "+r.Path] {
+			t.Errorf("route %s %s is not in openapi.json", r.Method, r.Path)
+		}
+	}
+	for k := range documented {
+		if !served[k] {
+			t.Errorf("openapi.json documents %s, which is not served", k)
+		}
+	}
+}
+
+func TestShutdownClosesWebsocketsWithResumeHint(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tok := e.login("alice")
+	e.must(200, "POST", "/api/v1/agent/login", tok, "")
+	ws := e.dialWS(tok, 0)
+	h := ws.next("hello")
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- e.srv.Shutdown(ctx)
+	}()
+	select {
+	case <-ws.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("websocket not closed on shutdown")
+	}
+	var ce *websocket.CloseError
+	if !errors.As(ws.err, &ce) || ce.Code != websocket.CloseServiceRestart || !strings.Contains(ce.Text, fmt.Sprintf("after=%d", h.Seq)) {
+		t.Fatalf("close: %v", ws.err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
 	}
 }
