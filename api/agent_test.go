@@ -342,6 +342,12 @@ func TestOpsEndpointsAndHeaders(t *testing.T) {
 	if r.Header.Get("Access-Control-Allow-Origin") != "https://crm.example.com" {
 		t.Fatalf("CORS preflight: %v", r.Header)
 	}
+	// The embedded adaptor is served at /adaptor/, framable per the CSP.
+	r = e.must(200, "GET", "/adaptor/", "", "")
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(r.Header.Get("Content-Security-Policy"), "lightning.force.com") {
+		t.Fatalf("adaptor page: %v", r.Header)
+	}
+	e.must(404, "GET", "/no-such-page.html", "", "")
 	r = e.doHdr("GET", "/livez", "", "", map[string]string{"Origin": "https://evil.example.com"})
 	if r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("CORS allowed a stranger")
