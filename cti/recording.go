@@ -92,6 +92,10 @@ func (e *Engine) onRecordingStarted(ev *ari.RecordingStarted) {
 		return e.o.Store.AddRecordingEvent(ctx, rr.Name, rr.InteractionID, nil, "start", "", t0)
 	})
 	e.publishRecording(c)
+	if c != nil && c.payment != nil {
+		// Capture began before the recorder was up: start paused.
+		e.setRecordingPaused(c, true, nil, "payment")
+	}
 }
 
 func (e *Engine) onRecordingFinished(name string, durationSec int, failed bool) {

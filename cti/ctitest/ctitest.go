@@ -125,6 +125,8 @@ type CampaignSpec struct {
 	Agents                []int64
 	Codes                 []string
 	Kind                  string
+	Recording             bool
+	Payment               string // gateway settings JSON, e.g. {"kind":"sandbox","currency":"GBP"}
 }
 
 // Campaign inserts a campaign with its DID, wrap codes and agents.
@@ -138,8 +140,13 @@ func Campaign(t testing.TB, db *gorm.DB, c CampaignSpec) int64 {
 	if len(c.Codes) > 0 {
 		def = c.Codes[0]
 	}
-	err := db.Raw(`INSERT INTO campaigns(name, kind, platform_number, wrap_limit_seconds, default_wrap_code, extend_wrap_seconds, max_queue_seconds, overflow_context)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.Name, c.Kind, c.Platform, c.WrapLimit, def, c.ExtendWrap, c.MaxQueue, c.OverflowContext).Scan(&id).Error
+	settings := "{}"
+	if c.Payment != "" {
+		settings = `{"payment":` + c.Payment + `}`
+	}
+	err := db.Raw(`INSERT INTO campaigns(name, kind, platform_number, wrap_limit_seconds, default_wrap_code, extend_wrap_seconds, max_queue_seconds, overflow_context, recording, payment_enabled, settings)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) RETURNING id`, c.Name, c.Kind, c.Platform, c.WrapLimit, def, c.ExtendWrap, c.MaxQueue, c.OverflowContext,
+		c.Recording, c.Payment != "", settings).Scan(&id).Error
 	if err != nil {
 		t.Fatal(err)
 	}
