@@ -336,10 +336,33 @@ func scOriginate(e *env) {
 	_, err = e.c.Channels.Originate(e.ctx, ari.OriginateRequest{Endpoint: "Local/s@test-busy", App: e.app,
 		ChannelID: busy, OtherChannelID: busy + "-2"})
 	e.must(err, "originate busy")
-	e.waitEv("ChannelDestroyed "+busy, 10*time.Second, from, isType(ari.TypeChannelDestroyed, busy))
+	ev, _ := e.waitEv("ChannelDestroyed "+busy, 10*time.Second, from, isType(ari.TypeChannelDestroyed, busy))
+	cd := ev.(*ari.ChannelDestroyed)
+	var statuses []string
 	for _, ev := range e.events(from) {
 		if isType(ari.TypeStasisStart, busy)(ev) {
 			e.t.Errorf("busy channel entered Stasis")
+		}
+		if d, ok := ev.(*ari.Dial); ok && d.Peer.ID == busy {
+			statuses = append(statuses, d.Dialstatus)
+		}
+	}
+	e.t.Logf("%s: busy: Dial statuses %q, ;1 ChannelDestroyed cause %d %q", e.tg.Name, statuses, cd.Cause, cd.CauseTxt)
+	if !slices.Contains(statuses, "BUSY") {
+		e.t.Errorf("busy: Dial statuses %q lack BUSY", statuses)
+	}
+	// The ;1 of a Local pair whose dialplan is busy reports no cause
+	// (asterisk-conf README); the ;2 carries 17.
+	if cd.Cause != 0 {
+		e.t.Errorf("busy ;1 ChannelDestroyed cause = %d, want 0", cd.Cause)
+	}
+	// A Local channel whose dialplan answers at once never rings.
+	for _, ev := range e.events(0) {
+		if x, ok := ev.(*ari.ChannelStateChange); ok && x.Channel.ID == a && x.Channel.State != "Up" {
+			e.t.Errorf("ChannelStateChange %s to %q (test-answer answers at once)", a, x.Channel.State)
+		}
+		if x, ok := ev.(*ari.Dial); ok && x.Peer.ID == a && x.Dialstatus == "RINGING" {
+			e.t.Errorf("Dial RINGING for %s (test-answer answers at once)", a)
 		}
 	}
 }

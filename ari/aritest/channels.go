@@ -466,6 +466,18 @@ func (s *Server) startDial(c *channel, caller *channel, timeout time.Duration, o
 			d.timeout.Stop()
 		}
 		c.dial = nil
+		if p := c.localPeer; p != nil && !c.local2 && !p.dead && status == "BUSY" {
+			// Asterisk 22: a Local pair whose dialplan is busy ends with
+			// ChannelHangupRequest on ;2, ;1 destroyed with cause 0
+			// ("Unknown"), then ;2 destroyed with the cause (17).
+			c.hupSent, p.hupSent = true, true
+			s.emitChan(p, "ChannelHangupRequest", event{"cause": cause})
+			c.localPeer = nil
+			s.hangup(c, 0, false)
+			c.localPeer = p
+			s.hangup(p, cause, false)
+			return
+		}
 		s.hangup(c, cause, false)
 	}
 	if timeout > 0 {
@@ -501,7 +513,11 @@ func (s *Server) startDial(c *channel, caller *channel, timeout time.Duration, o
 			c.addTimer(s.after(b.RingFor, func() { fail("NOANSWER", 19) }))
 		}
 	default:
-		ring()
+		// A Local channel whose dialplan answers at once never rings
+		// (no RINGING Dial, no Ringing state; Asterisk 22 test-answer).
+		if c.localPeer == nil || b.AnswerAfter > 0 {
+			ring()
+		}
 		c.addTimer(s.after(b.AnswerAfter, func() {
 			if c.dead || c.dial != d {
 				return

@@ -60,6 +60,7 @@ func DoubleTarget(t testing.TB) Target {
 // AsteriskTarget starts a real Asterisk (StartAsterisk: skipped when none is
 // found, failed if CTID_REQUIRE_ASTERISK=1).
 func AsteriskTarget(t testing.TB) Target {
+	t.Helper()
 	a := StartAsterisk(t)
 	return Target{Name: "asterisk", URL: a.URL(), Username: a.User, Password: a.Password, Asterisk: a}
 }
@@ -69,6 +70,7 @@ func AsteriskTarget(t testing.TB) Target {
 // tests that must be selected by `go test -run Asterisk` should rather call
 // AsteriskTarget from a test whose name contains "Asterisk".
 func Targets(t testing.TB) []Target {
+	t.Helper()
 	ts := []Target{DoubleTarget(t)}
 	if _, err := FindAsterisk(); err == nil || os.Getenv(EnvRequireAsterisk) == "1" {
 		ts = append(ts, AsteriskTarget(t))
