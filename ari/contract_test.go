@@ -37,6 +37,9 @@ var scenarios = []scenario{
 	{"SnoopRecording", scSnoopRecording},
 	{"WebsocketReconnect", scReconnect},
 	{"HangupOrder", scHangupOrder},
+	{"CreateDial", scCreateDial},
+	{"NoAnswer", scNoAnswer},
+	{"ContinueAndPlayback", scContinuePlayback},
 	// Restart must stay last: it throws away the target's state.
 	{"Restart", scRestart},
 }
@@ -673,4 +676,134 @@ func scRestart(e *env) {
 	}
 	// The restarted target works.
 	e.originate("test-answer", e.id("b"), nil)
+}
+
+// scCreateDial: create puts the channel in Stasis in state Down; dial (after
+// StasisStart, see asterisk-conf README) brings it Up with Dial events.
+func scCreateDial(e *env) {
+	a := e.id("a")
+	from := e.mark()
+	_, err := e.c.Channels.Create(e.ctx, ari.CreateRequest{Endpoint: "Local/s@test-answer", App: e.app,
+		AppArgs: []string{"created"}, ChannelID: a, OtherChannelID: a + "-2"})
+	e.must(err, "create")
+	ev, _ := e.waitEv("StasisStart "+a, 5*time.Second, from, isType(ari.TypeStasisStart, a))
+	if st := ev.(*ari.StasisStart).Channel.State; st != "Down" {
+		e.t.Errorf("created channel state %q, want Down", st)
+	}
+	e.must(e.c.Channels.Dial(e.ctx, a, "", 10), "dial")
+	e.waitEv("Dial ANSWER", 5*time.Second, from, func(ev ari.Event) bool {
+		d, ok := ev.(*ari.Dial)
+		return ok && d.Peer.ID == a && d.Dialstatus == "ANSWER"
+	})
+	e.waitEv("Up", 5*time.Second, from, func(ev ari.Event) bool {
+		x, ok := ev.(*ari.ChannelStateChange)
+		return ok && x.Channel.ID == a && x.Channel.State == "Up"
+	})
+	// A second dial is refused.
+	if err := e.c.Channels.Dial(e.ctx, a, "", 10); !errors.Is(err, ari.ErrConflict) {
+		e.t.Errorf("second dial: %v, want ErrConflict", err)
+	}
+}
+
+// scNoAnswer: the originate timeout ends a ringing channel with cause 19,
+// without StasisStart.
+func scNoAnswer(e *env) {
+	a := e.id("a")
+	from := e.mark()
+	_, err := e.c.Channels.Originate(e.ctx, ari.OriginateRequest{Endpoint: "Local/s@test-noanswer", App: e.app,
+		ChannelID: a, OtherChannelID: a + "-2", Timeout: 2})
+	e.must(err, "originate")
+	ev, _ := e.waitEv("ChannelDestroyed "+a, 10*time.Second, from, isType(ari.TypeChannelDestroyed, a))
+	if cd := ev.(*ari.ChannelDestroyed); cd.Cause != 19 {
+		e.t.Errorf("no-answer cause %d %q, want 19", cd.Cause, cd.CauseTxt)
+	}
+	var statuses []string
+	for _, ev := range e.events(from) {
+		if isType(ari.TypeStasisStart, a)(ev) {
+			e.t.Errorf("unanswered channel entered Stasis")
+		}
+		if d, ok := ev.(*ari.Dial); ok && d.Peer.ID == a {
+			statuses = append(statuses, d.Dialstatus)
+		}
+	}
+	e.t.Logf("%s: no answer (originate): Dial statuses %q", e.tg.Name, statuses)
+	// Asterisk 22.10.1 sends no NOANSWER Dial when an originate times out.
+	if !slices.Equal(statuses, []string{"", "RINGING"}) {
+		e.t.Errorf("Dial statuses %q, want [\"\" RINGING]", statuses)
+	}
+
+	// The same with create + dial.
+	c := e.id("c")
+	from = e.mark()
+	_, err = e.c.Channels.Create(e.ctx, ari.CreateRequest{Endpoint: "Local/s@test-noanswer", App: e.app,
+		ChannelID: c, OtherChannelID: c + "-2"})
+	e.must(err, "create")
+	e.waitEv("StasisStart "+c, 5*time.Second, from, isType(ari.TypeStasisStart, c))
+	e.must(e.c.Channels.Dial(e.ctx, c, "", 2), "dial")
+	ev, _ = e.waitEv("ChannelDestroyed "+c, 10*time.Second, from, isType(ari.TypeChannelDestroyed, c))
+	statuses = nil
+	var seq []string
+	for _, ev := range e.events(from) {
+		if d, ok := ev.(*ari.Dial); ok && d.Peer.ID == c {
+			statuses = append(statuses, d.Dialstatus)
+		}
+		if chanID(ev) == c {
+			seq = append(seq, ev.GetType())
+		}
+	}
+	cd := ev.(*ari.ChannelDestroyed)
+	e.t.Logf("%s: no answer (create+dial): Dial statuses %q, cause %d; %v", e.tg.Name, statuses, cd.Cause, seq)
+	if !slices.Contains(statuses, "RINGING") {
+		e.t.Errorf("create+dial statuses %q lack RINGING", statuses)
+	}
+}
+
+// scContinuePlayback: a playback to one channel finishes; continue takes a
+// bridged channel out of Stasis (StasisEnd) and out of the bridge, while it
+// stays alive in the dialplan.
+func scContinuePlayback(e *env) {
+	a, b, br, pb := e.id("a"), e.id("b"), e.id("br"), e.id("pb")
+	e.originate("test-answer", a, nil)
+	e.originate("test-answer", b, nil)
+	e.bridge(br, ari.BridgeMixing, ari.BridgeDTMFEvents)
+	e.addChannel(br, a, false)
+	e.addChannel(br, b, false)
+
+	from := e.mark()
+	p, err := e.c.Channels.Play(e.ctx, a, pb, "sound:beep")
+	e.must(err, "play")
+	if p.ID != pb || p.TargetURI != "channel:"+a {
+		e.t.Errorf("playback %+v", p)
+	}
+	e.waitEv("PlaybackStarted", 5*time.Second, from, func(ev ari.Event) bool {
+		x, ok := ev.(*ari.PlaybackStarted)
+		return ok && x.Playback.ID == pb
+	})
+	ev, _ := e.waitEv("PlaybackFinished", 5*time.Second, from, func(ev ari.Event) bool {
+		x, ok := ev.(*ari.PlaybackFinished)
+		return ok && x.Playback.ID == pb
+	})
+	if st := ev.(*ari.PlaybackFinished).Playback.State; st != "done" {
+		e.t.Errorf("PlaybackFinished state %q, want done", st)
+	}
+
+	from = e.mark()
+	e.must(e.c.Channels.Continue(e.ctx, a, "test-answer", "s", 1, ""), "continue")
+	e.waitEv("StasisEnd "+a, 5*time.Second, from, isType(ari.TypeStasisEnd, a))
+	e.waitEv("ChannelLeftBridge "+a, 5*time.Second, from, isType(ari.TypeChannelLeftBridge, a))
+	ch, err := e.c.Channels.Get(e.ctx, a)
+	e.must(err, "get after continue")
+	if ch.Dialplan.Context != "test-answer" || ch.Dialplan.AppName == "Stasis" {
+		e.t.Errorf("after continue dialplan = %+v", ch.Dialplan)
+	}
+	// Out of Stasis: ARI control is refused.
+	if err := e.c.Channels.Answer(e.ctx, a); !errors.Is(err, ari.ErrConflict) {
+		e.t.Errorf("answer outside Stasis: %v, want ErrConflict", err)
+	}
+	got, err := e.c.Bridges.Get(e.ctx, br)
+	e.must(err, "get bridge")
+	if !slices.Equal(got.Channels, []string{b}) {
+		e.t.Errorf("bridge channels after continue = %v", got.Channels)
+	}
+	e.must(e.c.Channels.Hangup(e.ctx, a, "normal"), "hang up channel in dialplan")
 }

@@ -484,7 +484,13 @@ func (s *Server) startDial(c *channel, caller *channel, timeout time.Duration, o
 		d.timeout = s.clock.AfterFunc(timeout, func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			fail("NOANSWER", 19)
+			if c.dead || c.dial != d {
+				return
+			}
+			// Asterisk 22.10.1 sends no Dial event when the originate or
+			// dial timeout expires: the channel just ends with cause 19.
+			c.dial = nil
+			s.hangup(c, 19, false)
 		})
 		c.addTimer(d.timeout)
 	}

@@ -42,8 +42,9 @@
 // and explicit eventSource subscriptions), originate (app or
 // context/extension, ids, callerId, timeout, variables incl. report_events),
 // create+dial with Dial events (""/RINGING/ANSWER/BUSY/NOANSWER/CONGESTION/
-// CANCEL), hang-up with reason/reason_code and the observed event order
-// ChannelHangupRequest → ChannelLeftBridge → StasisEnd →
+// CANCEL; none when the timeout expires), hang-up with reason/reason_code
+// and the observed event order ChannelHangupRequest → (ChannelVarset
+// BRIDGEPEER="") → ChannelLeftBridge → StasisEnd →
 // ChannelVarset(STASISSTATUS) → ChannelDestroyed, answer, ring, progress,
 // hold/unhold, moh, silence, mute/unmute, dtmf, play (queued per target,
 // PlaybackStarted/Continuing/Finished, control ops), record (LiveRecording,
@@ -56,6 +57,31 @@
 // recordings (list/get/delete/copy/file as silent 8 kHz 16-bit mono WAV),
 // endpoints, device states with DeviceStateChanged, asterisk info/ping and
 // global variables, Restart and DropWebsockets.
+//
+// # Checked against Asterisk
+//
+// ari/contract_test.go runs the same scenarios against this double
+// (TestContract) and a real Asterisk 22 started by StartAsterisk
+// (TestAsteriskContract); Targets gives other packages both. Behaviour
+// aligned with Asterisk 22.10.1 that way: the application is registered
+// before the websocket handshake completes; a ChannelVarset STASISSTATUS=""
+// precedes every StasisStart; BRIDGEPEER is set (ChannelVarset) on every
+// member when a bridge has two or more channels and cleared on the leaving
+// channel before its ChannelLeftBridge; BridgeDestroyed reaches only apps
+// subscribed to the bridge itself (membership subscriptions end with
+// ChannelLeftBridge); an originate or dial timeout ends the channel with
+// cause 19 and no NOANSWER Dial event; a Local channel whose dialplan answers
+// at once never rings; a busy Local ;1 is destroyed with cause 0; Local
+// pairs hang up in the observed order (;2 destroyed before ;1 when ;1 is hung
+// up — Asterisk itself varies here); recording files have the exact captured
+// length and LiveRecording.duration is truncated to whole seconds.
+//
+// Known remaining differences: Restart models a crash (no events), whereas a
+// real Asterisk stopped gracefully (SIGTERM, as Asterisk.Restart does) first
+// hangs up every channel, so ChannelHangupRequest/StasisEnd/ChannelDestroyed
+// arrive before the websocket closes; Asterisk sends ChannelHangupRequest
+// twice on a Local ;2 and ChannelDialplan events, which the double does not;
+// BRIDGEPEER ordering among members differs.
 //
 // # Not modelled
 //
