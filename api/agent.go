@@ -103,18 +103,7 @@ func (s *Server) agentLogout(c *fiber.Ctx) error {
 	uid := currentUser(c).ID
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	if req.Reason != "" {
-		snap, err := s.eng.Snapshot(ctx, uid)
-		if err != nil {
-			return err
-		}
-		if st := snap.State.State; st == cti.AgentReady || st == cti.AgentPaused {
-			if err := s.eng.SetPaused(ctx, uid, req.Reason); err != nil {
-				return err
-			}
-		}
-	}
-	if err := s.eng.Logout(ctx, uid); err != nil {
+	if err := s.eng.Logout(ctx, uid, req.Reason); err != nil {
 		return err
 	}
 	return s.snapshotReply(c)

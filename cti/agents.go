@@ -236,29 +236,60 @@ func (e *Engine) checkReason(reason string) error {
 }
 
 // Logout ends the agent's CTI session. The user guide asks for a pause
-// reason first, so logout is allowed from Paused (and before the phone is up).
-func (e *Engine) Logout(ctx context.Context, userID int64) error {
+// reason first: with a reason, a Ready agent is paused with it and logged
+// out in one step; logout itself is allowed from Paused (and before the
+// phone is up).
+func (e *Engine) Logout(ctx context.Context, userID int64, reason string) error {
 	return e.withAgent(ctx, userID, func(a *agent) error {
-		if err := e.transition(a, ActLogout, ""); err != nil {
+		if reason != "" {
+			if err := e.checkReason(reason); err != nil {
+				return err
+			}
+			if a.state == AgentReady || a.state == AgentPaused {
+				if err := e.transition(a, ActPause, reason); err != nil {
+					return err
+				}
+			}
+		}
+		if err := e.transition(a, ActLogout, reason); err != nil {
 			return err
 		}
-		if a.phoneChan != "" {
-			ch := a.phoneChan
-			delete(e.channels, ch)
-			a.phoneUp, a.phoneChan = false, ""
-			e.hangup(ch, "normal")
-		}
-		if a.bridge != "" {
-			ctx, cancel := e.tctx()
-			e.tel.DestroyBridge(ctx, a.bridge)
-			cancel()
-			a.bridge = ""
-		}
-		delete(e.agents, userID)
-		uid := userID
-		e.writer.add(func(ctx context.Context) error { return e.o.Store.DeleteAgentSession(ctx, uid) })
+		e.dropAgent(a)
 		return nil
 	})
+}
+
+// forceLogout removes an agent whatever their state (no call in progress).
+func (e *Engine) forceLogout(a *agent, why string) {
+	from := a.state
+	a.state = AgentLoggedOut
+	uid := a.user.ID
+	now := e.now()
+	e.writer.add(func(ctx context.Context) error {
+		return e.o.Store.AddAgentState(ctx, uid, now, from, AgentLoggedOut, why, "")
+	})
+	e.publish(a, "agent.state", e.stateView(a))
+	e.dropAgent(a)
+}
+
+func (e *Engine) dropAgent(a *agent) {
+	stopTimer(&a.wrapTimer)
+	stopTimer(&a.offerTimer)
+	if a.phoneChan != "" {
+		ch := a.phoneChan
+		delete(e.channels, ch)
+		a.phoneUp, a.phoneChan = false, ""
+		e.hangup(ch, "normal")
+	}
+	if a.bridge != "" {
+		ctx, cancel := e.tctx()
+		e.tel.DestroyBridge(ctx, a.bridge)
+		cancel()
+		a.bridge = ""
+	}
+	delete(e.agents, a.user.ID)
+	uid := a.user.ID
+	e.writer.add(func(ctx context.Context) error { return e.o.Store.DeleteAgentSession(ctx, uid) })
 }
 
 // Wrap saves the wrap code (and notes) and moves the agent on.
@@ -317,6 +348,9 @@ func (e *Engine) finishWrap(a *agent, code string, act AgentAction, reason strin
 	delete(e.calls, c.rec.ID)
 	if a.state == AgentPaused && !e.phoneReady(a) {
 		e.transition(a, ActPhoneLost, "phone disconnected")
+	}
+	if a.disabled {
+		e.forceLogout(a, "user disabled")
 	}
 	e.allocate()
 }

@@ -140,6 +140,9 @@ func (e *Engine) unqueue(c *call) {
 // longest among the campaigns' queue heads goes to the longest-idle Ready
 // agent on that campaign. It repeats until no pair matches.
 func (e *Engine) allocate() {
+	if len(e.predictive) > 0 {
+		e.servePredictive() // answered contacts cannot wait: they come first
+	}
 	for {
 		var best *call
 		for _, q := range e.queues {
@@ -423,6 +426,7 @@ func (e *Engine) agentToWrap(c *call) {
 		cancel()
 	}
 	if a == nil {
+		delete(e.calls, c.rec.ID) // nobody wraps it: the record is complete
 		return
 	}
 	e.transition(a, ActCallEnd, "")
@@ -431,6 +435,18 @@ func (e *Engine) agentToWrap(c *call) {
 }
 
 func (e *Engine) endCall(c *call, act CallAction, cause string) {
+	if c.lead != nil {
+		result, aid := cause, int64(0)
+		if c.rec.ConnectedAt != nil {
+			result = "answered"
+		} else if cause != "busy" && cause != "no_answer" {
+			result = "failed"
+		}
+		if c.agent != nil {
+			aid = c.agent.user.ID
+		}
+		e.outcome(c.lead, result, aid, c.rec.ID)
+	}
 	now := e.now()
 	c.rec.EndedAt = &now
 	stopTimer(&c.timer)
@@ -514,41 +530,9 @@ func (e *Engine) Dial(ctx context.Context, userID int64, req DialRequest) (CallI
 		if err != nil {
 			return err
 		}
-		now := e.now()
-		uid := a.user.ID
-		c := &call{campaign: camp, agent: a, number: num, rec: Interaction{
-			ID: e.newID("I"), Direction: "OUT", CustomerNumber: num, PlatformNumber: platform, AgentID: &uid,
-		}}
-		if camp != nil {
-			id := camp.ID
-			c.rec.CampaignID = &id
-		}
-		_ = now
-		e.calls[c.rec.ID] = c
-		a.call = c
-		e.callTransition(c, CallActOffer, "manual call by "+a.user.Username)
-		if err := e.transition(a, ActDial, ""); err != nil {
+		c, err := e.placeCall(a, camp, num, platform, ActDial, nil)
+		if err != nil {
 			return err
-		}
-		if a.persistent {
-			e.dialCustomer(c, a)
-		} else {
-			// Call the agent first; the customer is dialled when they answer.
-			c.agentLeg = e.newID("ag-")
-			e.channels[c.agentLeg] = chanRef{role: roleAgentCall, call: c, agent: a}
-			tctx, cancel := e.tctx()
-			defer cancel()
-			err := e.tel.Originate(tctx, ari.OriginateRequest{
-				Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
-				CallerID: "<" + num + ">", Timeout: secs(e.o.OfferTimeout), ChannelID: c.agentLeg,
-			})
-			if err != nil {
-				delete(e.channels, c.agentLeg)
-				c.agentLeg = ""
-				c.rec.EndReason = "agent phone failed"
-				e.endCall(c, CallActFail, "failed")
-				e.agentToWrap(c)
-			}
 		}
 		info = e.callView(c)
 		e.publish(a, "call.dialing", info)
@@ -639,4 +623,46 @@ func (e *Engine) Hangup(ctx context.Context, userID int64) error {
 // reads 0 as "the default", not "no time").
 func secs(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// placeCall starts an outbound call for an agent (manual or preview): the
+// agent moves with act (Dial from Ready/Paused, Accept from a preview
+// offer), and the customer is dialled through the agent's persistent leg,
+// or after calling the agent's phone first.
+func (e *Engine) placeCall(a *agent, camp *Campaign, num, platform string, act AgentAction, lead *leadCall) (*call, error) {
+	uid := a.user.ID
+	c := &call{campaign: camp, agent: a, number: num, lead: lead, rec: Interaction{
+		ID: e.newID("I"), Direction: "OUT", CustomerNumber: num, PlatformNumber: platform, AgentID: &uid,
+	}}
+	if camp != nil {
+		id := camp.ID
+		c.rec.CampaignID = &id
+	}
+	if err := e.transition(a, act, ""); err != nil {
+		return nil, err
+	}
+	e.calls[c.rec.ID] = c
+	a.call = c
+	e.callTransition(c, CallActOffer, "outbound call by "+a.user.Username)
+	if a.persistent {
+		e.dialCustomer(c, a)
+		return c, nil
+	}
+	// Call the agent first; the customer is dialled when they answer.
+	c.agentLeg = e.newID("ag-")
+	e.channels[c.agentLeg] = chanRef{role: roleAgentCall, call: c, agent: a}
+	tctx, cancel := e.tctx()
+	defer cancel()
+	err := e.tel.Originate(tctx, ari.OriginateRequest{
+		Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
+		CallerID: "<" + num + ">", Timeout: secs(e.o.OfferTimeout), ChannelID: c.agentLeg,
+	})
+	if err != nil {
+		delete(e.channels, c.agentLeg)
+		c.agentLeg = ""
+		c.rec.EndReason = "agent phone failed"
+		e.endCall(c, CallActFail, "failed")
+		e.agentToWrap(c)
+	}
+	return c, nil
 }

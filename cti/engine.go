@@ -33,6 +33,8 @@ type Options struct {
 	DialTimeout   time.Duration // how long an outbound customer leg rings
 	// WriteQueue bounds the asynchronous record writer (default 65536).
 	WriteQueue int
+	// Outcome receives how each dialler attempt ended (package dialer).
+	Outcome func(AttemptOutcome)
 	// Gateway overrides how a campaign's payment gateway is built (tests);
 	// by default it comes from the campaign's settings {"payment": {...}}.
 	Gateway func(*Campaign) (payment.Gateway, string, error)
@@ -56,6 +58,8 @@ type Engine struct {
 	channels map[string]chanRef // every channel the engine knows
 	queues   map[int64][]*call  // campaign id → waiting callers, FIFO
 	mohOn    map[string]bool    // holding bridges with music started
+	// predictive dialler calls by customer channel, until an agent takes them
+	predictive map[string]*predictive
 
 	writer  *writer
 	started atomic.Bool
@@ -107,6 +111,8 @@ type agent struct {
 	wrapTimer   Timer
 	wrapUntil   time.Time
 	offerTimer  Timer
+	disabled    bool // user disabled mid-call: logged out after the wrap
+	preview     *preview
 }
 
 type call struct {
@@ -125,6 +131,7 @@ type call struct {
 	held      bool         // customer parked in the hold bridge
 	playback  string       // announcement playing, if any
 	payment   *paymentFlow // card capture in progress, if any
+	lead      *leadCall    // dialler attempt this call belongs to
 }
 
 // New builds an engine; call Run to start it.
@@ -160,7 +167,7 @@ func New(o Options) *Engine {
 		o: o, tel: o.Telephony, log: o.Logger, clock: o.Clock, feed: o.Feed,
 		cmds: make(chan func(), 1024), events: make(chan ari.Event, 4096),
 		agents: map[int64]*agent{}, calls: map[string]*call{}, channels: map[string]chanRef{},
-		queues: map[int64][]*call{}, mohOn: map[string]bool{},
+		queues: map[int64][]*call{}, mohOn: map[string]bool{}, predictive: map[string]*predictive{},
 		cfg:    &Config{Campaigns: map[int64]*Campaign{}, ByDID: map[string]*Campaign{}, Users: map[int64]*User{}},
 		writer: newWriter(o.Store, o.WriteQueue, o.Logger),
 		done:   make(chan struct{}),
@@ -292,10 +299,21 @@ func (e *Engine) loadConfig(ctx context.Context) error {
 }
 
 func (e *Engine) applyConfig(cfg *Config) {
+	if cfg.MediaBase == "" {
+		cfg.MediaBase = e.cfg.MediaBase
+	}
 	e.cfg = cfg
-	for _, a := range e.agents {
-		if u := cfg.Users[a.user.ID]; u != nil {
+	for id, a := range e.agents {
+		if u := cfg.Users[id]; u != nil {
 			a.user = u
+			continue
+		}
+		// Disabled or deleted: out of the CTI now. A call in progress goes
+		// on (the customer is not cut off) but no new call is offered.
+		if a.call == nil {
+			e.forceLogout(a, "user disabled")
+		} else {
+			a.disabled = true
 		}
 	}
 }
@@ -392,6 +410,8 @@ func (e *Engine) onStasisStart(ev *ari.StasisStart) {
 		e.onCustomerAnswered(ch, ev.Args[1:])
 	case "xfer": // a transfer destination or conference party answered
 		e.onXferLegUp(ch)
+	case "dialer": // a predictive/progressive contact answered
+		e.onPredictiveAnswered(ch)
 	case "snoop": // the recording snoop is ready to record
 		e.onSnoopUp(ch)
 	default:
@@ -400,6 +420,10 @@ func (e *Engine) onStasisStart(ev *ari.StasisStart) {
 }
 
 func (e *Engine) onChannelGone(id, cause string) {
+	if _, ok := e.predictive[id]; ok {
+		e.predictiveGone(id, cause)
+		return
+	}
 	ref, ok := e.channels[id]
 	if !ok {
 		return

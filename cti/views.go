@@ -29,6 +29,7 @@ type AgentSnapshot struct {
 	PaymentEnabled bool            `json:"paymentEnabled"`
 	Payment        *PaymentView    `json:"payment,omitempty"`
 	Workflows      []string        `json:"workflows"`
+	Preview        *PreviewView    `json:"preview,omitempty"`
 }
 
 // StateView is an agent's state as shown to them.
@@ -63,6 +64,7 @@ type CallInfo struct {
 	EndedAt        *time.Time `json:"endedAt,omitempty"`
 	Notes          string     `json:"notes"`
 	EndReason      string     `json:"endReason,omitempty"`
+	Lead           *Lead      `json:"lead,omitempty"` // outbound campaign calls: the Lead tab
 }
 
 // WrapView is the wrap panel: codes, default, countdown deadline, extension.
@@ -112,12 +114,19 @@ func (e *Engine) snapshot(a *agent) AgentSnapshot {
 		AgentID: a.user.ID, Username: a.user.Username, DisplayName: a.user.DisplayName,
 		State: e.stateView(a), Phone: e.phoneView(a), PauseReasons: e.cfg.PauseReasons,
 		Permissions: Permissions{a.user.ManualCallWhenPaused, a.user.TransferWhenPaused, a.user.RecordingControl},
-		Seq:         e.feed.Seq(a.user.ID),
+		Seq:         e.feed.Seq(a.user.ID), Campaigns: []CampaignRef{}, Workflows: []string{},
+	}
+	if s.PauseReasons == nil {
+		s.PauseReasons = []string{}
 	}
 	for _, c := range e.cfg.Campaigns {
 		if agentOn(c, a.user.ID) {
 			s.Campaigns = append(s.Campaigns, CampaignRef{c.ID, c.Name, c.Kind})
 		}
+	}
+	if a.preview != nil {
+		pv := e.previewView(a)
+		s.Preview = &pv
 	}
 	for name := range e.cfg.Workflows {
 		s.Workflows = append(s.Workflows, name)
@@ -177,6 +186,10 @@ func (e *Engine) callView(c *call) CallInfo {
 	}
 	if c.campaign != nil {
 		ci.CampaignName = c.campaign.Name
+	}
+	if c.lead != nil {
+		l := c.lead.lead
+		ci.Lead = &l
 	}
 	if ci.TimeInQueueMs == 0 && c.rec.State == CallQueued && c.rec.QueuedAt != nil {
 		ci.TimeInQueueMs = e.now().Sub(*c.rec.QueuedAt).Milliseconds()

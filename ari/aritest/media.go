@@ -241,6 +241,7 @@ func (s *Server) playChannel(p params, r *http.Request) (int, any, *apiError) {
 		return 0, nil, err
 	}
 	pb.ch = c
+	s.notePlayed(c.id, pb.medias)
 	resp := s.playbackJSON(pb)
 	s.queuePlayback(pb, &c.playQueue)
 	return 201, resp, nil
@@ -256,6 +257,7 @@ func (s *Server) playBridge(p params, r *http.Request) (int, any, *apiError) {
 		return 0, nil, err
 	}
 	pb.br = b
+	s.notePlayed(b.id, pb.medias)
 	resp := s.playbackJSON(pb)
 	s.queuePlayback(pb, &b.playQueue)
 	return 201, resp, nil

@@ -51,6 +51,7 @@ type Server struct {
 	apps        map[string]*application
 	conns       map[*wsConn]struct{}
 	playbacks   map[string]*playback
+	played      map[string][]string // media played per channel/bridge id, for tests
 	recordings  map[string]*liveRecording
 	stored      map[string]*storedRecording
 	devices     map[string]string

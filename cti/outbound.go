@@ -1,0 +1,408 @@
+package cti
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/ctid/ctid/ari"
+)
+
+// The engine's side of the outbound dialler (package dialer decides whom to
+// call and when; the engine owns the calls and the agents).
+
+// Lead is an outbound contact as the agent's Lead tab shows it.
+type Lead struct {
+	ID       int64             `json:"id"`
+	ListID   int64             `json:"listId"`
+	Name     string            `json:"name"`
+	Phones   []string          `json:"phones"`
+	TimeZone string            `json:"timeZone"`
+	Data     map[string]string `json:"data"`
+}
+
+// CampaignLoad is the engine's view of a campaign for pacing.
+type CampaignLoad struct {
+	Ready           []int64         // Ready agents on the campaign, longest idle first
+	ReadyPersistent int             // of those, with a nailed-up leg (predictive needs it)
+	Busy            []time.Duration // agents on a call: time since it connected
+	Wrapping        int
+	Dialing         int // predictive calls ringing
+	Queued          int // answered predictive calls waiting for an agent
+}
+
+// PredictiveCall asks the engine to dial a contact and connect them to a
+// free persistent agent when they answer.
+type PredictiveCall struct {
+	AttemptID      string
+	CampaignID     int64
+	Lead           Lead
+	Number         string
+	CallerID       string
+	RingSeconds    int
+	AbandonMessage string // played to an answered contact no agent takes within AbandonAfter
+}
+
+// AttemptOutcome tells the dialler how an attempt ended.
+type AttemptOutcome struct {
+	AttemptID     string
+	CampaignID    int64
+	LeadID        int64
+	Number        string
+	Result        string // answered, abandoned, busy, no_answer, failed, skipped, preview_timeout_dialled
+	AgentID       int64
+	InteractionID string
+	At            time.Time
+}
+
+// AbandonAfter is how long an answered predictive contact may wait for an
+// agent before hearing the abandon message (the regulators' 2 seconds).
+const AbandonAfter = 2 * time.Second
+
+// leadCall ties a call to the dialler's attempt.
+type leadCall struct {
+	attempt    string
+	campaignID int64
+	lead       Lead
+	number     string
+	reported   bool
+}
+
+type preview struct {
+	camp     *Campaign
+	lead     Lead
+	attempt  string
+	deadline time.Time
+	timer    Timer
+}
+
+// PreviewView is the preview card.
+type PreviewView struct {
+	CampaignID   int64     `json:"campaignId"`
+	CampaignName string    `json:"campaignName"`
+	Lead         Lead      `json:"lead"`
+	Deadline     time.Time `json:"deadline"`
+}
+
+type predictive struct {
+	req   PredictiveCall
+	camp  *Campaign
+	timer Timer
+	call  *call // once answered
+}
+
+func (e *Engine) outcome(lc *leadCall, result string, agentID int64, iid string) {
+	if lc == nil || lc.reported || e.o.Outcome == nil {
+		return
+	}
+	lc.reported = true
+	o := AttemptOutcome{AttemptID: lc.attempt, CampaignID: lc.campaignID, LeadID: lc.lead.ID, Number: lc.number,
+		Result: result, AgentID: agentID, InteractionID: iid, At: e.now()}
+	go e.o.Outcome(o) // never block the loop on the dialler
+}
+
+// CampaignLoad reports the campaign's agents and calls.
+func (e *Engine) CampaignLoad(ctx context.Context, campaignID int64) (CampaignLoad, error) {
+	var l CampaignLoad
+	err := e.exec(ctx, func() error {
+		camp := e.cfg.Campaigns[campaignID]
+		if camp == nil {
+			return notFound("no such campaign")
+		}
+		var ready []*agent
+		now := e.now()
+		for _, id := range camp.AgentIDs {
+			a := e.agents[id]
+			if a == nil {
+				continue
+			}
+			switch a.state {
+			case AgentReady:
+				if e.phoneReady(a) && a.preview == nil {
+					ready = append(ready, a)
+					if a.persistent && a.phoneUp {
+						l.ReadyPersistent++
+					}
+				}
+			case AgentOnCall:
+				if a.call != nil && a.call.rec.ConnectedAt != nil {
+					l.Busy = append(l.Busy, now.Sub(*a.call.rec.ConnectedAt))
+				} else {
+					l.Busy = append(l.Busy, 0)
+				}
+			case AgentOnWrap:
+				l.Wrapping++
+			}
+		}
+		slices.SortFunc(ready, func(x, y *agent) int { return x.idleSince.Compare(y.idleSince) })
+		for _, a := range ready {
+			l.Ready = append(l.Ready, a.user.ID)
+		}
+		for _, p := range e.predictive {
+			if p.req.CampaignID == campaignID {
+				if p.call == nil {
+					l.Dialing++
+				} else {
+					l.Queued++
+				}
+			}
+		}
+		return nil
+	})
+	return l, err
+}
+
+// OfferPreview presents a lead to a Ready agent. They dial one of its
+// numbers or skip; when the timeout runs out the first number is dialled.
+func (e *Engine) OfferPreview(ctx context.Context, agentID, campaignID int64, lead Lead, attemptID string, timeout time.Duration) error {
+	return e.withAgent(ctx, agentID, func(a *agent) error {
+		camp := e.cfg.Campaigns[campaignID]
+		if camp == nil || !agentOn(camp, agentID) {
+			return invalid("campaignId", "agent is not on this campaign")
+		}
+		if len(lead.Phones) == 0 {
+			return invalid("lead", "lead has no phone number")
+		}
+		if a.state != AgentReady || a.preview != nil || !e.phoneReady(a) {
+			return conflict(string(a.state), "agent is not free for a preview")
+		}
+		if err := e.transition(a, ActOffer, ""); err != nil {
+			return err
+		}
+		p := &preview{camp: camp, lead: lead, attempt: attemptID}
+		if timeout > 0 {
+			p.deadline = e.now().Add(timeout)
+			p.timer = e.after(timeout, func() {
+				if a.preview == p {
+					e.previewDial(a, lead.Phones[0], "preview_timeout_dialled")
+				}
+			})
+		}
+		a.preview = p
+		e.publish(a, "preview.offered", e.previewView(a))
+		return nil
+	})
+}
+
+func (e *Engine) previewView(a *agent) PreviewView {
+	p := a.preview
+	return PreviewView{CampaignID: p.camp.ID, CampaignName: p.camp.Name, Lead: p.lead, Deadline: p.deadline}
+}
+
+// PreviewDial dials one of the offered lead's numbers.
+func (e *Engine) PreviewDial(ctx context.Context, agentID int64, number string) (CallInfo, error) {
+	var info CallInfo
+	err := e.withAgent(ctx, agentID, func(a *agent) error {
+		if a.preview == nil {
+			return conflict(string(a.state), "no preview offered")
+		}
+		if !slices.Contains(a.preview.lead.Phones, number) {
+			return invalid("number", "not one of the lead's numbers")
+		}
+		c := e.previewDial(a, number, "")
+		if c == nil {
+			return &Error{Kind: KindUnavailable, Msg: "the call could not be placed"}
+		}
+		info = e.callView(c)
+		return nil
+	})
+	return info, err
+}
+
+func (e *Engine) previewDial(a *agent, number, note string) *call {
+	p := a.preview
+	a.preview = nil
+	stopTimer(&p.timer)
+	lc := &leadCall{attempt: p.attempt, campaignID: p.camp.ID, lead: p.lead, number: number}
+	c, err := e.placeCall(a, p.camp, number, p.camp.PlatformNumber, ActAccept, lc)
+	if err != nil {
+		e.log.Error("preview dial", "err", err)
+		return nil
+	}
+	if note != "" {
+		e.publish(a, "preview.autodial", map[string]string{"number": number})
+	}
+	e.publish(a, "call.dialing", e.callView(c))
+	return c
+}
+
+// PreviewSkip declines the offered lead.
+func (e *Engine) PreviewSkip(ctx context.Context, agentID int64, reason string) error {
+	return e.withAgent(ctx, agentID, func(a *agent) error {
+		p := a.preview
+		if p == nil {
+			return conflict(string(a.state), "no preview offered")
+		}
+		if reason == "" {
+			return invalid("reason", "a skip reason is required")
+		}
+		a.preview = nil
+		stopTimer(&p.timer)
+		e.transition(a, ActRecall, "")
+		lc := &leadCall{attempt: p.attempt, campaignID: p.camp.ID, lead: p.lead}
+		e.outcome(lc, "skipped", a.user.ID, "")
+		e.publish(a, "preview.skipped", map[string]string{"reason": reason})
+		e.allocate()
+		return nil
+	})
+}
+
+// DialPredictive originates a dialler call; see PredictiveCall.
+func (e *Engine) DialPredictive(ctx context.Context, req PredictiveCall) error {
+	return e.exec(ctx, func() error {
+		camp := e.cfg.Campaigns[req.CampaignID]
+		if camp == nil {
+			return notFound("no such campaign")
+		}
+		num, err := NormalizeNumber(req.Number, camp.DefaultRegion)
+		if err != nil {
+			return err
+		}
+		ch := "pd-" + req.AttemptID
+		if _, dup := e.predictive[ch]; dup {
+			return conflict("", "attempt already dialling")
+		}
+		ring := req.RingSeconds
+		if ring < 15 {
+			ring = 15 // never give up on a number before 15 s of ringing
+		}
+		cid := req.CallerID
+		if cid == "" {
+			cid = camp.PlatformNumber
+		}
+		if cid != "" {
+			cid = "<" + cid + ">"
+		}
+		req.Number = num
+		p := &predictive{req: req, camp: camp}
+		e.predictive[ch] = p
+		tctx, cancel := e.tctx()
+		defer cancel()
+		err = e.tel.Originate(tctx, ari.OriginateRequest{Endpoint: e.o.TrunkEndpoint(num), App: e.o.App,
+			AppArgs: []string{"dialer", req.AttemptID}, CallerID: cid, Timeout: ring, ChannelID: ch})
+		if err != nil {
+			delete(e.predictive, ch)
+			return &Error{Kind: KindUnavailable, Msg: "originate: " + err.Error()}
+		}
+		return nil
+	})
+}
+
+func (p *predictive) leadCall() *leadCall {
+	return &leadCall{attempt: p.req.AttemptID, campaignID: p.req.CampaignID, lead: p.req.Lead, number: p.req.Number}
+}
+
+// onPredictiveAnswered: the contact answered. Connect them to a free
+// persistent agent (with a beep in the agent's ear), or hold them for up to
+// AbandonAfter, then play the abandon message.
+func (e *Engine) onPredictiveAnswered(ch ari.Channel) {
+	p := e.predictive[ch.ID]
+	if p == nil || p.call != nil {
+		e.hangup(ch.ID, "normal")
+		return
+	}
+	now := e.now()
+	id := p.camp.ID
+	c := &call{campaign: p.camp, number: p.req.Number, lead: p.leadCall(), rec: Interaction{
+		ID: e.newID("I"), Direction: "OUT", CustomerNumber: p.req.Number, PlatformNumber: p.camp.PlatformNumber,
+		CampaignID: &id, CustomerChannel: ch.ID, QueuedAt: &now,
+	}}
+	p.call = c
+	e.calls[c.rec.ID] = c
+	e.channels[ch.ID] = chanRef{role: roleCustomer, call: c}
+	e.callTransition(c, CallActOffer, "predictive answer")
+	if a := e.pickPersistent(p.camp); a != nil {
+		e.connectPredictive(p, a)
+		return
+	}
+	p.timer = e.after(AbandonAfter, func() { e.abandonPredictive(p) })
+}
+
+func (e *Engine) pickPersistent(camp *Campaign) *agent {
+	var best *agent
+	for _, id := range camp.AgentIDs {
+		a := e.agents[id]
+		if a == nil || a.state != AgentReady || !a.persistent || !a.phoneUp || a.preview != nil {
+			continue
+		}
+		if best == nil || a.idleSince.Before(best.idleSince) {
+			best = a
+		}
+	}
+	return best
+}
+
+func (e *Engine) connectPredictive(p *predictive, a *agent) {
+	stopTimer(&p.timer)
+	c := p.call
+	delete(e.predictive, c.rec.CustomerChannel)
+	uid := a.user.ID
+	c.agent, c.rec.AgentID, a.call = a, &uid, c
+	e.transition(a, ActOffer, "")
+	ctx, cancel := e.tctx()
+	defer cancel()
+	// The beep is queued to the agent's channel only (ARI-NOTES §4).
+	e.tel.Play(ctx, a.phoneChan, e.newID("pb-"), "sound:beep")
+	if err := e.tel.AddToBridge(ctx, a.bridge, c.rec.CustomerChannel, true); err != nil {
+		e.log.Error("predictive connect", "err", err)
+	}
+	e.connected(c, a)
+	e.outcome(c.lead, "answered", a.user.ID, c.rec.ID)
+}
+
+func (e *Engine) abandonPredictive(p *predictive) {
+	c := p.call
+	if c == nil || c.rec.State != CallDialing {
+		return
+	}
+	delete(e.predictive, c.rec.CustomerChannel)
+	msg := p.req.AbandonMessage
+	if msg == "" {
+		msg = "sound:ss-noservice"
+	}
+	ctx, cancel := e.tctx()
+	defer cancel()
+	e.tel.Play(ctx, c.rec.CustomerChannel, e.newID("ab-"), msg)
+	c.rec.EndReason = "abandoned: no agent free"
+	e.outcome(c.lead, "abandoned", 0, c.rec.ID)
+	// Let the message play, then end the call.
+	cust := c.rec.CustomerChannel
+	e.after(8*time.Second, func() { e.hangup(cust, "normal") })
+}
+
+// servePredictive gives answered contacts waiting for an agent to one
+// that just became free (called from allocate).
+func (e *Engine) servePredictive() {
+	for _, p := range e.predictive {
+		if p.call == nil || p.call.rec.State != CallDialing {
+			continue
+		}
+		if a := e.pickPersistent(p.camp); a != nil {
+			e.connectPredictive(p, a)
+		}
+	}
+}
+
+// predictiveGone: a dialler channel ended before anyone answered, or an
+// answered contact hung up while waiting for an agent.
+func (e *Engine) predictiveGone(ch, cause string) {
+	p := e.predictive[ch]
+	delete(e.predictive, ch)
+	stopTimer(&p.timer)
+	if p.call == nil {
+		result := cause
+		switch cause {
+		case "busy", "no_answer":
+		default:
+			result = "failed"
+		}
+		e.outcome(p.leadCall(), result, 0, "")
+		return
+	}
+	c := p.call
+	c.rec.EndReason = "contact hung up before an agent was free"
+	e.outcome(c.lead, "abandoned", 0, c.rec.ID)
+	delete(e.channels, ch)
+	e.endCall(c, CallActFail, cause)
+	delete(e.calls, c.rec.ID)
+}
