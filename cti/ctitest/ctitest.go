@@ -37,6 +37,10 @@ type Options struct {
 	Logger       *slog.Logger
 	// Tune lets a test change engine options before start.
 	Tune func(*cti.Options)
+	// Target, if set, is the ARI server to use instead of a fresh double
+	// (e.g. aritest.AsteriskTarget for a real Asterisk; Stack.Double is
+	// then nil). The engine's app is "ctid", as in asterisk-conf.
+	Target *aritest.Target
 }
 
 // Start brings the stack up and tears it down when the test ends. Seed the
@@ -62,8 +66,16 @@ func StartSeeded(t testing.TB, o Options, seed func(db *gorm.DB)) *Stack {
 		}
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
-	double := aritest.NewServer(aritest.Options{Username: "ctid", Password: "secret"})
-	client, err := ari.New(ari.Config{URL: double.URL(), Username: "ctid", Password: "secret", App: "ctid",
+	var double *aritest.Server
+	url, user, pass := "", "ctid", "secret"
+	if o.Target != nil {
+		double = o.Target.Double
+		url, user, pass = o.Target.URL, o.Target.Username, o.Target.Password
+	} else {
+		double = aritest.NewServer(aritest.Options{Username: user, Password: pass})
+		url = double.URL()
+	}
+	client, err := ari.New(ari.Config{URL: url, Username: user, Password: pass, App: "ctid",
 		Logger: log, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -87,11 +99,13 @@ func StartSeeded(t testing.TB, o Options, seed func(db *gorm.DB)) *Stack {
 		fc()
 		cancel()
 		<-runDone
-		double.Close()
+		if o.Target == nil {
+			double.Close()
+		}
 	})
 	// Wait for the websocket so Stasis apps are active before tests inject calls.
 	deadline := time.Now().Add(10 * time.Second)
-	for !double.AppActive("ctid") || !client.Connected() {
+	for (double != nil && !double.AppActive("ctid")) || !client.Connected() {
 		if time.Now().After(deadline) {
 			t.Fatal("ctitest: ARI websocket did not connect")
 		}
