@@ -4,7 +4,7 @@ GO        ?= go
 PKGS      ?= ./...
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: run build test test-asterisk bench bench-dialer lint fuzz clean
+.PHONY: run build test test-asterisk bench bench-load bench-dialer lint fuzz clean
 
 build:
 	$(GO) build -o bin/ctid ./cmd/ctid
@@ -23,8 +23,17 @@ test:
 test-asterisk:
 	CTID_REQUIRE_ASTERISK=1 $(GO) test $(TESTFLAGS) -run 'Asterisk' -v ./...
 
+# BenchmarkLoad runs here with a short call phase (CTID_LOAD_SECONDS=10);
+# `make bench-load` runs the full 60 s.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./... 2>&1 | grep -v '^ok\|^PASS\|no test files'
+	CTID_LOAD_SECONDS=$${CTID_LOAD_SECONDS:-10} $(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 60m ./... 2>&1 | grep -v '^ok\|^PASS\|no test files'
+
+# The whole stack under load with the Asterisk double (issues 3 and 7).
+# CTID_LOAD_AGENTS (1000), CTID_LOAD_CPS (100), CTID_LOAD_SECONDS (60), e.g.
+# make bench-load CTID_LOAD_AGENTS=5000 CTID_LOAD_CPS=500
+bench-load:
+	CTID_LOAD_AGENTS=$(CTID_LOAD_AGENTS) CTID_LOAD_CPS=$(CTID_LOAD_CPS) CTID_LOAD_SECONDS=$(CTID_LOAD_SECONDS) \
+		$(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 1x -timeout 60m ./api/
 
 bench-dialer:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./dialer/...
