@@ -60,6 +60,9 @@ type Engine struct {
 	mohOn    map[string]bool    // holding bridges with music started
 	// predictive dialler calls by customer channel, until an agent takes them
 	predictive map[string]*predictive
+	// hangupCause remembers ChannelHangupRequest causes until the channel
+	// leaves Stasis (whose event carries none).
+	hangupCause map[string]string
 
 	writer  *writer
 	started atomic.Bool
@@ -167,7 +170,7 @@ func New(o Options) *Engine {
 		o: o, tel: o.Telephony, log: o.Logger, clock: o.Clock, feed: o.Feed,
 		cmds: make(chan func(), 1024), events: make(chan ari.Event, 4096),
 		agents: map[int64]*agent{}, calls: map[string]*call{}, channels: map[string]chanRef{},
-		queues: map[int64][]*call{}, mohOn: map[string]bool{}, predictive: map[string]*predictive{},
+		queues: map[int64][]*call{}, mohOn: map[string]bool{}, predictive: map[string]*predictive{}, hangupCause: map[string]string{},
 		cfg:    &Config{Campaigns: map[int64]*Campaign{}, ByDID: map[string]*Campaign{}, Users: map[int64]*User{}},
 		writer: newWriter(o.Store, o.WriteQueue, o.Logger),
 		done:   make(chan struct{}),
@@ -349,14 +352,29 @@ func stopTimer(t *Timer) {
 // --- ARI events -----------------------------------------------------------
 
 func (e *Engine) handle(ev ari.Event) {
+	if e.log.Enabled(e.ctx, slog.LevelDebug) {
+		e.log.Debug("ari event", "type", ev.GetType(), "channel", eventChannel(ev))
+	}
 	switch v := ev.(type) {
 	case *ari.StasisStart:
 		e.onStasisStart(v)
 	case *ari.ChannelDestroyed:
 		e.onChannelGone(v.Channel.ID, hangupCause(v.Cause))
+		delete(e.hangupCause, v.Channel.ID)
+	case *ari.ChannelHangupRequest:
+		if _, ours := e.channels[v.Channel.ID]; ours && v.Cause != 0 {
+			e.hangupCause[v.Channel.ID] = hangupCause(v.Cause)
+		}
 	case *ari.StasisEnd:
-		// A channel we sent to the dialplan (overflow, workflow) is no
-		// longer ours; one that hangs up is handled at ChannelDestroyed.
+		// A channel that entered Stasis from the dialplan is unsubscribed
+		// when it leaves: its ChannelDestroyed never reaches us, so leaving
+		// Stasis is its end. Channels we send to the dialplan on purpose
+		// (overflow, workflow) are forgotten before, so this ignores them.
+		cause := e.hangupCause[v.Channel.ID]
+		if cause == "" {
+			cause = "normal"
+		}
+		e.onChannelGone(v.Channel.ID, cause)
 	case *ari.RecordingStarted:
 		e.onRecordingStarted(v)
 	case *ari.RecordingFinished:
@@ -420,6 +438,7 @@ func (e *Engine) onStasisStart(ev *ari.StasisStart) {
 }
 
 func (e *Engine) onChannelGone(id, cause string) {
+	delete(e.hangupCause, id)
 	if _, ok := e.predictive[id]; ok {
 		e.predictiveGone(id, cause)
 		return
@@ -564,4 +583,25 @@ func (w *writer) flush(ctx context.Context) error {
 func (w *writer) close() {
 	w.once.Do(func() { close(w.q) })
 	w.wg.Wait()
+}
+
+// eventChannel names the channel an event is about, for debug logs.
+func eventChannel(ev ari.Event) string {
+	switch v := ev.(type) {
+	case *ari.StasisStart:
+		return v.Channel.ID
+	case *ari.StasisEnd:
+		return v.Channel.ID
+	case *ari.ChannelDestroyed:
+		return v.Channel.ID
+	case *ari.ChannelHangupRequest:
+		return v.Channel.ID
+	case *ari.ChannelStateChange:
+		return v.Channel.ID
+	case *ari.ChannelEnteredBridge:
+		return v.Channel.ID
+	case *ari.ChannelLeftBridge:
+		return v.Channel.ID
+	}
+	return ""
 }
