@@ -187,6 +187,29 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/api/v1/admin/workflows/999999", "", "A"},
 		{"PUT", "/api/v1/admin/workflows/999999", `{"name":"x","context":"c"}`, "A"},
 		{"DELETE", "/api/v1/admin/workflows/999999", "", "A"},
+		{"POST", "/api/v1/agent/transfer", `{"type":"number","target":"02079460123"}`, "as"},
+		{"POST", "/api/v1/agent/transfer/complete", "", "as"},
+		{"POST", "/api/v1/agent/transfer/merge", "", "as"},
+		{"POST", "/api/v1/agent/transfer/cancel", "", "as"},
+		{"POST", "/api/v1/agent/conference/leave", "", "as"},
+		{"POST", "/api/v1/agent/conference/terminate", "", "as"},
+		{"POST", "/api/v1/agent/recording/pause", "", "as"},
+		{"POST", "/api/v1/agent/recording/resume", "", "as"},
+		{"POST", "/api/v1/agent/bookmarks", `{"note":"x"}`, "as"},
+		{"POST", "/api/v1/agent/announcements/1/play", "", "as"},
+		{"POST", "/api/v1/agent/announcements/stop", "", "as"},
+		{"POST", "/api/v1/agent/payment/start", "", "as"},
+		{"POST", "/api/v1/agent/payment/reset-card", "", "as"},
+		{"POST", "/api/v1/agent/payment/reset-cvv", "", "as"},
+		{"POST", "/api/v1/agent/payment/submit", `{"reference":"R","expiry":"12/39","cardholderName":"A","amount":"1.00"}`, "as"},
+		{"POST", "/api/v1/agent/payment/exit", "", "as"},
+		{"POST", "/api/v1/agent/preview/dial", `{"number":"02079460123"}`, "as"},
+		{"POST", "/api/v1/agent/preview/skip", `{"reason":"x"}`, "as"},
+		{"GET", "/api/v1/recordings", "", "*"},
+		{"GET", "/api/v1/recordings/nope/file", "", "*"},
+		{"GET", "/api/v1/admin/campaigns/" + camp + "/announcements", "", "A"},
+		{"POST", "/api/v1/admin/campaigns/999999/announcements", `{"name":"x","media":"sound:beep"}`, "A"},
+		{"DELETE", "/api/v1/admin/campaigns/999999/announcements/999999", "", "A"},
 	}
 	// Every route the server has is in the matrix (public ones excepted).
 	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/ws": true, "GET /api/v1/openapi.json": true}
@@ -199,7 +222,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			continue
 		}
 		p := r.Path
-		if strings.HasSuffix(p, "/:id") || strings.Contains(p, "/:id/") {
+		if strings.Contains(p, "/:") {
 			found := false
 			for k := range have {
 				if strings.HasPrefix(k, r.Method+" ") && matchParam(strings.TrimPrefix(k, r.Method+" "), p) {

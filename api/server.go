@@ -63,6 +63,9 @@ type Options struct {
 	Static fs.FS
 	// Now is the clock for tokens, tickets and rate limits (tests).
 	Now func() time.Time
+	// Recordings downloads stored recordings from Asterisk (the ARI
+	// client's Recordings); nil makes recording downloads answer 503.
+	Recordings RecordingStore
 }
 
 // Server is the HTTP server. Use App for tests (app.Test) and Listen /
@@ -126,10 +129,12 @@ func New(o Options) *Server {
 		tickets: &tickets{m: map[string]ticket{}},
 		closing: make(chan struct{}),
 	}
-	s.metrics = newMetrics(reg, o.Engine)
+	s.metrics = newMetrics(reg, o.Engine, o.DB)
 	cfg := fiber.Config{
-		AppName:               "ctid",
-		BodyLimit:             o.BodyLimit,
+		AppName: "ctid",
+		// Room for announcement uploads; every other route is held to
+		// o.BodyLimit by limitBody.
+		BodyLimit:             max(o.BodyLimit, maxUploadBody),
 		DisableStartupMessage: true,
 		Immutable:             true, // handler strings outlive the request (metrics labels, logs)
 		ReadTimeout:           30 * time.Second,
@@ -168,7 +173,7 @@ func (s *Server) routes() {
 	app.Use(s.requestID, s.accessLog, recover.New(recover.Config{EnableStackTrace: true,
 		StackTraceHandler: func(c *fiber.Ctx, e any) {
 			s.log.Error("panic in handler", "panic", fmt.Sprint(e), "path", c.Path(), "request_id", c.Locals(localRequestID))
-		}}), s.securityHeaders)
+		}}), s.securityHeaders, s.limitBody)
 	if len(s.o.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins:  strings.Join(s.o.CORSOrigins, ","),
@@ -206,6 +211,29 @@ func (s *Server) routes() {
 	ag.Put("/calls/:id/notes", s.agentNotes)
 	ag.Post("/wrap", s.agentWrap)
 	ag.Post("/wrap/extend", s.agentExtendWrap)
+	ag.Post("/transfer", s.agentTransfer)
+	ag.Post("/transfer/complete", s.agentTransferAction("complete"))
+	ag.Post("/transfer/merge", s.agentTransferAction("merge"))
+	ag.Post("/transfer/cancel", s.agentTransferAction("cancel"))
+	ag.Post("/conference/leave", s.agentConferenceEnd(false))
+	ag.Post("/conference/terminate", s.agentConferenceEnd(true))
+	ag.Post("/recording/pause", s.agentRecording(true))
+	ag.Post("/recording/resume", s.agentRecording(false))
+	ag.Post("/bookmarks", s.agentBookmark)
+	ag.Post("/announcements/stop", s.agentStopAnnouncement)
+	ag.Post("/announcements/:id/play", s.agentPlayAnnouncement)
+	ag.Post("/payment/start", s.agentPaymentStart)
+	ag.Post("/payment/reset-card", s.agentPaymentReset("card"))
+	ag.Post("/payment/reset-cvv", s.agentPaymentReset("cvv"))
+	ag.Post("/payment/submit", s.agentPaymentSubmit)
+	ag.Post("/payment/exit", s.agentPaymentExit)
+	ag.Post("/preview/dial", s.agentPreviewDial)
+	ag.Post("/preview/skip", s.agentPreviewSkip)
+
+	// Recordings for reviewers: supervisors and admins see all, agents the
+	// recordings of calls they handled.
+	authed.Get("/recordings", s.listRecordings)
+	authed.Get("/recordings/:name/file", s.recordingFile)
 
 	sup := authed.Group("/supervisor", requireRole(cti.RoleSupervisor, cti.RoleAdmin))
 	sup.Get("/snapshot", s.supervisorSnapshot)
@@ -216,6 +244,9 @@ func (s *Server) routes() {
 	adm.Get("/campaigns/:id", s.getCampaign)
 	adm.Put("/campaigns/:id", s.updateCampaign)
 	adm.Delete("/campaigns/:id", s.deleteCampaign)
+	adm.Get("/campaigns/:id/announcements", s.listAnnouncements)
+	adm.Post("/campaigns/:id/announcements", s.createAnnouncement)
+	adm.Delete("/campaigns/:id/announcements/:aid", s.deleteAnnouncement)
 	adm.Get("/users", s.listUsers)
 	adm.Post("/users", s.createUser)
 	adm.Get("/users/:id", s.getUser)
@@ -230,6 +261,9 @@ func (s *Server) routes() {
 	adm.Get("/workflows/:id", s.getWorkflow)
 	adm.Put("/workflows/:id", s.updateWorkflow)
 	adm.Delete("/workflows/:id", s.deleteWorkflow)
+
+	// Uploaded announcements, fetched by Asterisk: the token is the credential.
+	app.Get("/media/:token.wav", s.mediaFile)
 
 	// Anything else under /api is a 404 problem, never a web page.
 	app.Use("/api", func(c *fiber.Ctx) error { return newProblem(404, "no such endpoint") })
@@ -298,6 +332,27 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "no-referrer")
 	return c.Next()
+}
+
+// maxUploadBody bounds announcement uploads (a 5 MB WAV plus the form).
+const maxUploadBody = 5<<20 + 64<<10
+
+// limitBody holds every request but announcement uploads to o.BodyLimit
+// (the server itself accepts up to maxUploadBody).
+func (s *Server) limitBody(c *fiber.Ctx) error {
+	n := c.Request().Header.ContentLength()
+	if n < 0 {
+		n = len(c.Body())
+	}
+	if n <= s.o.BodyLimit {
+		return c.Next()
+	}
+	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), "/api/v1/admin/campaigns/") && strings.HasSuffix(c.Path(), "/announcements") {
+		if ct := c.Get(fiber.HeaderContentType); strings.HasPrefix(strings.ToLower(ct), "multipart/form-data") {
+			return c.Next()
+		}
+	}
+	return newProblem(413, "request body too large")
 }
 
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
