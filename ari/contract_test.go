@@ -40,6 +40,7 @@ var scenarios = []scenario{
 	{"CreateDial", scCreateDial},
 	{"NoAnswer", scNoAnswer},
 	{"ContinueAndPlayback", scContinuePlayback},
+	{"DialplanStasis", scDialplanStasis},
 	// Restart must stay last: it throws away the target's state.
 	{"Restart", scRestart},
 }
@@ -82,9 +83,13 @@ type env struct {
 }
 
 func newEnv(t *testing.T, tg aritest.Target, name string) *env {
+	return newEnvApp(t, tg, name, "ct-"+name)
+}
+
+func newEnvApp(t *testing.T, tg aritest.Target, name, app string) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	pfx := ari.NewID(name)
-	e := &env{t: t, tg: tg, ctx: ctx, app: "ct-" + name, pfx: pfx, notify: make(chan struct{}, 1)}
+	e := &env{t: t, tg: tg, ctx: ctx, app: app, pfx: pfx, notify: make(chan struct{}, 1)}
 	c, err := ari.New(ari.Config{
 		URL: tg.URL, Username: tg.Username, Password: tg.Password, App: e.app,
 		ReconnectMin: 100 * time.Millisecond, ReconnectMax: 500 * time.Millisecond,
@@ -806,4 +811,44 @@ func scContinuePlayback(e *env) {
 		e.t.Errorf("bridge channels after continue = %v", got.Channels)
 	}
 	e.must(e.c.Channels.Hangup(e.ctx, a, "normal"), "hang up channel in dialplan")
+}
+
+// scDialplanStasis: a channel that enters Stasis from the dialplan (here
+// [inbound] via continue, as a trunk call would) rather than by an
+// originate of the app; when its far end hangs up, the app sees
+// ChannelHangupRequest and StasisEnd — and whether ChannelDestroyed follows
+// is recorded.
+func scDialplanStasis(e *env) {
+	const did = "5550100"
+	srv := newEnvApp(e.t, e.tg, "dpsrv", "ctid") // asterisk-conf's {{APP}}
+	if e.tg.Double != nil {
+		e.tg.Double.ScriptContext("inbound", aritest.DialplanContext{Stasis: "ctid", StasisArgs: []string{"inbound", did}})
+	}
+	c := e.id("c")
+	e.originate("test-answer", c, nil)
+	from := srv.mark()
+	e.must(e.c.Channels.Continue(e.ctx, c, "inbound", did, 1, ""), "continue to inbound")
+	ev, _ := srv.waitEv("StasisStart in ctid", 10*time.Second, from, isType(ari.TypeStasisStart, c))
+	if args := ev.(*ari.StasisStart).Args; !slices.Equal(args, []string{"inbound", did}) {
+		e.t.Errorf("args %q", args)
+	}
+	// The far end (;2) hangs up.
+	e.must(e.c.Channels.Hangup(e.ctx, c+"-2", "normal"), "hang up ;2")
+	srv.waitEv("StasisEnd in ctid", 10*time.Second, from, isType(ari.TypeStasisEnd, c))
+	time.Sleep(500 * time.Millisecond)
+	var seq []string
+	for _, ev := range srv.events(from) {
+		if chanID(ev) == c {
+			seq = append(seq, ev.GetType())
+		}
+	}
+	e.t.Logf("%s: app ctid saw for %s: %v", e.tg.Name, c, seq)
+	// The Stasis subscription ends with StasisEnd: no STASISSTATUS varset
+	// and no ChannelDestroyed reach an app that did not originate or
+	// explicitly subscribe to the channel. An app must treat
+	// ChannelHangupRequest/StasisEnd as the end of such a channel, or
+	// subscribe to channel:ID on StasisStart.
+	if want := []string{ari.TypeStasisStart, ari.TypeChannelHangupRequest, ari.TypeStasisEnd}; !slices.Equal(seq, want) {
+		e.t.Errorf("app ctid saw %v, want %v", seq, want)
+	}
 }

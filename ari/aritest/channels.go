@@ -300,13 +300,13 @@ func (s *Server) enterStasis(c *channel, app string, args []string) bool {
 	c.app, c.args, c.inStasis = app, args, true
 	c.appName = "Stasis"
 	c.appData = strings.Join(append([]string{app}, args...), ",")
+	// res_stasis clears STASISSTATUS on entry; only apps already
+	// subscribed (e.g. the originating app) see that ChannelVarset.
+	s.setVarEvent(c, "STASISSTATUS", "")
 	s.subChan(app, c, 1)
 	if args == nil {
 		args = []string{}
 	}
-	// res_stasis clears STASISSTATUS on entry (a ChannelVarset precedes
-	// every StasisStart in Asterisk 22).
-	s.setVarEvent(c, "STASISSTATUS", "")
 	s.emitChan(c, "StasisStart", event{"args": args})
 	return true
 }
@@ -377,6 +377,12 @@ func (s *Server) hangup(c *channel, cause int, soft bool) {
 	if c.inStasis {
 		s.emitChan(c, "StasisEnd", nil)
 		c.inStasis = false
+		// The Stasis subscription ends with StasisEnd: an app that only
+		// had the channel through Stasis() (dialplan entry, not its own
+		// originate or an explicit subscription) sees no STASISSTATUS
+		// varset and no ChannelDestroyed (Asterisk 22.10.1, contract
+		// test DialplanStasis).
+		s.subChan(c.app, c, -1)
 	}
 	if wasStasis {
 		s.setVarEvent(c, "STASISSTATUS", "SUCCESS")
@@ -975,6 +981,12 @@ func (s *Server) createChannel(p params, r *http.Request) (int, any, *apiError) 
 	var args []string
 	if v := p.get("appArgs"); v != "" {
 		args = strings.Split(v, ",")
+	}
+	// Like originate, create subscribes the app to the channel (and a
+	// Local ;2) beyond Stasis: it hears ChannelDestroyed (Asterisk 22).
+	s.subChan(app, c, 1)
+	if c.localPeer != nil {
+		s.subChan(app, c.localPeer, 1)
 	}
 	if originator != nil {
 		s.subChan(app, originator, 1)

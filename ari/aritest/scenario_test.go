@@ -128,7 +128,7 @@ func TestSnoopRecordingFollowsChannelAndPauseShortens(t *testing.T) {
 	if r["state"] != "done" || r["duration"] != 9.0 {
 		t.Fatalf("finished %v (want 13 s wall - 4 s paused = 9)", r)
 	}
-	ev.wait("ChannelDestroyed", "snp")
+	ev.wait("StasisEnd", "snp") // Stasis-only subscription: no ChannelDestroyed
 	code, wav := c.raw("GET", "/recordings/stored/call1/file", "", nil)
 	if code != 200 || len(wav) != 44+9*8000*2 || string(wav[:4]) != "RIFF" {
 		t.Fatalf("file %d len %d", code, len(wav))
