@@ -386,6 +386,11 @@ type SupervisorSnapshot struct {
 	Queued        int                    `json:"queued"`
 	Calls         map[string]int64       `json:"calls"`
 	AutoPaused    int64                  `json:"autoPaused"`
+	// Live detail (api/supervisor.go): every logged-in agent, calls by
+	// state, and per-campaign queue with service level.
+	Agents       []cti.SupervisorAgent `json:"agents"`
+	CallsByState map[string]int        `json:"callsByState"`
+	Queues       []QueueSnapshot       `json:"queues"`
 }
 
 func (s *Server) supervisorSnapshot(c *fiber.Ctx) error {
@@ -406,6 +411,9 @@ func (s *Server) supervisorSnapshot(c *fiber.Ctx) error {
 	for _, s := range allAgentStates {
 		out.AgentsByState[s] = states[s]
 		out.LoggedIn += states[s]
+	}
+	if err := s.supervisorDetail(ctx, &out); err != nil {
+		return err
 	}
 	return c.JSON(out)
 }

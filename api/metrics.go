@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
 
 	"github.com/ctid/ctid/cti"
 )
@@ -16,7 +17,7 @@ type metrics struct {
 	loginFailures prometheus.Counter
 }
 
-func newMetrics(reg *prometheus.Registry, eng *cti.Engine) *metrics {
+func newMetrics(reg *prometheus.Registry, eng *cti.Engine, db *gorm.DB) *metrics {
 	m := &metrics{
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "ctid_http_request_duration_seconds",
@@ -32,7 +33,7 @@ func newMetrics(reg *prometheus.Registry, eng *cti.Engine) *metrics {
 	}
 	reg.MustRegister(m.httpDuration, m.wsClients, m.wsDropped, m.loginFailures)
 	if eng != nil {
-		reg.MustRegister(&engineCollector{eng: eng})
+		reg.MustRegister(&engineCollector{eng: eng}, &liveCollector{eng: eng, db: db, since: time.Now()})
 	}
 	return m
 }
