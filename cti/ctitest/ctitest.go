@@ -28,6 +28,8 @@ type Stack struct {
 	ARI    *ari.Client
 	Engine *cti.Engine
 	Cancel context.CancelFunc
+	// Where the ARI client connects (double or real Asterisk).
+	ARIURL, ARIUser, ARIPassword string
 }
 
 // Options tweak the stack.
@@ -92,7 +94,8 @@ func StartSeeded(t testing.TB, o Options, seed func(db *gorm.DB)) *Stack {
 	go func() { client.Run(ctx) }()
 	go func() { eng.Pump(ctx, client.Events()) }()
 	go func() { eng.Run(ctx); close(runDone) }()
-	s := &Stack{DB: db, Store: store, Double: double, ARI: client, Engine: eng, Cancel: cancel}
+	s := &Stack{DB: db, Store: store, Double: double, ARI: client, Engine: eng, Cancel: cancel,
+		ARIURL: url, ARIUser: user, ARIPassword: pass}
 	t.Cleanup(func() {
 		fctx, fc := context.WithTimeout(context.Background(), 10*time.Second)
 		eng.Flush(fctx)
