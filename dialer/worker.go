@@ -1,0 +1,793 @@
+package dialer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"gorm.io/gorm"
+
+	"github.com/ctid/ctid/dialer/pacing"
+	"github.com/ctid/ctid/dialer/store"
+)
+
+// Config configures a Worker.
+type Config struct {
+	DB     *gorm.DB // migrated
+	Engine Engine
+	Clock  Clock        // default wall clock
+	Logger *slog.Logger // default slog.Default()
+	// TickSpec is the cron spec of each outbound campaign's job (default
+	// "@every 2s"); MinuteSpec that of the callback/housekeeping job
+	// (default "0 * * * * *"). Specs have a seconds field.
+	TickSpec, MinuteSpec string
+	// NewPacer builds a campaign's pacer for its mode (default:
+	// pacing.Predictive for predictive, pacing.Progressive for progressive).
+	NewPacer func(campaignID int64, s Settings) pacing.Pacer
+	// StaleAfter releases leads left "dialling" and callbacks left
+	// "offered" without an outcome for this long (default 30 min), e.g.
+	// after a crash between claiming and dialling.
+	StaleAfter time.Duration
+	// MaxPerTick caps the calls a campaign places in one tick (default 50).
+	MaxPerTick int
+}
+
+// Worker is the live dialler. Create with New, run with Start, stop with
+// Stop; give Outcome to the engine (cti.Options.Outcome).
+type Worker struct {
+	cfg   Config
+	db    *gorm.DB
+	eng   Engine
+	clock Clock
+	log   *slog.Logger
+	store *store.Store
+
+	mu     sync.Mutex
+	camps  map[int64]*campaignState
+	offers map[int64]offer // agent id → outstanding preview offer
+
+	cron     *cron.Cron
+	entries  map[int64]cron.EntryID
+	outcomes chan AttemptOutcome
+	stopped  chan struct{}
+	runCtx   context.Context
+	cancel   context.CancelFunc
+}
+
+type offer struct {
+	campaignID int64
+	leadID     int64
+	callbackID int64
+	until      time.Time
+}
+
+// campaignState is one campaign's in-memory dialling state; its mutex
+// serialises the campaign's ticks and outcomes.
+type campaignState struct {
+	mu       sync.Mutex
+	id       int64
+	info     campaignInfo
+	mode     Mode
+	pacer    pacing.Pacer
+	inflight map[string]time.Time // attempt id → dialled at
+	learnTo  time.Time            // interactions wrapped up to here were learnt
+	last     Decision
+}
+
+// Decision is a campaign's last pacing decision (for tests and metrics).
+type Decision struct {
+	At       time.Time
+	Pacer    string
+	Snapshot pacing.Snapshot
+	Dial     int // what the pacer asked for
+	Dialled  int // calls actually placed (fewer when leads ran out)
+}
+
+type campaignInfo struct {
+	ID             int64
+	Name           string
+	Kind           string
+	PlatformNumber string
+	DefaultRegion  string
+	SettingsText   string `gorm:"column:settings"`
+	Settings       Settings `gorm:"-"`
+}
+
+// ErrCampaignNotFound: no such campaign.
+var ErrCampaignNotFound = errors.New("dialer: campaign not found")
+
+// New makes a worker; it does nothing until Start (or its Tick functions are
+// called).
+func New(cfg Config) (*Worker, error) {
+	if cfg.DB == nil || cfg.Engine == nil {
+		return nil, errors.New("dialer: Config needs DB and Engine")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.TickSpec == "" {
+		cfg.TickSpec = "@every 2s"
+	}
+	if cfg.MinuteSpec == "" {
+		cfg.MinuteSpec = "0 * * * * *"
+	}
+	if cfg.NewPacer == nil {
+		cfg.NewPacer = DefaultPacer
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 30 * time.Minute
+	}
+	if cfg.MaxPerTick <= 0 {
+		cfg.MaxPerTick = 50
+	}
+	for _, spec := range []string{cfg.TickSpec, cfg.MinuteSpec} {
+		if _, err := cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor).Parse(spec); err != nil {
+			return nil, fmt.Errorf("dialer: cron spec %q: %w", spec, err)
+		}
+	}
+	return &Worker{
+		cfg: cfg, db: cfg.DB, eng: cfg.Engine, clock: cfg.Clock, log: cfg.Logger.With("component", "dialer"),
+		store:  store.New(cfg.DB),
+		camps:  map[int64]*campaignState{},
+		offers: map[int64]offer{},
+	}, nil
+}
+
+// DefaultPacer is ctid's pacer for a mode: pacing.Predictive (which is
+// progressive until it has learnt enough, and whenever the abandon cap is
+// at risk) or pacing.Progressive.
+func DefaultPacer(_ int64, s Settings) pacing.Pacer {
+	if s.Mode == Predictive {
+		return &pacing.Predictive{}
+	}
+	return pacing.Progressive{}
+}
+
+// Start schedules the cron jobs (a tick per active outbound campaign and
+// the minute job) and the outcome loop. ctx bounds the jobs' work; Stop
+// ends them.
+func (w *Worker) Start(ctx context.Context) error {
+	if w.cron != nil {
+		return errors.New("dialer: already started")
+	}
+	w.runCtx, w.cancel = context.WithCancel(ctx)
+	logger := cronLogger{w.log}
+	w.cron = cron.New(cron.WithSeconds(), cron.WithLogger(logger),
+		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+	w.entries = map[int64]cron.EntryID{}
+	w.outcomes = make(chan AttemptOutcome, 4096)
+	w.stopped = make(chan struct{})
+	if _, err := w.cron.AddFunc(w.cfg.MinuteSpec, func() {
+		if err := w.Minute(w.runCtx); err != nil && w.runCtx.Err() == nil {
+			w.log.Error("dialer minute job", "err", err)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := w.syncCampaigns(w.runCtx); err != nil {
+		w.log.Error("dialer: listing campaigns", "err", err)
+	}
+	go w.outcomeLoop()
+	w.cron.Start()
+	return nil
+}
+
+// Stop stops the cron jobs, waits for running ones, and drains outcomes
+// already received.
+func (w *Worker) Stop() {
+	if w.cron == nil {
+		return
+	}
+	<-w.cron.Stop().Done()
+	close(w.outcomes)
+	<-w.stopped
+	w.cancel()
+}
+
+// Outcome receives the engine's attempt outcomes (cti.Options.Outcome). It
+// never blocks the engine: outcomes are recorded by the worker's own
+// goroutine, in order.
+func (w *Worker) Outcome(o AttemptOutcome) {
+	if w.outcomes == nil {
+		go w.handleLogged(context.Background(), o)
+		return
+	}
+	select {
+	case w.outcomes <- o:
+	default:
+		go w.handleLogged(w.runCtx, o)
+	}
+}
+
+func (w *Worker) outcomeLoop() {
+	defer close(w.stopped)
+	for o := range w.outcomes {
+		w.handleLogged(context.WithoutCancel(w.runCtx), o)
+	}
+}
+
+func (w *Worker) handleLogged(ctx context.Context, o AttemptOutcome) {
+	if err := w.HandleOutcome(ctx, o); err != nil {
+		w.log.Error("dialer: recording outcome", "attempt", o.AttemptID, "lead", o.LeadID, "result", o.Result, "err", err)
+	}
+}
+
+// syncCampaigns keeps one cron job per active outbound campaign.
+func (w *Worker) syncCampaigns(ctx context.Context) error {
+	var rows []campaignInfo
+	if err := w.db.WithContext(ctx).Raw(`SELECT id, name, kind, platform_number, default_region, settings::text AS settings
+		FROM campaigns WHERE kind = 'outbound' ORDER BY id`).Scan(&rows).Error; err != nil {
+		return err
+	}
+	want := map[int64]bool{}
+	for _, r := range rows {
+		s, err := ParseSettings([]byte(r.SettingsText), r.DefaultRegion)
+		if err != nil {
+			w.log.Warn("dialer: campaign not dialled: bad settings", "campaign", r.ID, "err", err)
+			continue
+		}
+		if s.Active {
+			want[r.ID] = true
+		}
+	}
+	for id, e := range w.entries {
+		if !want[id] {
+			w.cron.Remove(e)
+			delete(w.entries, id)
+		}
+	}
+	for id := range want {
+		if _, ok := w.entries[id]; ok {
+			continue
+		}
+		e, err := w.cron.AddFunc(w.cfg.TickSpec, func() {
+			if err := w.TickCampaign(w.runCtx, id); err != nil && w.runCtx.Err() == nil {
+				w.log.Error("dialer tick", "campaign", id, "err", err)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		w.entries[id] = e
+	}
+	return nil
+}
+
+// loadCampaign reads a campaign and its dialler settings.
+func (w *Worker) loadCampaign(ctx context.Context, db *gorm.DB, id int64) (campaignInfo, error) {
+	var c campaignInfo
+	res := db.WithContext(ctx).Raw(`SELECT id, name, kind, platform_number, default_region, settings::text AS settings
+		FROM campaigns WHERE id = ?`, id).Scan(&c)
+	if res.Error != nil {
+		return c, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return c, ErrCampaignNotFound
+	}
+	s, err := ParseSettings([]byte(c.SettingsText), c.DefaultRegion)
+	if err != nil {
+		return c, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	c.Settings = s
+	return c, nil
+}
+
+// state returns the campaign's state, refreshed from the database (so
+// settings edits apply on the next tick), locked.
+func (w *Worker) state(ctx context.Context, id int64) (*campaignState, error) {
+	info, err := w.loadCampaign(ctx, w.db, id)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	st := w.camps[id]
+	if st == nil {
+		st = &campaignState{id: id, inflight: map[string]time.Time{}}
+		w.camps[id] = st
+	}
+	w.mu.Unlock()
+	st.mu.Lock()
+	st.info = info
+	if st.pacer == nil || st.mode != info.Settings.Mode {
+		st.mode = info.Settings.Mode
+		st.pacer = nil
+		if info.Settings.Mode != Preview {
+			st.pacer = w.cfg.NewPacer(id, info.Settings)
+			w.warmUp(ctx, st)
+		}
+	}
+	return st, nil
+}
+
+// LastDecision returns the campaign's last pacing decision.
+func (w *Worker) LastDecision(campaignID int64) (Decision, bool) {
+	w.mu.Lock()
+	st := w.camps[campaignID]
+	w.mu.Unlock()
+	if st == nil {
+		return Decision{}, false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.last, !st.last.At.IsZero()
+}
+
+// Tick runs every active outbound campaign's tick once (tests, or a
+// deployment without cron).
+func (w *Worker) Tick(ctx context.Context) error {
+	var ids []int64
+	if err := w.db.WithContext(ctx).Raw(`SELECT id FROM campaigns WHERE kind = 'outbound' ORDER BY id`).Scan(&ids).Error; err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := w.TickCampaign(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TickCampaign is one campaign's job: offer due callbacks, then preview
+// leads to free agents or place the calls the pacer asks for.
+func (w *Worker) TickCampaign(ctx context.Context, id int64) error {
+	st, err := w.state(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer st.mu.Unlock()
+	now := w.clock.Now()
+	s := &st.info.Settings
+	load, err := w.eng.CampaignLoad(ctx, id)
+	if err != nil {
+		return fmt.Errorf("campaign %d load: %w", id, err)
+	}
+	free := w.freeAgents(load.Ready, now)
+	used, err := w.dispatchCallbacks(ctx, st, free, now)
+	if err != nil {
+		w.log.Error("dialer: callbacks", "campaign", id, "err", err)
+	}
+	free = slices.DeleteFunc(free, func(a int64) bool { return used[a] })
+	if st.info.Kind != "outbound" || !s.Active {
+		return nil
+	}
+	if s.Mode == Preview {
+		return w.previewTick(ctx, st, free, now)
+	}
+	return w.pacedTick(ctx, st, load, len(used), now)
+}
+
+// freeAgents are the Ready agents without an outstanding offer (expired
+// offers are dropped).
+func (w *Worker) freeAgents(ready []int64, now time.Time) []int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []int64
+	for _, a := range ready {
+		if o, ok := w.offers[a]; ok {
+			if now.Before(o.until) {
+				continue
+			}
+			delete(w.offers, a)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// reserve records an offer to an agent unless one is outstanding.
+func (w *Worker) reserve(agent int64, o offer, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cur, ok := w.offers[agent]; ok && now.Before(cur.until) {
+		return false
+	}
+	w.offers[agent] = o
+	return true
+}
+
+func (w *Worker) release(agent int64) {
+	w.mu.Lock()
+	delete(w.offers, agent)
+	w.mu.Unlock()
+}
+
+// offerSpan is how long an offer keeps its agent reserved without an
+// outcome: the preview timeout plus a full ring plus margin.
+func offerSpan(s *Settings) time.Duration {
+	return s.PreviewTimeout + time.Duration(s.RingSeconds)*time.Second + 30*time.Second
+}
+
+func (w *Worker) previewTick(ctx context.Context, st *campaignState, free []int64, now time.Time) error {
+	if len(free) == 0 {
+		return nil
+	}
+	s := &st.info.Settings
+	leads, err := w.claimLeads(ctx, st, len(free), now)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, l := range leads {
+		agent := free[i]
+		if !w.reserve(agent, offer{campaignID: st.id, leadID: l.ID, until: now.Add(offerSpan(s))}, now) {
+			errs = append(errs, w.unclaim(ctx, l.ID, now))
+			continue
+		}
+		if err := w.eng.OfferPreview(ctx, agent, st.id, l.engineLead(), s.PreviewTimeout); err != nil {
+			w.release(agent)
+			w.log.Warn("dialer: preview offer refused", "campaign", st.id, "agent", agent, "lead", l.ID, "err", err)
+			errs = append(errs, w.unclaim(ctx, l.ID, now))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pacedTick asks the pacer and dials.
+func (w *Worker) pacedTick(ctx context.Context, st *campaignState, load CampaignLoad, offered int, now time.Time) error {
+	s := &st.info.Settings
+	w.learnHandles(ctx, st, now)
+	snap, err := w.snapshot(ctx, st, load, offered, now)
+	if err != nil {
+		return err
+	}
+	n := st.pacer.Decide(&snap)
+	st.last = Decision{At: now, Pacer: st.pacer.Name(), Snapshot: snap, Dial: n}
+	n = min(n, w.cfg.MaxPerTick)
+	if n <= 0 {
+		return nil
+	}
+	leads, err := w.claimLeads(ctx, st, n, now)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, l := range leads {
+		id, err := w.store.StartAttempt(ctx, store.Attempt{LeadID: l.ID, CampaignID: st.id, Number: l.Number, StartedAt: now})
+		if err != nil {
+			errs = append(errs, err, w.unclaim(ctx, l.ID, now))
+			continue
+		}
+		aid := attemptKey(id)
+		st.inflight[aid] = now
+		err = w.eng.DialPredictive(ctx, PredictiveCall{
+			AttemptID: aid, CampaignID: st.id, Lead: l.engineLead(), Number: l.Number,
+			CallerID: st.info.PlatformNumber, RingSeconds: s.RingSeconds, AbandonMessage: s.AbandonMessage,
+		})
+		if err != nil {
+			delete(st.inflight, aid)
+			w.log.Warn("dialer: originate failed", "campaign", st.id, "lead", l.ID, "err", err)
+			// Not the number's fault: give the dial back.
+			errs = append(errs, w.store.EndAttempt(ctx, id, store.OutcomeCancelled, nil, now, "retry", ptr(now.Add(30*time.Second))),
+				w.db.WithContext(ctx).Exec(`UPDATE dialer_leads SET attempts = GREATEST(attempts - 1, 0) WHERE id = ?`, l.ID).Error)
+			continue
+		}
+		st.last.Dialled++
+	}
+	return errors.Join(errs...)
+}
+
+const attemptPrefix = "dialer-"
+
+func attemptKey(id int64) string { return attemptPrefix + strconv.FormatInt(id, 10) }
+
+func parseAttemptKey(s string) (int64, bool) {
+	rest, ok := strings.CutPrefix(s, attemptPrefix)
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil && id > 0
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// snapshot builds the pacer's view of the campaign.
+func (w *Worker) snapshot(ctx context.Context, st *campaignState, load CampaignLoad, offered int, now time.Time) (pacing.Snapshot, error) {
+	s := &st.info.Settings
+	snap := pacing.Snapshot{Now: now, Ready: max(0, load.ReadyPersistent-offered), Waiting: load.Queued, Cap: s.MaxAbandonRate}
+	for _, d := range load.Busy {
+		snap.Busy = append(snap.Busy, pacing.Agent{Elapsed: d})
+	}
+	for range load.Wrapping {
+		snap.Busy = append(snap.Busy, pacing.Agent{InWrap: true})
+	}
+	// Ringing: the engine's count is the truth; elapsed times from our own
+	// dials, most recent first (unknown ones count as just dialled).
+	var ring []time.Duration
+	for id, at := range st.inflight {
+		if now.Sub(at) > time.Duration(s.RingSeconds)*time.Second+2*time.Minute {
+			delete(st.inflight, id) // outcome lost
+			continue
+		}
+		ring = append(ring, now.Sub(at))
+	}
+	slices.Sort(ring)
+	for len(ring) < load.Dialing {
+		ring = append([]time.Duration{0}, ring...)
+	}
+	snap.Ringing = ring[:load.Dialing]
+	short := min(15*time.Minute, s.AbandonWindow)
+	var c struct{ A, B, SA, SB int }
+	err := w.db.WithContext(ctx).Raw(`SELECT
+			count(*) FILTER (WHERE answered_at > @long) AS a,
+			count(*) FILTER (WHERE answered_at > @long AND outcome = 'abandoned') AS b,
+			count(*) FILTER (WHERE answered_at > @short) AS sa,
+			count(*) FILTER (WHERE answered_at > @short AND outcome = 'abandoned') AS sb
+		FROM dialer_attempts
+		WHERE campaign_id = @c AND started_at > @from AND outcome IN ('answered','abandoned') AND answered_at <= @now`,
+		map[string]any{"c": st.id, "long": now.Add(-s.AbandonWindow), "short": now.Add(-short),
+			"from": now.Add(-s.AbandonWindow - time.Hour), "now": now}).Scan(&c).Error
+	snap.Answered, snap.Abandoned, snap.ShortAnswered, snap.ShortAbandoned = c.A, c.B, c.SA, c.SB
+	return snap, err
+}
+
+// warmUp feeds a new learning pacer the campaign's recent outcomes, so a
+// restart does not send predictive dialling back to its cold start.
+func (w *Worker) warmUp(ctx context.Context, st *campaignState) {
+	l, ok := st.pacer.(pacing.Learner)
+	now := w.clock.Now()
+	st.learnTo = now.Add(-24 * time.Hour)
+	if !ok {
+		return
+	}
+	var rows []struct {
+		Outcome    string
+		StartedAt  time.Time
+		AnsweredAt *time.Time
+		EndedAt    *time.Time
+	}
+	w.db.WithContext(ctx).Raw(`SELECT * FROM (SELECT outcome, started_at, answered_at, ended_at FROM dialer_attempts
+		WHERE campaign_id = ? AND outcome IN ('answered','abandoned','no_answer','busy','congestion','failed')
+		AND ended_at IS NOT NULL AND started_at > ? ORDER BY started_at DESC LIMIT 500) x ORDER BY started_at`,
+		st.id, now.Add(-24*time.Hour)).Scan(&rows)
+	for _, r := range rows {
+		switch {
+		case r.AnsweredAt != nil:
+			l.Observe(pacing.Event{Kind: pacing.Answered, At: *r.AnsweredAt, Duration: r.AnsweredAt.Sub(r.StartedAt)})
+			if r.Outcome == "abandoned" {
+				l.Observe(pacing.Event{Kind: pacing.Abandoned, At: *r.AnsweredAt})
+			}
+		default:
+			l.Observe(pacing.Event{Kind: pacing.Failed, At: *r.EndedAt, Duration: r.EndedAt.Sub(r.StartedAt)})
+		}
+	}
+	w.learnHandles(ctx, st, now)
+}
+
+// learnHandles feeds the pacer talk and wrap times of the campaign's
+// outbound interactions wrapped since the last look (at most every 30 s).
+func (w *Worker) learnHandles(ctx context.Context, st *campaignState, now time.Time) {
+	l, ok := st.pacer.(pacing.Learner)
+	if !ok || now.Sub(st.learnTo) < 30*time.Second {
+		return
+	}
+	var rows []struct {
+		ConnectedAt, EndedAt, WrappedAt time.Time
+	}
+	err := w.db.WithContext(ctx).Raw(`SELECT connected_at, ended_at, wrapped_at FROM interactions
+		WHERE campaign_id = ? AND direction = 'OUT' AND wrapped_at > ? AND wrapped_at <= ?
+		AND connected_at IS NOT NULL AND ended_at IS NOT NULL ORDER BY wrapped_at`, st.id, st.learnTo, now).Scan(&rows).Error
+	if err != nil {
+		w.log.Warn("dialer: reading handle times", "campaign", st.id, "err", err)
+		return
+	}
+	for _, r := range rows {
+		l.Observe(pacing.Event{Kind: pacing.Talked, At: r.EndedAt, Duration: r.EndedAt.Sub(r.ConnectedAt)})
+		l.Observe(pacing.Event{Kind: pacing.Wrapped, At: r.WrappedAt, Duration: r.WrappedAt.Sub(r.EndedAt)})
+	}
+	st.learnTo = now
+}
+
+// Minute is the minute job: due callbacks of campaigns that have no dialler
+// tick (inbound or paused ones; outbound ones are served every tick too),
+// stale claims, and the set of campaign jobs.
+func (w *Worker) Minute(ctx context.Context) error {
+	now := w.clock.Now()
+	var errs []error
+	if w.cron != nil {
+		errs = append(errs, w.syncCampaigns(ctx))
+	}
+	errs = append(errs, w.Housekeeping(ctx, now))
+	var ids []int64
+	if err := w.db.WithContext(ctx).Raw(`SELECT DISTINCT campaign_id FROM dialer_callbacks
+		WHERE status = 'pending' AND due_at <= ? ORDER BY campaign_id`, now).Scan(&ids).Error; err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, id := range ids {
+		errs = append(errs, w.CallbacksTick(ctx, id))
+	}
+	return errors.Join(errs...)
+}
+
+// CallbacksTick offers the campaign's due callbacks to its free agents.
+func (w *Worker) CallbacksTick(ctx context.Context, campaignID int64) error {
+	st, err := w.state(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	defer st.mu.Unlock()
+	now := w.clock.Now()
+	load, err := w.eng.CampaignLoad(ctx, campaignID)
+	if err != nil {
+		return fmt.Errorf("campaign %d load: %w", campaignID, err)
+	}
+	_, err = w.dispatchCallbacks(ctx, st, w.freeAgents(load.Ready, now), now)
+	return err
+}
+
+// Housekeeping releases stale claims: leads "dialling" and callbacks
+// "offered" for longer than StaleAfter without an outcome.
+func (w *Worker) Housekeeping(ctx context.Context, now time.Time) error {
+	cut := now.Add(-w.cfg.StaleAfter)
+	res := w.db.WithContext(ctx).Exec(`UPDATE dialer_leads SET status = 'retry', next_attempt_at = ?, updated_at = ?
+		WHERE status = 'dialling' AND updated_at < ?`, now, now, cut)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected > 0 {
+		w.log.Warn("dialer: released stale lead claims", "leads", res.RowsAffected)
+	}
+	res = w.db.WithContext(ctx).Exec(`UPDATE dialer_callbacks SET status = 'pending', offered_to = NULL, updated_at = ?
+		WHERE status = 'offered' AND offered_at < ?`, now, cut)
+	if res.RowsAffected > 0 {
+		w.log.Warn("dialer: released stale callback offers", "callbacks", res.RowsAffected)
+	}
+	return res.Error
+}
+
+// claimedLead is a lead claimed for one dial or offer.
+type claimedLead struct {
+	ID, ListID int64
+	Name       string
+	Phones     []string // non-empty phones, phone1..phone3 order
+	Callable   []string // those not on the do-not-call list
+	TimeZone   string
+	Data       map[string]string
+	Attempts   int
+	Index      int    // index in Phones of the number to dial
+	Number     string // Phones[Index]
+}
+
+func (l *claimedLead) engineLead() Lead {
+	return Lead{ID: l.ID, ListID: l.ListID, Name: l.Name, Phones: l.Callable, TimeZone: l.TimeZone, Data: l.Data}
+}
+
+type claimRow struct {
+	ID, ListID             int64
+	Name                   string
+	Phone1, Phone2, Phone3 string
+	TimeZone               string
+	Data                   string
+	Attempts               int
+	NextPhone              int
+}
+
+// claimQuery picks due leads of a campaign inside its calling window (in
+// each lead's zone, the campaign's when the lead's is unknown), locks them
+// skipping rows another worker holds, and marks them dialling.
+const claimQuery = `
+WITH due AS (
+	SELECT l.id FROM dialer_leads l
+	JOIN dialer_lead_lists ll ON ll.id = l.list_id AND ll.active
+	CROSS JOIN LATERAL (SELECT (CAST(@now AS timestamptz) AT TIME ZONE
+		CASE WHEN l.time_zone <> '' AND l.time_zone IN (SELECT name FROM pg_timezone_names) THEN l.time_zone ELSE @tz END) AS lt) w
+	WHERE l.campaign_id = @c AND l.status IN ('new','retry')
+		AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= @now)
+		AND l.attempts < @max
+		AND (cardinality(CAST(@lists AS bigint[])) = 0 OR l.list_id = ANY(CAST(@lists AS bigint[])))
+		AND EXTRACT(ISODOW FROM w.lt)::int = ANY(CAST(@days AS int[]))
+		AND w.lt::time >= CAST(@wstart AS time) AND w.lt::time < CAST(@wend AS time)
+	ORDER BY l.next_attempt_at NULLS LAST, l.id
+	LIMIT @n
+	FOR UPDATE OF l SKIP LOCKED
+)
+UPDATE dialer_leads d SET status = 'dialling', updated_at = @now FROM due WHERE d.id = due.id
+RETURNING d.id, d.list_id, d.name, d.phone1, d.phone2, d.phone3, d.time_zone, d.data::text AS data, d.attempts, d.next_phone`
+
+func intArray[T int | int64](xs []T) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.FormatInt(int64(x), 10)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// claimLeads claims up to n due leads and picks each one's number: the
+// first of its phones from the round's position on that is not on the
+// do-not-call list. Leads whose every phone is listed become "dnc".
+func (w *Worker) claimLeads(ctx context.Context, st *campaignState, n int, now time.Time) ([]claimedLead, error) {
+	s := &st.info.Settings
+	var out []claimedLead
+	err := w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []claimRow
+		if err := tx.Raw(claimQuery, map[string]any{
+			"now": now, "tz": s.TimeZone, "c": st.id, "max": s.MaxAttempts, "lists": intArray(s.LeadLists),
+			"days": intArray(s.CallingWindow.Days), "wstart": clock(s.CallingWindow.Start) + ":00",
+			"wend": clock(s.CallingWindow.End) + ":00", "n": n,
+		}).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("claiming leads: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		slices.SortFunc(rows, func(a, b claimRow) int { return int(a.ID - b.ID) })
+		var nums []string
+		for _, r := range rows {
+			for _, p := range []string{r.Phone1, r.Phone2, r.Phone3} {
+				if p != "" {
+					nums = append(nums, p)
+				}
+			}
+		}
+		dnc, err := w.store.DNC(st.id).ContainsAny(ctx, nums)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			l := claimedLead{ID: r.ID, ListID: r.ListID, Name: r.Name, TimeZone: r.TimeZone, Attempts: r.Attempts, Index: -1}
+			if r.Data != "" && r.Data != "{}" {
+				_ = json.Unmarshal([]byte(r.Data), &l.Data)
+			}
+			for _, p := range []string{r.Phone1, r.Phone2, r.Phone3} {
+				if p == "" {
+					continue
+				}
+				l.Phones = append(l.Phones, p)
+				if !dnc[p] {
+					l.Callable = append(l.Callable, p)
+				}
+			}
+			start := r.NextPhone
+			if start >= len(l.Phones) {
+				start = 0
+			}
+			for _, from := range []int{start, 0} {
+				for i := from; i < len(l.Phones) && l.Index < 0; i++ {
+					if !dnc[l.Phones[i]] {
+						l.Index = i
+					}
+				}
+			}
+			if l.Index < 0 {
+				if err := tx.Exec(`UPDATE dialer_leads SET status = 'dnc', updated_at = ? WHERE id = ?`, now, l.ID).Error; err != nil {
+					return err
+				}
+				continue
+			}
+			l.Number = l.Phones[l.Index]
+			if l.Index != r.NextPhone {
+				if err := tx.Exec(`UPDATE dialer_leads SET next_phone = ? WHERE id = ?`, l.Index, l.ID).Error; err != nil {
+					return err
+				}
+			}
+			out = append(out, l)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// unclaim gives a claimed, undialled lead back.
+func (w *Worker) unclaim(ctx context.Context, leadID int64, now time.Time) error {
+	return w.db.WithContext(ctx).Exec(`UPDATE dialer_leads SET status = 'retry', next_attempt_at = ?, updated_at = ?
+		WHERE id = ? AND status = 'dialling'`, now, now, leadID).Error
+}
+
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
