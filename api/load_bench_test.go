@@ -100,7 +100,8 @@ type loadResult struct {
 	connectedEvents, duplicates    int64
 	wsDropped                      int64
 	abandoned                      int64
-	lat, rest                      durations
+	lat, rest, ari                 durations
+	windows                        []time.Duration // p99 per 10 s of injection
 	restErrors                     int64
 	rssSetup, rssMax               int64
 	goroutinesSetup, goroutinesMax int
@@ -116,6 +117,12 @@ func (r loadResult) print(w io.Writer) {
 	fmt.Fprintf(w, "  %-44s %d (ended %d, still open %d, lost %d)\n", "interactions in Postgres", r.recorded, r.ended, r.open, r.injected-r.recorded)
 	fmt.Fprintf(w, "  %-44s %d (duplicates %d, abandoned in queue %d)\n", "call.connected received on agent websockets", r.connectedEvents, r.duplicates, r.abandoned)
 	fmt.Fprintf(w, "  %-44s p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", "StasisStart → websocket call.connected", ms(r.lat.p(50)), ms(r.lat.p(99)), ms(r.lat.max()))
+	win := ""
+	for _, d := range r.windows {
+		win += fmt.Sprintf(" %.1f", ms(d))
+	}
+	fmt.Fprintf(w, "  %-44s%s ms\n", "  p99 per 10 s of injection", win)
+	fmt.Fprintf(w, "  %-44s p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d requests)\n", "engine's ARI requests (round-trip)", ms(r.ari.p(50)), ms(r.ari.p(99)), ms(r.ari.max()), len(r.ari))
 	fmt.Fprintf(w, "  %-44s p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d requests, %d errors)\n", "REST GET /api/v1/agent", ms(r.rest.p(50)), ms(r.rest.p(99)), ms(r.rest.max()), len(r.rest), r.restErrors)
 	fmt.Fprintf(w, "  %-44s %d\n", "websockets cut off (fell behind)", r.wsDropped)
 	fmt.Fprintf(w, "  %-44s %d\n", "longest queue seen", r.queuedMax)
@@ -181,7 +188,16 @@ func runLoad(b *testing.B, nAgents, cps, secs int) loadResult {
 	setupStart, cpu0 := time.Now(), cpuTime()
 
 	ags := make([]*loadAgent, nAgents)
-	st := ctitest.StartSeeded(b, ctitest.Options{Logger: quiet}, func(db *gorm.DB) {
+	var ariMu sync.Mutex
+	var ariTimes durations
+	timed := func(op string, d time.Duration, err error) {
+		ariMu.Lock()
+		ariTimes = append(ariTimes, d)
+		ariMu.Unlock()
+	}
+	st := ctitest.StartSeeded(b, ctitest.Options{Logger: quiet, Tune: func(o *cti.Options) {
+		o.Telephony = cti.TimedTelephony{T: o.Telephony, Observe: timed}
+	}}, func(db *gorm.DB) {
 		seedLoad(b, db, ags, loadDID)
 	})
 	st.Double.Script("PJSIP/1*", aritest.Behavior{}) // every agent phone answers at once
@@ -235,6 +251,8 @@ func runLoad(b *testing.B, nAgents, cps, secs int) loadResult {
 		dups       atomic.Int64
 		dropped    atomic.Int64
 		stopping   atomic.Bool
+		windows    = make([]durations, (secs+9)/10) // latencies per 10 s of injection
+		phaseStart time.Time
 	)
 	onConnected := func(data []byte, at time.Time) {
 		var info struct {
@@ -249,8 +267,12 @@ func runLoad(b *testing.B, nAgents, cps, secs int) loadResult {
 			return
 		}
 		connected.Add(1)
+		t0 := v.(time.Time)
 		latMu.Lock()
-		lat = append(lat, at.Sub(v.(time.Time)))
+		lat = append(lat, at.Sub(t0))
+		if w := int(t0.Sub(phaseStart) / (10 * time.Second)); w >= 0 && w < len(windows) {
+			windows[w] = append(windows[w], at.Sub(t0))
+		}
 		latMu.Unlock()
 	}
 
@@ -280,6 +302,9 @@ func runLoad(b *testing.B, nAgents, cps, secs int) loadResult {
 		b.Fatalf("after setup: %v, want %d ready", states, nAgents)
 	}
 	res.setup, res.cpuSetup = time.Since(setupStart), cpuTime()-cpu0
+	ariMu.Lock()
+	ariTimes = ariTimes[:0] // only the call phase counts
+	ariMu.Unlock()
 	runtime.GC()
 	res.rssSetup, res.goroutinesSetup = rss(), runtime.NumGoroutine()
 	res.rssMax, res.goroutinesMax = res.rssSetup, res.goroutinesSetup
@@ -351,6 +376,9 @@ func runLoad(b *testing.B, nAgents, cps, secs int) loadResult {
 	total := cps * secs
 	cpu1 := cpuTime()
 	start := time.Now()
+	latMu.Lock()
+	phaseStart = start
+	latMu.Unlock()
 	var injected, failed int64
 	for i := 0; i < total; i++ {
 		due := start.Add(time.Duration(i) * time.Second / time.Duration(cps))
@@ -398,6 +426,14 @@ func runLoad(b *testing.B, nAgents, cps, secs int) loadResult {
 	slices.Sort(lat)
 	slices.Sort(res.rest)
 	res.lat = lat
+	ariMu.Lock()
+	slices.Sort(ariTimes)
+	res.ari = ariTimes
+	ariMu.Unlock()
+	for _, w := range windows {
+		slices.Sort(w)
+		res.windows = append(res.windows, w.p(99))
+	}
 	return res
 }
 
