@@ -323,6 +323,10 @@ func TestOpenCTIHarness(t *testing.T) {
 	run(t, ctx, "click to dial", ev(`frames[0].sforceHarness.clickToDial('+442079460321')`))
 	waitJS(t, ctx, "call in both frames", `adaptors().every(f=>f.document.body.className==='st-on_call')`)
 	checkDialed(t, b, "+442079460321", b.CampaignID("Sales")) // the selected campaign
+	// Hang up only once the customer has answered (the screen pop that
+	// saveLog's WhoId comes from happens on connect); on a loaded machine
+	// the double's trunk answer can lag the agent's on_call state.
+	waitJS(t, ctx, "connected", `ctidMessages.some(m=>m.type==='ctid.callConnected')`)
 	b.CustomerHangup()
 	waitJS(t, ctx, "wrap in both", `adaptors().every(f=>f.document.getElementById('wrap').offsetParent!==null)`)
 	shot(t, ctx, "20-harness-wrap")
