@@ -250,3 +250,35 @@ func TestAsteriskPaymentDigitsNeverReachAgent(t *testing.T) {
 func tgURL(st *ctitest.Stack) string  { return st.ARIURL }
 func tgUser(st *ctitest.Stack) string { return st.ARIUser }
 func tgPass(st *ctitest.Stack) string { return st.ARIPassword }
+
+// TestAsteriskAgentCallsSystem: the agent's phone dials 8000 ([agent-login])
+// and that leg becomes the agent's connection.
+func TestAsteriskAgentCallsSystem(t *testing.T) {
+	tg := aritest.AsteriskTarget(t)
+	var alice int64
+	st := ctitest.StartSeeded(t, ctitest.Options{Target: &tg}, func(db *gorm.DB) {
+		alice = ctitest.Agent(t, db, "alice", "1001")
+		ctitest.Campaign(t, db, ctitest.CampaignSpec{Name: "Real", DID: "5550100", Agents: []int64{alice}, Codes: []string{"DONE"}})
+	})
+	ctx := context.Background()
+	st.Engine.Login(ctx, alice)
+	if err := st.Engine.Connect(ctx, alice, cti.ConnectRequest{Mode: cti.PhoneAgentCalls, Number: "1001"}); err != nil {
+		t.Fatal(err)
+	}
+	// The desk phone (a Local channel whose own side just waits) calls 8000.
+	if _, err := st.ARI.Channels.Originate(ctx, ari.OriginateRequest{Endpoint: "Local/8000@agent-login",
+		Context: "test-answer", Extension: "s", Priority: 1, CallerID: "1001", ChannelID: "phone-1001"}); err != nil {
+		t.Fatal(err)
+	}
+	snap := st.WaitState(t, alice, cti.AgentPaused, 10*time.Second)
+	if !snap.Phone.Connected {
+		t.Fatalf("phone %+v", snap.Phone)
+	}
+	w := st.WatchAgent(t, alice)
+	st.Engine.SetReady(ctx, alice)
+	st.ARI.Channels.Originate(ctx, ari.OriginateRequest{Endpoint: "Local/5550100@test-customer",
+		Context: "test-answer", Extension: "s", Priority: 1, CallerID: "+447700900123", ChannelID: "cx"})
+	w.Next("call.connected", 10*time.Second)
+	st.ARI.Channels.Hangup(ctx, "phone-1001", "normal") // the agent hangs up their phone
+	st.WaitState(t, alice, cti.AgentOnWrap, 10*time.Second)
+}

@@ -354,3 +354,34 @@ func fmtInt(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+func TestAgentCallsSystemConnection(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	f.Engine.Login(bg, f.alice)
+	if err := f.Engine.Connect(bg, f.alice, cti.ConnectRequest{Mode: cti.PhoneAgentCalls, Number: "1001"}); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState(t, f.alice, cti.AgentConnecting, time.Second)
+	// A call from a number no connecting agent gave is refused.
+	stranger := f.Double.Inbound("ctid", []string{"agentlogin", "1009"}, "1009", "8000", nil)
+	// The agent dials 8000 from their phone: [agent-login] → Stasis(ctid,agentlogin,<callerid>).
+	leg := f.Double.Inbound("ctid", []string{"agentlogin", "1001"}, "1001", "8000", nil)
+	snap := f.WaitState(t, f.alice, cti.AgentPaused, 5*time.Second)
+	if !snap.Phone.Connected || snap.Phone.Mode != cti.PhoneAgentCalls {
+		t.Fatalf("phone %+v", snap.Phone)
+	}
+	if b, _ := f.Double.Bridge("agent-" + itoa(f.alice)); len(b.Channels) != 1 || b.Channels[0] != leg {
+		t.Fatalf("agent bridge %+v", b)
+	}
+	ctitest.Eventually(t, 5*time.Second, "stranger hung up", func() bool { _, ok := f.Double.Channel(stranger); return !ok })
+	// Calls reach the agent through that leg.
+	f.Engine.SetReady(bg, f.alice)
+	w := f.WatchAgent(t, f.alice)
+	f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900300", did, nil)
+	w.Next("call.connected", 5*time.Second)
+	// Hanging up the phone ends the connection.
+	f.Double.HangupChannel(leg, 16)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 5*time.Second)
+	f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE"})
+	f.WaitState(t, f.alice, cti.AgentLoggedIn, 2*time.Second)
+}
