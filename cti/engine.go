@@ -33,6 +33,9 @@ type Options struct {
 	DialTimeout   time.Duration // how long an outbound customer leg rings
 	// WriteQueue bounds the asynchronous record writer (default 65536).
 	WriteQueue int
+	// MediaBase is ctid's base URL as Asterisk reaches it, for uploaded
+	// announcements (e.g. http://10.0.0.5:8080).
+	MediaBase string
 	// Outcome receives how each dialler attempt ended (package dialer).
 	Outcome func(AttemptOutcome)
 	// Gateway overrides how a campaign's payment gateway is built (tests);
@@ -303,7 +306,7 @@ func (e *Engine) loadConfig(ctx context.Context) error {
 
 func (e *Engine) applyConfig(cfg *Config) {
 	if cfg.MediaBase == "" {
-		cfg.MediaBase = e.cfg.MediaBase
+		cfg.MediaBase = e.o.MediaBase
 	}
 	e.cfg = cfg
 	for id, a := range e.agents {

@@ -27,6 +27,7 @@ type config struct {
 	CORSOrigins    []string
 	FrameAncestors []string
 	TokenTTL       time.Duration
+	MediaURL       string
 }
 
 // configVars documents every variable; the README table is generated from
@@ -47,6 +48,7 @@ var configVars = []struct{ name, def, help string }{
 	{"CTID_CORS_ORIGINS", "", "comma-separated origins allowed to call the API (CRM pages)"},
 	{"CTID_FRAME_ANCESTORS", "'self'", "CSP frame-ancestors for the adaptor (e.g. https://*.lightning.force.com)"},
 	{"CTID_TOKEN_TTL", "12h", "login token lifetime"},
+	{"CTID_MEDIA_URL", "", "ctid's base URL as Asterisk reaches it, for uploaded announcements (e.g. http://10.0.0.5:8080)"},
 }
 
 func env(name string) string {
@@ -84,6 +86,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&c.Trunk, "trunk", env("CTID_TRUNK"), "trunk dial string")
 	fs.StringVar(&c.LogLevel, "log-level", env("CTID_LOG_LEVEL"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CTID_LOG_FORMAT"), "log format")
+	fs.StringVar(&c.MediaURL, "media-url", env("CTID_MEDIA_URL"), "base URL Asterisk uses to fetch uploaded announcements")
 	offer := fs.String("offer-timeout", env("CTID_OFFER_TIMEOUT"), "agent ring time")
 	ttl := fs.String("token-ttl", env("CTID_TOKEN_TTL"), "token lifetime")
 	cors := fs.String("cors", env("CTID_CORS_ORIGINS"), "CORS origins")

@@ -52,7 +52,7 @@ func serve(args []string) error {
 	trunk := c.Trunk
 	eng := cti.New(cti.Options{
 		Telephony: cti.ARITelephony{C: client}, Store: postgres.NewStore(db), Logger: log, App: c.App,
-		DefaultRegion: c.DefaultRegion, OfferTimeout: c.OfferTimeout,
+		DefaultRegion: c.DefaultRegion, OfferTimeout: c.OfferTimeout, MediaBase: c.MediaURL,
 		TrunkEndpoint: func(n string) string { return fmt.Sprintf(trunk, n) },
 	})
 	ariDone := make(chan error, 1)
