@@ -370,7 +370,7 @@ func (w *Worker) dispatchCallbacks(ctx context.Context, st *campaignState, free 
 		if p.cb.Note != "" {
 			lead.Data["callbackNote"] = p.cb.Note
 		}
-		if err := w.eng.OfferPreview(ctx, p.agent, st.id, lead, s.PreviewTimeout); err != nil {
+		if err := w.eng.OfferPreview(ctx, p.agent, st.id, lead, callbackKey(p.cb.ID, p.cb.Attempts), s.PreviewTimeout); err != nil {
 			w.log.Warn("dialer: callback offer refused", "callback", p.cb.ID, "agent", p.agent, "err", err)
 			w.release(p.agent)
 			delete(used, p.agent)
@@ -389,8 +389,16 @@ func (w *Worker) callbackOutcome(ctx context.Context, o AttemptOutcome) (bool, e
 	var handled bool
 	err := w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var cb Callback
-		res := tx.Raw(`SELECT `+callbackCols+` FROM dialer_callbacks WHERE status = 'offered' AND offered_to = ? AND campaign_id = ?
-			AND (? = '' OR number = ?) ORDER BY offered_at DESC LIMIT 1 FOR UPDATE`, o.AgentID, o.CampaignID, o.Number, o.Number).Scan(&cb)
+		var res *gorm.DB
+		if id, ok := parseCallbackKey(o.AttemptID); ok {
+			res = tx.Raw(`SELECT `+callbackCols+` FROM dialer_callbacks WHERE id = ? AND status = 'offered' FOR UPDATE`, id).Scan(&cb)
+		} else if o.AgentID != 0 && o.AttemptID == "" {
+			// An outcome without an attempt id: the agent's offered callback.
+			res = tx.Raw(`SELECT `+callbackCols+` FROM dialer_callbacks WHERE status = 'offered' AND offered_to = ? AND campaign_id = ?
+				AND (? = '' OR number = ?) ORDER BY offered_at DESC LIMIT 1 FOR UPDATE`, o.AgentID, o.CampaignID, o.Number, o.Number).Scan(&cb)
+		} else {
+			return nil
+		}
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}

@@ -47,6 +47,7 @@ func (c *fakeClock) Add(d time.Duration) time.Time {
 type previewCall struct {
 	Agent, Campaign int64
 	Lead            Lead
+	AttemptID       string
 	Timeout         time.Duration
 }
 
@@ -76,13 +77,13 @@ func (f *fakeEngine) CampaignLoad(_ context.Context, id int64) (CampaignLoad, er
 	return l, nil
 }
 
-func (f *fakeEngine) OfferPreview(_ context.Context, agent, campaign int64, lead Lead, timeout time.Duration) error {
+func (f *fakeEngine) OfferPreview(_ context.Context, agent, campaign int64, lead Lead, attemptID string, timeout time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.offerErr != nil {
 		return f.offerErr
 	}
-	f.previews = append(f.previews, previewCall{agent, campaign, lead, timeout})
+	f.previews = append(f.previews, previewCall{agent, campaign, lead, attemptID, timeout})
 	return nil
 }
 

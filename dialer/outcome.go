@@ -26,9 +26,11 @@ func (w *Worker) HandleOutcome(ctx context.Context, o AttemptOutcome) error {
 		w.log.Info("dialer: preview timed out, first number dialled", "campaign", o.CampaignID, "lead", o.LeadID, "agent", o.AgentID)
 		return nil
 	}
-	if _, ours := parseAttemptKey(o.AttemptID); !ours && o.AgentID != 0 {
+	if _, ours := parseAttemptKey(o.AttemptID); !ours {
 		// A preview dial or skip: the agent's offer is answered.
-		w.release(o.AgentID)
+		if o.AgentID != 0 {
+			w.release(o.AgentID)
+		}
 		handled, err := w.callbackOutcome(ctx, o)
 		if handled || err != nil {
 			return err

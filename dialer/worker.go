@@ -97,7 +97,7 @@ type campaignInfo struct {
 	Kind           string
 	PlatformNumber string
 	DefaultRegion  string
-	SettingsText   string `gorm:"column:settings"`
+	SettingsText   string   `gorm:"column:settings"`
 	Settings       Settings `gorm:"-"`
 }
 
@@ -425,7 +425,7 @@ func (w *Worker) previewTick(ctx context.Context, st *campaignState, free []int6
 			errs = append(errs, w.unclaim(ctx, l.ID, now))
 			continue
 		}
-		if err := w.eng.OfferPreview(ctx, agent, st.id, l.engineLead(), s.PreviewTimeout); err != nil {
+		if err := w.eng.OfferPreview(ctx, agent, st.id, l.engineLead(), previewKey(l.ID, now), s.PreviewTimeout); err != nil {
 			w.release(agent)
 			w.log.Warn("dialer: preview offer refused", "campaign", st.id, "agent", agent, "lead", l.ID, "err", err)
 			errs = append(errs, w.unclaim(ctx, l.ID, now))
@@ -479,6 +479,24 @@ func (w *Worker) pacedTick(ctx context.Context, st *campaignState, load Campaign
 }
 
 const attemptPrefix = "dialer-"
+
+// previewKey and callbackKey name offers' attempts; their dials are
+// recorded when their outcome arrives (the engine places them).
+func previewKey(leadID int64, now time.Time) string {
+	return fmt.Sprintf("preview-%d-%d", leadID, now.UnixMilli())
+}
+
+func callbackKey(id int64, attempts int) string { return fmt.Sprintf("callback-%d-%d", id, attempts) }
+
+func parseCallbackKey(s string) (int64, bool) {
+	rest, ok := strings.CutPrefix(s, "callback-")
+	if !ok {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, "-")
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil && id > 0
+}
 
 func attemptKey(id int64) string { return attemptPrefix + strconv.FormatInt(id, 10) }
 

@@ -107,10 +107,11 @@ func TestPreviewOutcomesSkipAndRefusal(t *testing.T) {
 	}
 	// Timeout dialled the first number (informational), then no answer: the
 	// next number is due at once; the agent is free again.
-	if err := w.HandleOutcome(ctx, AttemptOutcome{CampaignID: camp, LeadID: l1, AgentID: agent, Result: ResultPreviewTimeoutDialled, At: clk.Now()}); err != nil {
+	aid := offers[0].AttemptID
+	if err := w.HandleOutcome(ctx, AttemptOutcome{AttemptID: aid, CampaignID: camp, LeadID: l1, AgentID: agent, Result: ResultPreviewTimeoutDialled, At: clk.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.HandleOutcome(ctx, AttemptOutcome{CampaignID: camp, LeadID: l1, AgentID: agent, Number: ukNumber(1), Result: ResultNoAnswer, At: clk.Add(25 * time.Second)}); err != nil {
+	if err := w.HandleOutcome(ctx, AttemptOutcome{AttemptID: aid, CampaignID: camp, LeadID: l1, AgentID: agent, Number: ukNumber(1), Result: ResultNoAnswer, At: clk.Add(25 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if l := lead(t, db, l1); l.Status != "retry" || l.Attempts != 1 || l.NextPhone != 1 || l.LastOutcome != "no_answer" {
@@ -124,7 +125,7 @@ func TestPreviewOutcomesSkipAndRefusal(t *testing.T) {
 		t.Fatalf("re-offer %+v", offers)
 	}
 	// Skip: back after the skipped delay, no attempt counted.
-	if err := w.HandleOutcome(ctx, AttemptOutcome{CampaignID: camp, LeadID: l1, AgentID: agent, Result: ResultSkipped, At: clk.Now()}); err != nil {
+	if err := w.HandleOutcome(ctx, AttemptOutcome{AttemptID: offers[0].AttemptID, CampaignID: camp, LeadID: l1, AgentID: agent, Result: ResultSkipped, At: clk.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	l := lead(t, db, l1)
