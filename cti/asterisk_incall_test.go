@@ -51,8 +51,7 @@ func TestAsteriskConferenceLeaveAndTerminate(t *testing.T) {
 	w := st.WatchAgent(t, alice)
 	customer("c1", "test-answer", nil)
 	w.Next("call.connected", 10*time.Second)
-	v, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+442079460001", Mode: "consult"})
-	if err != nil {
+	if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+442079460001", Mode: "consult"}); err != nil {
 		t.Fatal(err)
 	}
 	ctitest.Eventually(t, 10*time.Second, "consulting", func() bool {
@@ -98,7 +97,6 @@ func TestAsteriskConferenceLeaveAndTerminate(t *testing.T) {
 		t.Fatalf("agent bridge after leave: %+v", b)
 	}
 	st.Engine.Wrap(ctx, alice, cti.WrapRequest{Code: "DONE"})
-	_ = v
 
 	// A second call: consult, merge, terminate ends every call.
 	customer("c2", "test-answer", nil)

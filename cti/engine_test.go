@@ -3,6 +3,7 @@ package cti_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -208,8 +209,7 @@ func TestManualCallSkipCampaignBusy(t *testing.T) {
 	f.loginPersistent(t, f.alice, "1001")
 	f.Double.Script("PJSIP/+4420*@trunk", aritest.Behavior{Busy: true, RingFor: 20 * time.Millisecond})
 	f.Engine.SetReady(bg, f.alice)
-	info, err := f.Engine.Dial(bg, f.alice, cti.DialRequest{Number: "+44 20 7946 0001"})
-	if err != nil {
+	if _, err := f.Engine.Dial(bg, f.alice, cti.DialRequest{Number: "+44 20 7946 0001"}); err != nil {
 		t.Fatal(err)
 	}
 	snap := f.WaitState(t, f.alice, cti.AgentOnWrap, 5*time.Second)
@@ -221,7 +221,6 @@ func TestManualCallSkipCampaignBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
-	_ = info
 }
 
 func TestAutoWrapAppliesDefaultCodeAndExtend(t *testing.T) {
@@ -307,12 +306,9 @@ func TestInvalidTransitionsChangeNothing(t *testing.T) {
 	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE"}); cti.KindOf(err) != cti.KindConflict {
 		t.Fatalf("wrap without call: %v", err)
 	}
-	var e *cti.Error
-	err := f.Engine.ExtendWrap(bg, f.alice)
-	if cti.KindOf(err) != cti.KindConflict {
+	if err := f.Engine.ExtendWrap(bg, f.alice); cti.KindOf(err) != cti.KindConflict {
 		t.Fatalf("extend: %v", err)
 	}
-	_ = e
 	f.WaitState(t, f.alice, cti.AgentPaused, time.Second)
 }
 
@@ -348,12 +344,7 @@ func join(s []string) string {
 	return out
 }
 
-func itoa(n int64) string { return json.Number(fmtInt(n)).String() }
-
-func fmtInt(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestAgentCallsSystemConnection(t *testing.T) {
 	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})

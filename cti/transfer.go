@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/ctid/ctid/ari"
 )
@@ -383,7 +382,7 @@ func (e *Engine) xferLegGone(t *transfer, cause string) {
 // completeTransfer hands the customer to the destination: a new interaction
 // (child) carries the rest of the call, the agent wraps the original.
 func (e *Engine) completeTransfer(t *transfer) {
-	c, a := t.c, t.from
+	c := t.c
 	c.xfer = nil
 	ctx, cancel := e.tctx()
 	defer cancel()
@@ -421,7 +420,6 @@ func (e *Engine) completeTransfer(t *transfer) {
 	c.rec.EndReason = "transferred to " + t.ttype + " " + t.target
 	e.endCall(c, CallActHangup, "transferred")
 	e.agentToWrap(c)
-	_ = a
 }
 
 // childCall makes the interaction that continues a call after a transfer;
@@ -563,5 +561,3 @@ func (e *Engine) publishConference(c *call) {
 	}
 	e.publish(c.agent, "conference.state", v)
 }
-
-var _ = time.Second
