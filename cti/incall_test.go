@@ -398,3 +398,95 @@ func TestPaymentCaptureNeverLeaksCard(t *testing.T) {
 		t.Fatalf("recording during payment: %q", join(reasons))
 	}
 }
+
+func TestBlindTransferToWorkflowCarriesInteraction(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	f.DB.Exec(`INSERT INTO workflows(name, context, extension) VALUES ('survey', 'workflows', 'survey')`)
+	f.Engine.Reload(bg)
+	w := f.WatchAgent(t, f.alice)
+	cust, iid := f.inCall(t, w)
+	if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "workflow", Target: "nope"}); cti.KindOf(err) != cti.KindInvalid {
+		t.Fatalf("unknown workflow: %v", err)
+	}
+	if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "workflow", Target: "survey", Mode: "consult"}); cti.KindOf(err) != cti.KindInvalid {
+		t.Fatalf("consult to a workflow: %v", err)
+	}
+	if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "workflow", Target: "survey"}); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 2*time.Second)
+	ch, ok := f.Double.Channel(cust)
+	if !ok || ch.Context != "workflows" || ch.Exten != "survey" || ch.Vars["CTI_INTERACTION_ID"] != iid {
+		t.Fatalf("customer in dialplan: %+v", ch)
+	}
+}
+
+func TestConsultToPersistentAgentBorrowsTheirLeg(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	w := f.WatchAgent(t, f.alice)
+	cust, _ := f.inCall(t, w)
+	f.loginPersistent(t, f.bob, "1002")
+	f.Engine.SetReady(bg, f.bob)
+	wb := f.WatchAgent(t, f.bob)
+	if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "agent", Target: "bob", Mode: "consult"}); err != nil {
+		t.Fatal(err)
+	}
+	// Bob's own leg joins alice's bridge for the consult; the customer waits on hold.
+	s, _ := f.Engine.Snapshot(bg, f.alice)
+	if s.Transfer == nil || s.Transfer.State != cti.XferConsulting {
+		t.Fatalf("transfer %+v", s.Transfer)
+	}
+	if b, _ := f.Double.Bridge("agent-" + itoa(f.alice)); len(b.Channels) != 2 {
+		t.Fatalf("consult bridge %+v", b)
+	}
+	if _, err := f.Engine.TransferAction(bg, f.alice, "cancel"); err != nil {
+		t.Fatal(err)
+	}
+	// Cancel: bob's leg goes home, bob is Ready, the customer is back with alice.
+	f.WaitState(t, f.bob, cti.AgentReady, time.Second)
+	if b, _ := f.Double.Bridge("agent-" + itoa(f.bob)); len(b.Channels) != 1 {
+		t.Fatalf("bob's bridge after cancel %+v", b)
+	}
+	if bridgeOf(f, cust) != "agent-"+itoa(f.alice) {
+		t.Fatalf("customer in %q after cancel", bridgeOf(f, cust))
+	}
+	// Again, and complete: the customer joins bob in his bridge.
+	f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "agent", Target: "bob", Mode: "consult"})
+	if _, err := f.Engine.TransferAction(bg, f.alice, "complete"); err != nil {
+		t.Fatal(err)
+	}
+	wb.Next("call.connected", 2*time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, time.Second)
+	if b, _ := f.Double.Bridge("agent-" + itoa(f.bob)); len(b.Channels) != 2 || bridgeOf(f, cust) != b.ID {
+		t.Fatalf("bob's bridge after transfer %+v", b)
+	}
+	if b, _ := f.Double.Bridge("agent-" + itoa(f.alice)); len(b.Channels) != 1 {
+		t.Fatalf("alice's bridge after transfer %+v", b)
+	}
+}
+
+func TestAnnouncementPlaysToBothAndReportsFinish(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	f.DB.Exec(`INSERT INTO announcements(campaign_id, name, media) VALUES (?, 'Terms', 'sound:tt-monkeys')`, f.camp)
+	f.Engine.Reload(bg)
+	w := f.WatchAgent(t, f.alice)
+	f.inCall(t, w)
+	s, _ := f.Engine.Snapshot(bg, f.alice)
+	if len(s.Announcements) != 1 {
+		t.Fatalf("announcements %+v", s.Announcements)
+	}
+	if err := f.Engine.PlayAnnouncement(bg, f.alice, 999); cti.KindOf(err) != cti.KindNotFound {
+		t.Fatalf("unknown announcement: %v", err)
+	}
+	if err := f.Engine.PlayAnnouncement(bg, f.alice, s.Announcements[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	w.Next("announcement.started", time.Second)
+	if p := f.Double.Played("agent-" + itoa(f.alice)); len(p) != 1 || p[0] != "sound:tt-monkeys" {
+		t.Fatalf("played to the bridge: %v", p)
+	}
+	w.Next("announcement.finished", 5*time.Second)
+	if err := f.Engine.StopAnnouncement(bg, f.alice); cti.KindOf(err) != cti.KindConflict {
+		t.Fatalf("stop when nothing plays: %v", err)
+	}
+}
