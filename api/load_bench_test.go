@@ -179,6 +179,7 @@ type loadAgent struct {
 	token   string
 	phoneUp chan struct{}
 	once    sync.Once
+	hello   chan struct{}
 }
 
 func runLoad(b *testing.B, nAgents, cps, secs int) loadResult {
@@ -458,7 +459,7 @@ func seedLoad(b *testing.B, db *gorm.DB, ags []*loadAgent, did string) {
 	db.Raw(`SELECT id, username FROM users WHERE username LIKE 'load%'`).Scan(&rows)
 	for _, r := range rows {
 		n, _ := strconv.Atoi(strings.TrimPrefix(r.Username, "load"))
-		ags[n] = &loadAgent{id: r.ID, number: strconv.Itoa(10000 + n), phoneUp: make(chan struct{})}
+		ags[n] = &loadAgent{id: r.ID, number: strconv.Itoa(10000 + n), phoneUp: make(chan struct{}), hello: make(chan struct{})}
 	}
 	camp := ctitest.Campaign(b, db, ctitest.CampaignSpec{Name: "Load", DID: did, Platform: did, WrapLimit: 1, Codes: []string{"DONE"}})
 	if err := db.Exec(`INSERT INTO campaign_agents(campaign_id, user_id) SELECT ?, id FROM users WHERE username LIKE 'load%'`, camp).Error; err != nil {
@@ -505,9 +506,16 @@ func setupAgent(base string, a *loadAgent, call func(method, path, tok, body str
 				onConnected(m.Data, at)
 			case "phone.connected":
 				a.once.Do(func() { close(a.phoneUp) })
+			case "hello":
+				close(a.hello) // subscribed: events from now on reach us
 			}
 		}
 	}()
+	select {
+	case <-a.hello:
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("no hello")
+	}
 	if _, err := call("POST", "/api/v1/agent/connect", a.token, fmt.Sprintf(`{"mode":"system_calls","number":%q,"persistent":true}`, a.number), nil); err != nil {
 		return err
 	}
