@@ -109,7 +109,8 @@ func newEnv(t testing.TB, eo envOptions) *env {
 	}
 	o := api.Options{Engine: e.Engine, DB: e.DB, Logger: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Ready: func(context.Context) error { return e.ready }, CORSOrigins: []string{"https://crm.example.com"},
-		FrameAncestors: []string{"https://*.lightning.force.com"}, Now: e.clock.Now, Heartbeat: eo.heartbeat}
+		FrameAncestors: []string{"https://*.lightning.force.com"}, Now: e.clock.Now, Heartbeat: eo.heartbeat,
+		Recordings: e.ARI.Recordings}
 	if eo.tune != nil {
 		eo.tune(&o)
 	}

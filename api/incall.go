@@ -1,7 +1,9 @@
 package api
 
 import (
+	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -47,7 +49,7 @@ func (s *Server) agentTransfer(c *fiber.Ctx) error {
 	defer cancel()
 	v, err := s.eng.Transfer(ctx, currentUser(c).ID, cti.TransferRequest{Type: *req.Type, Target: *req.Target, Mode: req.Mode})
 	if err != nil {
-		return err
+		return renameField(err, map[string]string{"number": "target"})
 	}
 	return c.JSON(v)
 }
@@ -215,6 +217,12 @@ func (s *Server) agentPaymentSubmit(c *fiber.Ctx) error {
 	v, err := s.eng.MakePayment(ctx, currentUser(c).ID, cti.PaymentDetails{Reference: req.Reference, Expiry: req.Expiry,
 		CardholderName: req.CardholderName, Amount: req.Amount, Currency: req.Currency})
 	if err != nil {
+		// The engine's final check names "payment"; point at the request
+		// field when it is the expiry.
+		var ce *cti.Error
+		if errors.As(err, &ce) && ce.Field == "payment" && strings.Contains(strings.ToLower(ce.Msg), "expir") {
+			return renameField(err, map[string]string{"payment": "expiry"})
+		}
 		return err
 	}
 	return c.JSON(v)
@@ -271,4 +279,17 @@ func (s *Server) agentPreviewSkip(c *fiber.Ctx) error {
 		return err
 	}
 	return s.snapshotReply(c)
+}
+
+// renameField maps an engine error's field to the request's name for it.
+func renameField(err error, names map[string]string) error {
+	var ce *cti.Error
+	if errors.As(err, &ce) {
+		if n, ok := names[ce.Field]; ok {
+			p := toProblem(err)
+			p.Field = n
+			return p
+		}
+	}
+	return err
 }

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/ctid/ctid/api"
 	"github.com/ctid/ctid/ari"
 	"github.com/ctid/ctid/ari/aritest"
@@ -50,21 +53,25 @@ func serve(args []string) error {
 		return err
 	}
 	trunk := c.Trunk
+	// ARI round-trip and event lag histograms on /metrics.
+	tel := api.NewTelemetry()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), tel)
 	eng := cti.New(cti.Options{
-		Telephony: cti.ARITelephony{C: client}, Store: postgres.NewStore(db), Logger: log, App: c.App,
+		Telephony: cti.TimedTelephony{T: cti.ARITelephony{C: client}, Observe: tel.ObserveARI}, Store: postgres.NewStore(db), Logger: log, App: c.App,
 		DefaultRegion: c.DefaultRegion, OfferTimeout: c.OfferTimeout, MediaBase: c.MediaURL,
 		TrunkEndpoint: func(n string) string { return fmt.Sprintf(trunk, n) },
 	})
 	ariDone := make(chan error, 1)
 	go func() { ariDone <- client.Run(ctx) }()
-	go eng.Pump(ctx, client.Events())
+	go eng.PumpObserved(ctx, client.Events(), tel.ObserveEventLag)
 	engDone := make(chan error, 1)
 	go func() { engDone <- eng.Run(ctx) }()
 
 	sqlDB, _ := db.DB()
 	srv := api.New(api.Options{
 		Engine: eng, DB: db, Logger: log, CORSOrigins: c.CORSOrigins, FrameAncestors: c.FrameAncestors,
-		TokenTTL: c.TokenTTL, Recordings: client.Recordings,
+		TokenTTL: c.TokenTTL, Recordings: client.Recordings, Registry: reg,
 		Ready: func(ctx context.Context) error {
 			if err := sqlDB.PingContext(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)

@@ -14,7 +14,13 @@ let seq = 0;          // last event sequence applied
 let skew = 0;         // server clock minus ours, ms
 let ext = fresh();    // later-issue features, filled by snapshot fields or events
 let tab = 'call';
-function fresh() { return {recording: null, transfer: null, announcements: null, payment: null, preview: null, lead: null}; }
+function fresh() { return {recording: null, transfer: null, conference: null, announcements: null, paymentEnabled: false, payment: null, preview: null, lead: null, playing: null}; }
+// fromSnap takes the in-call panels from a snapshot (absent fields mean "none").
+function fromSnap(s) {
+  return {recording: s.recording || null, transfer: s.transfer || null, conference: s.conference?.parties?.length ? s.conference : null,
+    announcements: s.announcements || null, paymentEnabled: !!s.paymentEnabled, payment: s.payment || null, preview: s.preview || null,
+    lead: s.call?.lead || null, playing: ext.playing && s.call?.interactionId === snap?.call?.interactionId ? ext.playing : null};
+}
 
 // ---------- helpers ----------
 function h(tag, attrs, ...kids) {
@@ -187,7 +193,7 @@ async function dial(number = $('dialNum').value.trim(), crmCtx) {
 
 // ---------- call ----------
 $('hangBtn').addEventListener('click', async () => {
-  if (ext.transfer?.state === 'conference') {
+  if (ext.conference) {
     const f = await ask('Leave the conference?', [h('p', {}, 'Leave lets the others carry on; Terminate ends the call for everyone.'),
       h('label', {class: 'opt'}, h('input', {type: 'radio', name: 'how', value: 'leave', checked: true}), 'Leave'),
       h('label', {class: 'opt'}, h('input', {type: 'radio', name: 'how', value: 'terminate'}), 'Terminate')], 'Hang up');
@@ -217,25 +223,31 @@ $('tabs').addEventListener('keydown', e => {
 
 // transfer, recording, bookmarks (later issues: hidden until the server says they apply)
 $('xfOpen').addEventListener('click', async () => {
-  const f = await ask('Transfer', [
-    h('label', {for: 'xfType'}, 'Transfer to'),
-    h('select', {id: 'xfType', name: 'type'}, h('option', {value: 'agent'}, 'Agent'), h('option', {value: 'workflow'}, 'Workflow'), h('option', {value: 'number'}, 'Phone number')),
-    h('label', {for: 'xfTarget'}, 'Agent, workflow or number'), h('input', {id: 'xfTarget', name: 'target', required: true}),
-    h('fieldset', {}, h('legend', {}, 'How'),
+  const conf = !!ext.conference, wfs = snap?.workflows || [];
+  const f = await ask(conf ? 'Add to the conference' : 'Transfer', [
+    h('label', {for: 'xfType'}, conf ? 'Add' : 'Transfer to'),
+    h('select', {id: 'xfType', name: 'type', onchange: e => { $('xfTarget').setAttribute('list', e.target.value === 'workflow' ? 'xfWfs' : ''); $('xfTarget').inputMode = e.target.value === 'number' ? 'tel' : 'text'; }},
+      h('option', {value: 'agent'}, 'Agent'), wfs.length ? h('option', {value: 'workflow'}, 'Workflow') : null, h('option', {value: 'number'}, 'Phone number')),
+    h('label', {for: 'xfTarget'}, 'Agent, workflow or number'), h('input', {id: 'xfTarget', name: 'target', required: true, autocomplete: 'off'}),
+    h('datalist', {id: 'xfWfs'}, wfs.map(w => h('option', {value: w}))),
+    conf ? null : h('fieldset', {}, h('legend', {}, 'How'),
       h('label', {class: 'opt'}, h('input', {type: 'radio', name: 'mode', value: 'blind', checked: true}), 'Transfer now'),
       h('label', {class: 'opt'}, h('input', {type: 'radio', name: 'mode', value: 'consult'}), 'Consult first'))],
-  'Transfer', async fd => {
-    try { await api('POST', '/agent/transfer', {type: fd.get('type'), target: fd.get('target').trim(), mode: fd.get('mode')}); }
+  conf ? 'Add' : 'Transfer', async fd => {
+    const target = (fd.get('target') || '').trim();
+    if (!target) return 'Enter who to transfer to.';
+    try { const v = await api('POST', '/agent/transfer', {type: fd.get('type'), target, mode: fd.get('mode') || 'blind'}); if (v?.state && v.state !== 'conferenced') ext.transfer = v; }
     catch (e) { return e.message; }
   });
-  if (f && f.get('mode') === 'consult') { ext.transfer = ext.transfer || {state: 'consulting', target: f.get('target')}; render(); }
+  if (f) render();
 });
-$('xfComplete').addEventListener('click', () => act('POST', '/agent/transfer/complete'));
-$('xfMerge').addEventListener('click', () => act('POST', '/agent/transfer/merge'));
-$('xfCancel').addEventListener('click', () => act('POST', '/agent/transfer/cancel'));
+const xfAct = async a => { const v = await act('POST', '/agent/transfer/' + a); if (v) { ext.transfer = ['ringing', 'consulting'].includes(v.state) ? v : null; render(); } };
+$('xfComplete').addEventListener('click', () => xfAct('complete'));
+$('xfMerge').addEventListener('click', () => xfAct('merge'));
+$('xfCancel').addEventListener('click', () => xfAct('cancel'));
 $('recBtn').addEventListener('click', () => {
-  const r = ext.recording; if (!r?.allowed || !snap.permissions?.recordingControl) return;
-  act('POST', r.state === 'recording' ? '/agent/recording/pause' : '/agent/recording/resume');
+  const r = ext.recording; if (!r?.allowed || !['recording', 'paused'].includes(r.state)) return;
+  act('POST', r.state === 'recording' ? '/agent/recording/pause' : '/agent/recording/resume').then(s => { if (s?.state) snapshot(s); });
 });
 $('bmBtn').addEventListener('click', async () => {
   const f = await ask('Bookmark', [h('label', {for: 'bmNote'}, 'Note (optional)'), h('input', {id: 'bmNote', name: 'note'})], 'Save');
@@ -244,24 +256,36 @@ $('bmBtn').addEventListener('click', async () => {
 
 // payment (later issue): card and CVV arrive as DTMF on the customer's leg;
 // the screen only ever sees counts, last four and brand.
-$('payOpen').addEventListener('click', () => { ext.payment = {...ext.payment, open: true}; render(); $('payRef').focus(); });
-$('payResetCard').addEventListener('click', () => act('POST', '/agent/payment/reset-card'));
-$('payResetCvv').addEventListener('click', () => act('POST', '/agent/payment/reset-cvv'));
+$('payOpen').addEventListener('click', async () => {
+  const v = await act('POST', '/agent/payment/start');
+  if (v?.progress) { ext.payment = v; $('payErr').textContent = ''; $('payResult').textContent = ''; render(); $('payRef').focus(); }
+});
+const payReset = async what => { const v = await act('POST', '/agent/payment/reset-' + what, undefined, $('payErr')); if (v?.progress) { ext.payment = v; render(); } };
+$('payResetCard').addEventListener('click', () => payReset('card'));
+$('payResetCvv').addEventListener('click', () => payReset('cvv'));
 $('pay').addEventListener('submit', async ev => {
   ev.preventDefault();
   const miss = ['payRef', 'payExp', 'payName', 'payAmt'].find(i => !$(i).value.trim());
   if (miss) { $('payErr').textContent = 'Fill in ' + document.querySelector(`label[for=${miss}]`).textContent + '.'; $(miss).focus(); return; }
   if (!/^(0[1-9]|1[0-2])\/\d\d$/.test($('payExp').value.trim())) { $('payErr').textContent = 'Expiry must be MM/YY.'; $('payExp').focus(); return; }
+  $('payGo').disabled = true;
+  if (ext.payment) ext.payment.result = null;
   const r = await act('POST', '/agent/payment/submit', {reference: $('payRef').value.trim(), expiry: $('payExp').value.trim(),
-    cardholder: $('payName').value.trim(), amount: $('payAmt').value.trim()}, $('payErr'));
-  if (r) $('payResult').textContent = r.message || r.result || 'Submitted…';
+    cardholderName: $('payName').value.trim(), amount: $('payAmt').value.trim()}, $('payErr'));
+  $('payGo').disabled = false;
+  // payment.result may have come over the websocket before this reply.
+  if (r?.progress && ext.payment && !ext.payment.result) { ext.payment = {...ext.payment, ...r}; render(); }
 });
 $('payExit').addEventListener('click', async () => {
-  if (ext.payment?.state && ext.payment.state !== 'idle' && !await ask('Leave the payment screen?', [h('p', {}, 'Card details entered so far will be discarded.')], 'Leave')) return;
-  await act('POST', '/agent/payment/exit');
-  ext.payment = {...ext.payment, open: false}; render();
+  const p = ext.payment;
+  if (p && !p.result && (p.progress?.card_digits || p.progress?.cvv_digits) && !await ask('Leave the payment screen?', [h('p', {}, 'The card details keyed so far will be discarded.')], 'Leave')) return;
+  if (await act('POST', '/agent/payment/exit', undefined, $('payErr')) !== null) { ext.payment = null; ['payRef', 'payExp', 'payName', 'payAmt'].forEach(i => { $(i).value = ''; }); render(); }
 });
-$('pvSkip').addEventListener('click', () => act('POST', '/agent/preview/skip'));
+$('pvSkip').addEventListener('click', async () => {
+  const f = await ask('Skip this lead', [h('label', {for: 'pvReason'}, 'Reason'), h('select', {id: 'pvReason', name: 'reason'},
+    ['Not now', 'Wrong number', 'Do not call', 'Other'].map(r => h('option', {value: r}, r)))], 'Skip');
+  if (f && await act('POST', '/agent/preview/skip', {reason: f.get('reason')}) !== null) { ext.preview = null; render(); }
+});
 
 // ---------- wrap ----------
 async function wrap(next) {
@@ -312,9 +336,8 @@ window.addEventListener('online', () => { if (wantWS && !ws) { wsTry = 0; openWS
 function snapshot(s) {
   if (!s || !s.state) return;
   if (snap && s.seq < seq) return; // older than what we already applied
-  if (s.call?.interactionId !== snap?.call?.interactionId) ext = fresh();
+  ext = fromSnap(s);
   snap = s; seq = s.seq || seq;
-  for (const k of Object.keys(ext)) if (k in s) ext[k] = s[k];
   render();
 }
 async function refresh() { try { snapshot(await api('GET', '/agent')); } catch {} }
@@ -344,24 +367,32 @@ function onMessage(m) {
       break;
     case 'call':
       if (what === 'notes') { if (snap.call?.interactionId === d.interactionId) snap.call.notes = d.notes; break; }
-      if (snap.call?.interactionId !== d.interactionId) { ext = fresh(); tab = d.campaignId == null ? 'info' : 'call'; }
+      if (snap.call?.interactionId !== d.interactionId) {
+        ext = {...fresh(), preview: null}; tab = d.campaignId == null ? 'info' : 'call';
+        refresh(); // the call's recording, announcements and payment come with the snapshot
+      }
       snap.call = d;
+      if (d.lead) ext.lead = d.lead;
       crmCall(what, d);
       break;
     case 'wrap':
       if (what === 'auto') { crmWrapped(snap.call, d.code, snap.call?.notes || ''); snap.wrap = null; }
       else snap.wrap = d;
       break;
-    case 'transfer': ext.transfer = ['completed', 'cancelled', 'ended', 'failed'].includes(what) ? null : {...d, state: d.state || what};
-      if (what === 'failed') showErr(d.error || 'Transfer failed'); break;
-    case 'recording': ext.recording = d; break;
-    case 'announcement':
-      if (d.items) ext.announcements = d.items;
-      if (ext.announcements) for (const a of ext.announcements) a.playing = what === 'started' && a.id === d.id ? true : (a.id === d.id ? false : a.playing);
+    case 'transfer':
+      if (what === 'state') {
+        ext.transfer = ['ringing', 'consulting'].includes(d.state) ? d : null;
+        if (d.state === 'failed') showErr('Transfer failed' + (d.detail ? ': ' + d.detail : '') + '; you are back with the customer.');
+      }
       break;
-    case 'payment': ext.payment = {...ext.payment, ...d}; break;
-    case 'preview': ext.preview = ['ended', 'dialed', 'skipped'].includes(what) ? null : d; if (d.lead) ext.lead = d.lead; break;
-    case 'lead': ext.lead = d; break;
+    case 'conference': ext.conference = d.parties?.length ? d : null; break;
+    case 'recording': if (what === 'state') ext.recording = d; break;
+    case 'announcement': ext.playing = what === 'started' ? d.id : null; break;
+    case 'payment':
+      if (what === 'ended') ext.payment = null;
+      else ext.payment = {...ext.payment, ...d};
+      break;
+    case 'preview': ext.preview = what === 'offered' ? d : null; break;
   }
   render();
 }
@@ -458,11 +489,12 @@ function render() {
   if (s.dataset.k !== JSON.stringify(opts)) { s.replaceChildren(...opts.map(([v, l]) => h('option', {value: v}, l))); s.dataset.k = JSON.stringify(opts); }
   s.value = cur; s.disabled = !idle;
   // preview
-  const pv = ext.preview;
-  show('preview', !!pv && idle);
-  if (pv && idle) {
-    $('pvLead').replaceChildren(...Object.entries(pv.lead?.fields || pv.lead || {}).filter(([, v]) => typeof v !== 'object').flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]));
-    $('pvNums').replaceChildren(...(pv.numbers || []).map(n => h('button', {type: 'button', class: 'call', onclick: () => act('POST', '/agent/preview/dial', {number: n.number || n})}, (n.label ? n.label + ': ' : '') + (n.number || n))));
+  const pv = call ? null : ext.preview;
+  show('preview', !!pv);
+  if (pv) {
+    $('pvLead').replaceChildren(...leadRows(pv.lead, pv.campaignName));
+    $('pvNums').replaceChildren(...(pv.lead?.phones || []).map(n => h('button', {type: 'button', class: 'call',
+      onclick: async () => { const r = await act('POST', '/agent/preview/dial', {number: n}); if (r?.interactionId) { ext.preview = null; if (!snap.call) snap.call = r; render(); } }}, 'Call ' + n)));
   }
   // dialer
   show('dialer', idle && !pv);
@@ -481,9 +513,10 @@ function render() {
     $('clState').textContent = (call.direction === 'IN' ? 'In · ' : 'Out · ') + call.state;
     const talking = call.state === 'connected';
     show('hangBtn', ['dialing', 'connected'].includes(call.state) && st !== 'on_wrap');
-    show('xfOpen', talking && st === 'on_call' && !ext.transfer && !!snap.features?.transfer); // the server advertises features it has
+    show('xfOpen', talking && st === 'on_call' && !ext.transfer && !ext.payment && (!ext.conference || ext.conference.parties.length < ext.conference.max));
+    $('xfOpen').textContent = ext.conference ? 'Add party…' : 'Transfer…';
     const hasCamp = call.campaignId != null;
-    const tabs = {call: hasCamp, info: true, ann: !!ext.announcements?.length && talking, svc: !!ext.payment?.enabled && talking, lead: !!ext.lead};
+    const tabs = {call: hasCamp, info: true, ann: !!ext.announcements?.length && talking, svc: (ext.paymentEnabled && talking) || !!ext.payment, lead: !!ext.lead};
     if (!tabs[tab]) tab = hasCamp ? 'call' : 'info';
     for (const [k, on] of Object.entries(tabs)) {
       const t = $('t-' + k); t.hidden = !on; t.setAttribute('aria-selected', tab === k); t.tabIndex = tab === k ? 0 : -1;
@@ -495,26 +528,34 @@ function render() {
       ['Customer', call.customerNumber], ['Platform', call.platformNumber], ['IVR text', call.ivrText], ['IVR data', call.ivrData],
       ['Time in queue', call.direction === 'IN' ? mmss(call.timeInQueueMs || 0) : '—']];
     $('info').replaceChildren(...info.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v || '—')]));
-    if (ext.lead) $('lead').replaceChildren(...Object.entries(ext.lead.fields || ext.lead).filter(([, v]) => typeof v !== 'object').flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]));
-    if (ext.announcements) $('annList').replaceChildren(...ext.announcements.map(a => h('li', {}, h('span', {}, a.name),
-      h('button', {type: 'button', onclick: () => act('POST', `/agent/announcements/${encodeURIComponent(a.id)}/${a.playing ? 'stop' : 'play'}`)}, a.playing ? 'Stop' : 'Play'))));
+    if (ext.lead) $('lead').replaceChildren(...leadRows(ext.lead));
+    if (ext.announcements) $('annList').replaceChildren(...ext.announcements.map(a => { const on = ext.playing === a.id; return h('li', {}, h('span', {}, a.name + (on ? ' (playing)' : '')),
+      h('button', {type: 'button', disabled: ext.playing != null && !on, onclick: () => act('POST', on ? '/agent/announcements/stop' : `/agent/announcements/${encodeURIComponent(a.id)}/play`)}, on ? 'Stop' : 'Play')); }));
     const r = ext.recording;
     show('recBtn', !!r);
     if (r) {
-      const b = $('recBtn'), c = r.state === 'recording' ? 'red' : r.state === 'paused' ? 'white' : 'grey';
-      b.className = 'rec ' + c; b.title = b.ariaLabel = 'Recording: ' + r.state + (r.allowed && snap.permissions?.recordingControl ? ' (click to ' + (r.state === 'recording' ? 'pause' : 'resume') + ')' : '');
-      b.disabled = !(r.allowed && snap.permissions?.recordingControl && r.state !== 'stopped');
+      // grey: no permission, and then nothing about the actual status.
+      const b = $('recBtn'), can = r.allowed && ['recording', 'paused'].includes(r.state);
+      b.className = 'rec ' + (r.icon || 'grey');
+      b.title = b.ariaLabel = r.allowed ? 'Recording: ' + (r.state || 'off') + (can ? ' (click to ' + (r.state === 'recording' ? 'pause' : 'resume') + ')' : '') : 'Recording control not permitted';
+      b.disabled = !can;
     }
     show('bmBtn', !!r && talking);
-    const x = ext.transfer;
-    show('xfer', !!x);
-    if (x) { $('xfState').textContent = (x.state === 'conference' ? 'Conference with ' : 'Consulting ') + (x.target || ''); show('xfComplete', x.state !== 'conference'); show('xfMerge', x.state !== 'conference'); }
-    const p = ext.payment;
-    show('payOpen', !p?.open); show('pay', !!p?.open);
+    const x = ext.transfer, cf = ext.conference;
+    show('xfer', !!x || !!cf);
+    if (x) $('xfState').textContent = (x.state === 'ringing' ? 'Calling ' : 'Consulting ') + (x.target || '') + (x.mode === 'blind' ? ' (blind)' : '');
+    else if (cf) $('xfState').textContent = `Conference: you, the customer and ${cf.parties.map(q => q.target).join(', ')} (${cf.parties.length} of ${cf.max})`;
+    show('xfComplete', !!x && x.mode === 'consult'); show('xfMerge', !!x && x.mode === 'consult' && x.state === 'consulting'); show('xfCancel', !!x && x.mode !== 'blind');
+    const p = ext.payment, g = p?.progress || {};
+    show('payOpen', !p); show('pay', !!p);
     if (p) {
-      $('payCard').textContent = p.cardDigits ? `${'•'.repeat(Math.max(0, p.cardDigits - 4))}${p.cardLast4 || ''} (${p.cardDigits} digits${p.brand ? ', ' + p.brand : ''})` : '–';
-      $('payCvv').textContent = p.cvvDigits ? '•'.repeat(p.cvvDigits) : '–';
-      if (p.result) $('payResult').textContent = p.result;
+      // Only counts, brand, validity and the last four ever reach the page.
+      $('payCard').textContent = g.card_digits ? `${g.card_last4 ? '•'.repeat(Math.max(0, g.card_digits - 4)) + g.card_last4 : '•'.repeat(g.card_digits)} (${g.card_digits} digits${g.card_brand ? ', ' + g.card_brand : ''}${g.card_valid ? ', valid' : ''})` : '–';
+      $('payCvv').textContent = g.cvv_digits ? '•'.repeat(g.cvv_digits) + (g.cvv_valid ? ' (valid)' : g.cvv_length ? ` (${g.cvv_digits} of ${g.cvv_length})` : '') : '–';
+      const res = p.result;
+      $('payResult').textContent = p.charging ? 'Processing…' : res ? (res.approved ? `Approved — receipt ${res.receipt || res.reference || ''}` : `Declined: ${res.decline_reason || 'no reason given'}`) : p.error || g.error || '';
+      $('payResult').className = 'hint' + (res ? (res.approved ? ' ok' : ' bad') : '');
+      $('payGo').disabled = !!p.charging || !!res?.approved;
     }
   }
   // wrap
@@ -530,6 +571,11 @@ function render() {
     $('wrExtend').textContent = `+${w.extendSeconds} s`;
   }
   tick();
+}
+function leadRows(l, campaign) {
+  if (!l) return [];
+  const rows = [['Campaign', campaign], ['Name', l.name], ['Phones', (l.phones || []).join(', ')], ...Object.entries(l.data || {})];
+  return rows.filter(([, v]) => v != null && v !== '').flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]);
 }
 function renderConnect(st) {
   const ph = snap.phone || {};
@@ -551,7 +597,7 @@ function tick() {
   const w = snap.state?.state === 'on_wrap' && snap.wrap;
   $('wrCount').textContent = w && w.deadline ? mmss(Date.parse(w.deadline) - now()) : '';
   $('wrCount').setAttribute('aria-label', 'Auto-wrap in ' + $('wrCount').textContent);
-  if (ext.preview?.deadline) $('pvCount').textContent = mmss(Date.parse(ext.preview.deadline) - now());
+  const dl = Date.parse(ext.preview?.deadline); $('pvCount').textContent = dl > 0 ? mmss(dl - now()) : '';
 }
 setInterval(tick, 1000);
 
