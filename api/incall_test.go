@@ -490,3 +490,51 @@ func TestAnnouncementsAdminUploadMediaAndPlay(t *testing.T) {
 	e.must(404, "DELETE", fmt.Sprintf("%s/%d", base, up.ID), root, "").problem(t)
 	e.must(404, "GET", "/media/"+token+".wav", "", "")
 }
+
+func TestPreviewSkipAndDial(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tok := e.login("alice")
+	e.Double.Script("PJSIP/1001", aritest.Behavior{AnswerAfter: 10 * time.Millisecond})
+	e.Double.Script("PJSIP/+4420*@trunk", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
+	e.must(200, "POST", "/api/v1/agent/login", tok, "")
+	ws := e.dialWS(tok, 0)
+	ws.next("hello")
+	e.must(200, "POST", "/api/v1/agent/connect", tok, `{"mode":"system_calls","number":"1001","persistent":true}`)
+	e.waitState(tok, cti.AgentPaused)
+	e.must(200, "POST", "/api/v1/agent/ready", tok, "")
+	e.waitState(tok, cti.AgentReady)
+	lead := cti.Lead{ID: 7, Name: "Pat Lead", Phones: []string{"+442079460111", "+442079460112"}, Data: map[string]string{"plan": "gold"}}
+	if err := e.Engine.OfferPreview(ctx(), e.ids["alice"], e.campaign, lead, "preview-1", 0); err != nil {
+		t.Fatal(err)
+	}
+	ws.next("preview.offered")
+	s := e.snapshot(tok) // the preview panel, checked against the document
+	if s.Preview == nil || s.Preview.Lead.Name != "Pat Lead" || len(s.Preview.Lead.Phones) != 2 {
+		t.Fatalf("preview %+v", s.Preview)
+	}
+	if p := e.must(400, "POST", "/api/v1/agent/preview/skip", tok, "").problem(t); p.Field != "reason" {
+		t.Fatalf("skip without reason: %+v", p)
+	}
+	e.must(200, "POST", "/api/v1/agent/preview/skip", tok, `{"reason":"Not now"}`)
+	ws.next("preview.skipped")
+	e.waitState(tok, cti.AgentReady)
+	e.must(409, "POST", "/api/v1/agent/preview/dial", tok, `{"number":"+442079460111"}`).problem(t)
+
+	if err := e.Engine.OfferPreview(ctx(), e.ids["alice"], e.campaign, lead, "preview-2", 0); err != nil {
+		t.Fatal(err)
+	}
+	ws.next("preview.offered")
+	if p := e.must(400, "POST", "/api/v1/agent/preview/dial", tok, `{"number":"+442079460999"}`).problem(t); p.Field != "number" {
+		t.Fatalf("dial a number not on the lead: %+v", p)
+	}
+	var info cti.CallInfo
+	r := e.must(201, "POST", "/api/v1/agent/preview/dial", tok, `{"number":"+442079460112"}`)
+	r.json(t, &info)
+	if info.Direction != "OUT" || info.CustomerNumber != "+442079460112" || info.Lead == nil || info.Lead.ID != 7 {
+		t.Fatalf("preview call %s", r.body)
+	}
+	ws.next("call.connected")
+	if s := e.waitState(tok, cti.AgentOnCall); s.Call == nil || s.Call.Lead == nil || s.Call.Lead.Data["plan"] != "gold" {
+		t.Fatalf("call lead %+v", s.Call)
+	}
+}
