@@ -23,70 +23,92 @@ import (
 // agents over-dials three answering contacts (a fixed 1.5 dial level); two
 // reach an agent who hears a beep, the third has no agent within 2 s,
 // hears the campaign's abandon message and is counted as abandoned.
-func TestPredictiveCampaignThroughEngine(t *testing.T) {
+type stack struct {
+	*ctitest.Stack
+	w          *dialer.Worker
+	camp       int64
+	alice, bob int64
+	leads      map[int64][]string
+}
+
+// startStack brings up the CTI core with a campaign (dialer settings JSON),
+// two agents logged in with persistent legs and Ready, leads with the
+// given phones, and a started worker (ticks are driven by the test).
+func startStack(t *testing.T, settings string, pacer pacing.Pacer, phones ...[]string) *stack {
 	bg := context.Background()
 	var worker atomic.Pointer[dialer.Worker]
-	var camp, alice, bob int64
-	leads := map[int64]string{}
-	f := ctitest.StartSeeded(t, ctitest.Options{Tune: func(o *cti.Options) {
+	s := &stack{leads: map[int64][]string{}}
+	s.Stack = ctitest.StartSeeded(t, ctitest.Options{Tune: func(o *cti.Options) {
 		o.Outcome = func(x cti.AttemptOutcome) {
 			if w := worker.Load(); w != nil {
 				w.Outcome(x)
 			}
 		}
 	}}, func(db *gorm.DB) {
-		alice = ctitest.Agent(t, db, "alice", "1001")
-		bob = ctitest.Agent(t, db, "bob", "1002")
-		camp = ctitest.Campaign(t, db, ctitest.CampaignSpec{Name: "Outbound", Kind: "outbound", Platform: "+441632960000",
-			Agents: []int64{alice, bob}, Codes: []string{"SALE"}})
+		s.alice = ctitest.Agent(t, db, "alice", "1001")
+		s.bob = ctitest.Agent(t, db, "bob", "1002")
+		s.camp = ctitest.Campaign(t, db, ctitest.CampaignSpec{Name: "Outbound", Kind: "outbound", Platform: "+441632960000",
+			Agents: []int64{s.alice, s.bob}, Codes: []string{"SALE"}})
 		exec := func(sql string, args ...any) {
 			if err := db.Exec(sql, args...).Error; err != nil {
 				t.Fatal(err)
 			}
 		}
-		exec(`UPDATE campaigns SET settings = ?::jsonb WHERE id = ?`, `{"dialer":{"mode":"predictive","abandonMessage":"sound:sorry-all-busy",
-			"ringSeconds":20,"callingWindow":{"start":"00:00","end":"24:00","days":[1,2,3,4,5,6,7]}}}`, camp)
+		exec(`UPDATE campaigns SET settings = ?::jsonb WHERE id = ?`, `{"dialer":`+settings+`}`, s.camp)
 		var list int64
-		db.Raw(`INSERT INTO dialer_lead_lists (campaign_id, name) VALUES (?, 'L') RETURNING id`, camp).Scan(&list)
-		for _, n := range []string{"+442079460201", "+442079460202", "+442079460203"} {
+		db.Raw(`INSERT INTO dialer_lead_lists (campaign_id, name) VALUES (?, 'L') RETURNING id`, s.camp).Scan(&list)
+		for _, p := range phones {
+			q := append(append([]string(nil), p...), "", "", "")
 			var id int64
-			db.Raw(`INSERT INTO dialer_leads (list_id, campaign_id, name, phone1, primary_phone, time_zone)
-				VALUES (?, ?, ?, ?, ?, 'Europe/London') RETURNING id`, list, camp, "Lead "+n, n, n).Scan(&id)
-			leads[id] = n
+			db.Raw(`INSERT INTO dialer_leads (list_id, campaign_id, name, phone1, phone2, phone3, primary_phone, time_zone)
+				VALUES (?, ?, ?, ?, ?, ?, ?, 'Europe/London') RETURNING id`, list, s.camp, "Lead "+p[0], q[0], q[1], q[2], p[0]).Scan(&id)
+			s.leads[id] = p
 		}
 	})
-	w, err := dialer.New(dialer.Config{DB: f.DB, Engine: f.Engine, Logger: quiet(),
-		NewPacer: func(int64, dialer.Settings) pacing.Pacer { return pacing.FixedRatio{Ratio: 1.5} }})
+	cfg := dialer.Config{DB: s.DB, Engine: s.Engine, Logger: quiet()}
+	if pacer != nil {
+		cfg.NewPacer = func(int64, dialer.Settings) pacing.Pacer { return pacer }
+	}
+	w, err := dialer.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.w = w
 	worker.Store(w)
-	if err := w.Start(bg); err != nil { // outcome loop; ticks are driven below
+	if err := w.Start(bg); err != nil { // outcome loop; ticks are driven by the test
 		t.Fatal(err)
 	}
-	defer w.Stop()
-
+	t.Cleanup(w.Stop)
 	for _, a := range []struct {
 		id  int64
 		ext string
-	}{{alice, "1001"}, {bob, "1002"}} {
-		f.Double.Script("PJSIP/"+a.ext, aritest.Behavior{AnswerAfter: 10 * time.Millisecond})
-		if _, err := f.Engine.Login(bg, a.id); err != nil {
+	}{{s.alice, "1001"}, {s.bob, "1002"}} {
+		s.Double.Script("PJSIP/"+a.ext, aritest.Behavior{AnswerAfter: 10 * time.Millisecond})
+		if _, err := s.Engine.Login(bg, a.id); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.Engine.Connect(bg, a.id, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: a.ext, Persistent: true}); err != nil {
+		if err := s.Engine.Connect(bg, a.id, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: a.ext, Persistent: true}); err != nil {
 			t.Fatal(err)
 		}
-		f.WaitState(t, a.id, cti.AgentPaused, 5*time.Second)
-		if err := f.Engine.SetReady(bg, a.id); err != nil {
+		s.WaitState(t, a.id, cti.AgentPaused, 5*time.Second)
+		if err := s.Engine.SetReady(bg, a.id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f.Double.Script("PJSIP/+44*@trunk", aritest.Behavior{AnswerAfter: 50 * time.Millisecond})
 	ctitest.Eventually(t, 2*time.Second, "two persistent agents ready", func() bool {
-		l, _ := f.Engine.CampaignLoad(bg, camp)
+		l, _ := s.Engine.CampaignLoad(bg, s.camp)
 		return l.ReadyPersistent == 2
 	})
+	return s
+}
+
+func TestPredictiveCampaignThroughEngine(t *testing.T) {
+	bg := context.Background()
+	s := startStack(t, `{"mode":"predictive","abandonMessage":"sound:sorry-all-busy","ringSeconds":20,
+		"callingWindow":{"start":"00:00","end":"24:00","days":[1,2,3,4,5,6,7]}}`, pacing.FixedRatio{Ratio: 1.5},
+		[]string{"+442079460201"}, []string{"+442079460202"}, []string{"+442079460203"})
+	f, w, camp, alice, bob := s.Stack, s.w, s.camp, s.alice, s.bob
+	f.Double.Script("PJSIP/+44*@trunk", aritest.Behavior{AnswerAfter: 50 * time.Millisecond})
 
 	if err := w.TickCampaign(bg, camp); err != nil {
 		t.Fatal(err)
@@ -164,3 +186,55 @@ func TestPredictiveCampaignThroughEngine(t *testing.T) {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestPreviewAutoDialThroughEngine: a preview campaign offers a lead with
+// three numbers to the longest-idle Ready agent; nobody clicks, so after
+// the campaign's preview timeout the engine dials the first number, and
+// the answered outcome closes the lead.
+func TestPreviewAutoDialThroughEngine(t *testing.T) {
+	bg := context.Background()
+	phones := []string{"+442079460301", "+442079460302", "+442079460303"}
+	s := startStack(t, `{"mode":"preview","previewTimeoutSeconds":5,
+		"callingWindow":{"start":"00:00","end":"24:00","days":[1,2,3,4,5,6,7]}}`, nil, phones)
+	s.Double.Script("PJSIP/+44*@trunk", aritest.Behavior{AnswerAfter: 50 * time.Millisecond})
+	watch := s.WatchAgent(t, s.alice)
+	start := time.Now()
+	if err := s.w.TickCampaign(bg, s.camp); err != nil {
+		t.Fatal(err)
+	}
+	offered := watch.Next("preview.offered", 2*time.Second)
+	for _, p := range phones {
+		if !strings.Contains(string(offered.Data), p) {
+			t.Fatalf("offer without %s: %s", p, offered.Data)
+		}
+	}
+	// Bob is Ready too but the only lead is taken: nothing for him.
+	if err := s.w.TickCampaign(bg, s.camp); err != nil {
+		t.Fatal(err)
+	}
+	watch.Next("preview.autodial", 8*time.Second)
+	if waited := time.Since(start); waited < 5*time.Second {
+		t.Errorf("auto-dialled after %v", waited)
+	}
+	watch.Next("call.connected", 3*time.Second)
+	// The engine reports a preview call's outcome when it ends.
+	if err := s.Engine.Hangup(bg, s.alice); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Number, Outcome string
+		AgentID         int64
+	}
+	ctitest.Eventually(t, 5*time.Second, "answered attempt", func() bool {
+		s.DB.Raw(`SELECT number, outcome, COALESCE(agent_id, 0) AS agent_id FROM dialer_attempts`).Scan(&got)
+		return got.Outcome == "answered"
+	})
+	if got.Number != phones[0] || got.AgentID != s.alice {
+		t.Errorf("attempt %+v", got)
+	}
+	var status string
+	s.DB.Raw(`SELECT status FROM dialer_leads`).Scan(&status)
+	if status != "done" {
+		t.Errorf("lead %s", status)
+	}
+}

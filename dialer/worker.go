@@ -34,7 +34,9 @@ type Config struct {
 	NewPacer func(campaignID int64, s Settings) pacing.Pacer
 	// StaleAfter releases leads left "dialling" and callbacks left
 	// "offered" without an outcome for this long (default 30 min), e.g.
-	// after a crash between claiming and dialling.
+	// after a crash between claiming and dialling. Leads whose number is on
+	// a call that has not ended are kept (preview outcomes come at the end
+	// of the call).
 	StaleAfter time.Duration
 	// MaxPerTick caps the calls a campaign places in one tick (default 50).
 	MaxPerTick int
@@ -649,8 +651,11 @@ func (w *Worker) CallbacksTick(ctx context.Context, campaignID int64) error {
 // "offered" for longer than StaleAfter without an outcome.
 func (w *Worker) Housekeeping(ctx context.Context, now time.Time) error {
 	cut := now.Add(-w.cfg.StaleAfter)
-	res := w.db.WithContext(ctx).Exec(`UPDATE dialer_leads SET status = 'retry', next_attempt_at = ?, updated_at = ?
-		WHERE status = 'dialling' AND updated_at < ?`, now, now, cut)
+	// A preview call's outcome comes when the call ends, so a lead whose
+	// number is on a call that has not ended is left alone.
+	res := w.db.WithContext(ctx).Exec(`UPDATE dialer_leads l SET status = 'retry', next_attempt_at = ?, updated_at = ?
+		WHERE status = 'dialling' AND updated_at < ? AND NOT EXISTS (SELECT 1 FROM interactions i
+			WHERE i.ended_at IS NULL AND i.customer_number IN (l.phone1, l.phone2, l.phone3) AND i.customer_number <> '')`, now, now, cut)
 	if res.Error != nil {
 		return res.Error
 	}

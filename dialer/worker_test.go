@@ -447,11 +447,16 @@ func TestHousekeepingReleasesStaleClaims(t *testing.T) {
 	camp := seedCampaign(t, db, "C", "outbound", `{"mode":"preview"}`)
 	list := seedList(t, db, camp, "L")
 	l := seedLead(t, db, camp, list, "L", "Europe/London", ukNumber(1))
-	exec(t, db, `UPDATE dialer_leads SET status = 'dialling', updated_at = ? WHERE id = ?`, tuesday.Add(-time.Hour), l)
+	talking := seedLead(t, db, camp, list, "On a long call", "Europe/London", ukNumber(2))
+	exec(t, db, `UPDATE dialer_leads SET status = 'dialling', updated_at = ?`, tuesday.Add(-time.Hour))
+	exec(t, db, `INSERT INTO interactions (id, campaign_id, direction, state, customer_number) VALUES ('I9', ?, 'OUT', 'connected', ?)`, camp, ukNumber(2))
 	w := newWorker(t, db, newFakeEngine(), &fakeClock{t: tuesday})
 	must(t, w.Housekeeping(ctx, tuesday))
 	if r := lead(t, db, l); r.Status != "retry" {
 		t.Fatalf("%+v", r)
+	}
+	if r := lead(t, db, talking); r.Status != "dialling" {
+		t.Fatalf("lead on a call released: %+v", r)
 	}
 }
 
