@@ -125,3 +125,50 @@ func TestAdaptorPaymentAndTransfer(t *testing.T) {
 		t.Fatalf("card number found in %v at the end", w)
 	}
 }
+
+// TestAdaptorConsultConference consults a number, merges it into a
+// conference, adds a party, and leaves the conference on hang-up.
+func TestAdaptorConsultConference(t *testing.T) {
+	b := newBackend(t)
+	r, ok := b.(*real)
+	if !ok {
+		t.Skip("conference needs the real stack (unset CTID_WEB_FAKE)")
+	}
+	ctx := browser(t)
+	run(t, ctx, "open adaptor", chromedp.EmulateViewport(300, 760), chromedp.Navigate(b.URL()+"/adaptor/index.html"),
+		chromedp.WaitVisible(chromedp.ID("lgUser")))
+	run(t, ctx, "login", chromedp.SendKeys(chromedp.ID("lgUser"), "alice"), chromedp.SendKeys(chromedp.ID("lgPass"), agentPassword),
+		chromedp.Click(chromedp.ID("lgBtn")))
+	waitJS(t, ctx, "connect screen", visible("#cnBtn"))
+	run(t, ctx, "start", chromedp.Click(chromedp.ID("cnBtn")))
+	waitJS(t, ctx, "paused", visible("#dialer")+` && document.getElementById('conn').textContent==='online'`)
+	run(t, ctx, "ready", chromedp.SetValue(chromedp.ID("status"), "ready"))
+	waitJS(t, ctx, "ready", `document.body.className==='st-ready'`)
+	cust := r.Inbound("+447700900888")
+	waitJS(t, ctx, "on call", visible("#xfOpen")+` && document.body.className==='st-on_call'`)
+
+	run(t, ctx, "open transfer", chromedp.Click(chromedp.ID("xfOpen")))
+	waitJS(t, ctx, "transfer dialog", visible("#xfTarget"))
+	run(t, ctx, "consult", chromedp.SetValue(chromedp.ID("xfType"), "number"), chromedp.SendKeys(chromedp.ID("xfTarget"), "020 7946 0001"),
+		chromedp.Click(chromedp.CSS(`input[name=mode][value=consult]`)), chromedp.Click(chromedp.ID("dlgOk")))
+	waitJS(t, ctx, "consulting", visible("#xfMerge")+` && document.getElementById('xfState').textContent.includes('Consulting')`)
+	shot(t, ctx, "17-consult")
+	run(t, ctx, "merge", chromedp.Click(chromedp.ID("xfMerge")))
+	waitJS(t, ctx, "conference", `document.getElementById('xfState').textContent.includes('1 of 4')`)
+	run(t, ctx, "add party", chromedp.Click(chromedp.ID("xfOpen")))
+	waitJS(t, ctx, "add dialog", visible("#xfTarget")+` && document.getElementById('dlgTitle').textContent.includes('conference')`)
+	run(t, ctx, "add", chromedp.SetValue(chromedp.ID("xfType"), "number"), chromedp.SendKeys(chromedp.ID("xfTarget"), "020 7946 0002"),
+		chromedp.Click(chromedp.ID("dlgOk")))
+	waitJS(t, ctx, "two parties", `document.getElementById('xfState').textContent.includes('2 of 4')`)
+	shot(t, ctx, "18-conference")
+	run(t, ctx, "hang up", chromedp.Click(chromedp.ID("hangBtn")))
+	waitJS(t, ctx, "leave or terminate", visible(`input[name=how][value=leave]`))
+	shot(t, ctx, "19-conference-leave")
+	run(t, ctx, "leave", chromedp.Click(chromedp.ID("dlgOk")))
+	waitJS(t, ctx, "wrap after leave", visible("#wrap")+` && document.body.className==='st-on_wrap'`)
+	c, _ := r.Double.Channel(cust)
+	if br, _ := r.Double.Bridge(c.Bridge); len(br.Channels) != 3 {
+		t.Errorf("conference after leave: %+v", br)
+	}
+	r.Double.HangupChannel(cust, 16)
+}
