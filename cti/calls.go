@@ -145,19 +145,20 @@ func (e *Engine) allocate() {
 	}
 	for {
 		var best *call
+		var to *agent
 		for _, q := range e.queues {
 			if len(q) > 0 && (best == nil || q[0].rec.QueuedAt.Before(*best.rec.QueuedAt)) {
 				// Skip a head that no Ready agent can take, so another
 				// campaign's caller is not blocked behind it.
-				if e.pickAgent(q[0].campaign) != nil {
-					best = q[0]
+				if a := e.pickAgent(q[0].campaign); a != nil {
+					best, to = q[0], a
 				}
 			}
 		}
 		if best == nil {
 			return
 		}
-		e.offer(best, e.pickAgent(best.campaign))
+		e.offer(best, to) // pickAgent scans the campaign's agents: once per offer, not twice
 	}
 }
 
