@@ -127,13 +127,13 @@ func (w *Worker) leadOutcome(ctx context.Context, st *campaignState, o AttemptOu
 	if outcome == store.OutcomeAnswered || outcome == store.OutcomeAbandoned {
 		answeredAt = ptr(now)
 	}
+	w.linkAttempt(ctx, attemptID, o)
 	if err := w.store.EndAttempt(ctx, attemptID, outcome, answeredAt, now, status, next); err != nil {
 		return err
 	}
 	if err := w.db.WithContext(ctx).Exec(`UPDATE dialer_leads SET next_phone = ? WHERE id = ?`, nextPhone, o.LeadID).Error; err != nil {
 		return err
 	}
-	w.linkAttempt(ctx, attemptID, o)
 	if lr, ok := st.pacer.(pacing.Learner); ok && ours {
 		switch outcome {
 		case store.OutcomeAnswered, store.OutcomeAbandoned:
