@@ -347,7 +347,10 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 	if n <= s.o.BodyLimit {
 		return c.Next()
 	}
-	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), "/api/v1/admin/campaigns/") && strings.HasSuffix(c.Path(), "/announcements") {
+	// Multipart uploads to a campaign (announcement WAVs; lead lists when
+	// that route is served) may be larger.
+	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), "/api/v1/admin/campaigns/") &&
+		(strings.HasSuffix(c.Path(), "/announcements") || strings.HasSuffix(c.Path(), "/leads")) {
 		if ct := c.Get(fiber.HeaderContentType); strings.HasPrefix(strings.ToLower(ct), "multipart/form-data") {
 			return c.Next()
 		}

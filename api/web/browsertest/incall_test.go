@@ -2,6 +2,8 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -171,4 +173,42 @@ func TestAdaptorConsultConference(t *testing.T) {
 		t.Errorf("conference after leave: %+v", br)
 	}
 	r.Double.HangupChannel(cust, 16)
+}
+
+// TestAdminAnnouncements adds an Asterisk sound and uploads WAVs (a bad one
+// is refused with the server's reason) on the campaign editor.
+func TestAdminAnnouncements(t *testing.T) {
+	if os.Getenv("CTID_WEB_FAKE") != "" {
+		t.Skip("the fake has no admin API")
+	}
+	b := newReal(t)
+	ctx := browser(t)
+	run(t, ctx, "open admin", chromedp.EmulateViewport(900, 900), chromedp.Navigate(b.URL()+"/admin/index.html"),
+		chromedp.WaitVisible(chromedp.ID("lgUser")))
+	run(t, ctx, "admin login", chromedp.SendKeys(chromedp.ID("lgUser"), "root"), chromedp.SendKeys(chromedp.ID("lgPass"), agentPassword),
+		chromedp.Click(chromedp.ID("lgBtn")))
+	waitJS(t, ctx, "campaign rows", `[...document.querySelectorAll('#list td')].some(td=>td.textContent==='Sales')`)
+	run(t, ctx, "pick Sales", ev(`[...document.querySelectorAll('#list tr')].find(tr=>tr.firstChild.textContent==='Sales').click()`))
+	waitJS(t, ctx, "announcements section", visible("#annAdd")+` && document.getElementById('annList').textContent.includes('No announcements')`)
+	run(t, ctx, "add sound", chromedp.SendKeys(chromedp.ID("annName"), "Monkeys"), chromedp.SendKeys(chromedp.ID("annSound"), "sound:tt-monkeys"),
+		chromedp.Click(chromedp.ID("annAdd")))
+	waitJS(t, ctx, "sound listed", `document.getElementById('annList').textContent.includes('Monkeys — sound:tt-monkeys')`)
+	// A stereo WAV is refused with the reason; a mono 8 kHz one is stored.
+	wavJS := func(channels int) string {
+		return fmt.Sprintf(`(()=>{const ch=%d, n=8000, data=n*2*ch, b=new ArrayBuffer(44+data), v=new DataView(b), s=(o,t)=>[...t].forEach((c,i)=>v.setUint8(o+i,c.charCodeAt(0)));
+			s(0,'RIFF'); v.setUint32(4,36+data,true); s(8,'WAVEfmt '); v.setUint32(16,16,true); v.setUint16(20,1,true); v.setUint16(22,ch,true);
+			v.setUint32(24,8000,true); v.setUint32(28,16000*ch,true); v.setUint16(32,2*ch,true); v.setUint16(34,16,true); s(36,'data'); v.setUint32(40,data,true);
+			const dt=new DataTransfer(); dt.items.add(new File([b],'a.wav',{type:'audio/wav'})); document.getElementById('annFile').files=dt.files; })()`, channels)
+	}
+	run(t, ctx, "bad upload", ev(`document.getElementById('annName').value='Stereo'`), ev(wavJS(2)), chromedp.Click(chromedp.ID("annAdd")))
+	waitJS(t, ctx, "refused", `document.getElementById('annErr').textContent.includes('mono')`)
+	shot(t, ctx, "32-admin-announcement-refused")
+	run(t, ctx, "good upload", ev(`document.getElementById('annName').value='Hold message'`), ev(wavJS(1)), chromedp.Click(chromedp.ID("annAdd")))
+	waitJS(t, ctx, "upload listed", `document.getElementById('annList').textContent.includes('Hold message — uploaded WAV')`)
+	shot(t, ctx, "33-admin-announcements")
+	var n int64
+	b.DB.Raw(`SELECT count(*) FROM announcements WHERE campaign_id = ? AND length(wav) = 16044 AND token <> ''`, b.CampaignID("Sales")).Scan(&n)
+	if n != 1 {
+		t.Fatalf("stored uploads: %d", n)
+	}
 }

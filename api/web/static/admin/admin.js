@@ -13,7 +13,7 @@ const R = {
     ['extendWrapSeconds', 'Extend wrap by (s, 0 = off)', 'number'], ['recording', 'Record calls', 'bool'],
     ['maxQueueSeconds', 'Max queue wait (s)', 'number'], ['overflowContext', 'Overflow context', 'text'],
     ['overflowExtension', 'Overflow extension', 'text'], ['paymentEnabled', 'Payments enabled', 'bool'],
-    ['settings', 'More settings (JSON: announcements, dialler mode and limits)', 'json'], ['agentIds', 'Agents', 'agents']]},
+    ['settings', 'More settings (JSON: payment gateway, dialler mode and limits)', 'json'], ['agentIds', 'Agents', 'agents']]},
   users: {title: 'Agents & users', cols: ['username', 'displayName', 'role', 'disabled'], update: 'PATCH', del: 'Disable', fields: [
     ['username', 'Username', 'text', {required: true, createOnly: true}], ['password', 'Password (leave empty to keep)', 'password'],
     ['displayName', 'Display name', 'text'], ['role', 'Role', 'select', {options: ['agent', 'supervisor', 'admin']}],
@@ -126,6 +126,7 @@ function drawEdit() {
     isNew ? null : h('button', {type: 'button', disabled: ro, onclick: del}, d.del || 'Delete')));
   form.addEventListener('submit', save);
   const parts = [h('h2', {}, (isNew ? 'New ' : 'Edit ') + d.title.toLowerCase()), form];
+  if (res === 'campaigns' && !isNew) parts.push(announcements());
   if (res === 'campaigns' && !isNew && cur.kind === 'outbound') parts.push(leadUpload());
   e.replaceChildren(...parts);
 }
@@ -168,6 +169,43 @@ async function save(ev) {
 async function del() {
   if (!confirm(`${R[res].del || 'Delete'} ${cur.name || cur.username || cur.id}?`)) return;
   try { await api('DELETE', `/admin/${res}/${cur.id}`); cur = null; load(); } catch (e) { $('f-err').textContent = e.message; }
+}
+
+// Announcements: an Asterisk sound by name, or an uploaded WAV (PCM 16-bit
+// mono, 8 or 16 kHz, at most 5 MB) that ctid serves to Asterisk.
+function announcements() {
+  const base = `/admin/campaigns/${cur.id}/announcements`, list = h('ul', {class: 'list', id: 'annList'}), msg = h('div', {class: 'ferr', role: 'alert', id: 'annErr'});
+  const name = h('input', {id: 'annName', autocomplete: 'off'}), sound = h('input', {id: 'annSound', placeholder: 'sound:tt-monkeys', autocomplete: 'off'});
+  const file = h('input', {type: 'file', id: 'annFile', accept: '.wav,audio/wav'});
+  const draw = async () => {
+    let l = [];
+    try { l = await api('GET', base); } catch (e) { msg.textContent = e.message; }
+    list.replaceChildren(...l.map(a => h('li', {}, h('span', {}, a.name + ' — ' + (a.uploaded ? `uploaded WAV, ${Math.round(a.size / 1024)} KB` : a.media)),
+      h('button', {type: 'button', onclick: async () => { if (!confirm(`Delete announcement ${a.name}?`)) return;
+        try { await api('DELETE', `${base}/${a.id}`); draw(); } catch (e) { msg.textContent = e.message; } }}, 'Delete'))));
+    if (!l.length) list.append(h('li', {class: 'hint'}, 'No announcements: the adaptor hides its Announcement tab.'));
+  };
+  const add = async () => {
+    msg.textContent = '';
+    if (!name.value.trim()) { msg.textContent = 'Enter a name.'; name.focus(); return; }
+    try {
+      if (file.files[0]) {
+        const fd = new FormData(); fd.append('name', name.value.trim()); fd.append('file', file.files[0]);
+        const r = await fetch(API + base, {method: 'POST', headers: {Authorization: 'Bearer ' + token}, body: fd});
+        const d = await r.json().catch(() => ({}));
+        if (!r.ok) throw new Error(d.detail || d.title || `Upload failed (${r.status})`);
+      } else {
+        if (!sound.value.trim()) { msg.textContent = 'Enter an Asterisk sound (sound:…) or choose a WAV file.'; return; }
+        await api('POST', base, {name: name.value.trim(), media: sound.value.trim()});
+      }
+      name.value = ''; sound.value = ''; file.value = ''; draw();
+    } catch (e) { msg.textContent = e.message; }
+  };
+  draw();
+  return h('section', {class: 'card', 'aria-label': 'Announcements'}, h('h2', {}, 'Announcements'), list,
+    h('label', {for: 'annName'}, 'Name'), name, h('label', {for: 'annSound'}, 'Asterisk sound'), sound,
+    h('label', {for: 'annFile'}, 'or WAV file (PCM 16-bit mono, 8/16 kHz, ≤ 5 MB)'), file, msg,
+    h('button', {type: 'button', id: 'annAdd', onclick: add}, 'Add announcement'));
 }
 
 // Lead-list upload (dialler issue): multipart with progress via XHR.
