@@ -404,7 +404,7 @@ func (w *Worker) callbackOutcome(ctx context.Context, o AttemptOutcome) (bool, e
 		}
 		handled = true
 		camp, err := w.loadCampaign(ctx, tx, cb.CampaignID)
-		if err != nil {
+		if err != nil && !isSettingsErr(err) {
 			return err
 		}
 		s := &camp.Settings

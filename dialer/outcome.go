@@ -39,7 +39,7 @@ func (w *Worker) HandleOutcome(ctx context.Context, o AttemptOutcome) error {
 	if o.LeadID == 0 {
 		return nil
 	}
-	st, err := w.state(ctx, o.CampaignID)
+	st, err := w.state(ctx, o.CampaignID, true)
 	if err != nil {
 		return err
 	}

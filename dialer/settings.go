@@ -1,14 +1,3 @@
-// Package dialer is ctid's live outbound dialler: it turns outbound
-// campaigns and their lead lists into calls through the CTI engine (preview
-// offers to Ready agents, predictive/progressive originations paced by
-// dialer/pacing), records every attempt and its outcome, schedules retries,
-// and presents due callbacks.
-//
-// A Worker is driven by github.com/robfig/cron/v3: one job every 2 seconds
-// per active outbound campaign and a minute job for due callbacks (of every
-// campaign, inbound ones included) and housekeeping. Leads are claimed with
-// SELECT … FOR UPDATE SKIP LOCKED so several ctid instances sharing a
-// database never dial the same lead twice.
 package dialer
 
 import (

@@ -58,6 +58,7 @@ type Worker struct {
 
 	cron     *cron.Cron
 	entries  map[int64]cron.EntryID
+	omu      sync.RWMutex // guards outcomes (set by Start, closed by Stop)
 	outcomes chan AttemptOutcome
 	stopped  chan struct{}
 	runCtx   context.Context
@@ -168,7 +169,9 @@ func (w *Worker) Start(ctx context.Context) error {
 	w.cron = cron.New(cron.WithSeconds(), cron.WithLogger(logger),
 		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
 	w.entries = map[int64]cron.EntryID{}
+	w.omu.Lock()
 	w.outcomes = make(chan AttemptOutcome, 4096)
+	w.omu.Unlock()
 	w.stopped = make(chan struct{})
 	if _, err := w.cron.AddFunc(w.cfg.MinuteSpec, func() {
 		if err := w.Minute(w.runCtx); err != nil && w.runCtx.Err() == nil {
@@ -192,29 +195,37 @@ func (w *Worker) Stop() {
 		return
 	}
 	<-w.cron.Stop().Done()
+	w.omu.Lock()
 	close(w.outcomes)
+	w.outcomes = nil
+	w.omu.Unlock()
 	<-w.stopped
 	w.cancel()
 }
 
 // Outcome receives the engine's attempt outcomes (cti.Options.Outcome). It
 // never blocks the engine: outcomes are recorded by the worker's own
-// goroutine, in order.
+// goroutine, in order (before Start, after Stop or when the queue is full,
+// by a goroutine of their own).
 func (w *Worker) Outcome(o AttemptOutcome) {
-	if w.outcomes == nil {
-		go w.handleLogged(context.Background(), o)
-		return
+	w.omu.RLock()
+	defer w.omu.RUnlock()
+	if w.outcomes != nil {
+		select {
+		case w.outcomes <- o:
+			return
+		default:
+		}
 	}
-	select {
-	case w.outcomes <- o:
-	default:
-		go w.handleLogged(w.runCtx, o)
-	}
+	go w.handleLogged(context.Background(), o)
 }
 
 func (w *Worker) outcomeLoop() {
 	defer close(w.stopped)
-	for o := range w.outcomes {
+	w.omu.RLock()
+	ch := w.outcomes
+	w.omu.RUnlock()
+	for o := range ch {
 		w.handleLogged(context.WithoutCancel(w.runCtx), o)
 	}
 }
@@ -279,17 +290,27 @@ func (w *Worker) loadCampaign(ctx context.Context, db *gorm.DB, id int64) (campa
 	}
 	s, err := ParseSettings([]byte(c.SettingsText), c.DefaultRegion)
 	if err != nil {
+		// The defaults, for callers that must go on (recording outcomes).
+		c.Settings, _ = parseDialer(nil, c.DefaultRegion)
 		return c, fmt.Errorf("campaign %d: %w", id, err)
 	}
 	c.Settings = s
 	return c, nil
 }
 
+func isSettingsErr(err error) bool {
+	var es SettingsErrors
+	return errors.As(err, &es)
+}
+
 // state returns the campaign's state, refreshed from the database (so
 // settings edits apply on the next tick), locked.
-func (w *Worker) state(ctx context.Context, id int64) (*campaignState, error) {
+//
+// With lenient, settings made invalid by an edit do not stop the caller
+// (recording outcomes): the last good settings apply, else the defaults.
+func (w *Worker) state(ctx context.Context, id int64, lenient bool) (*campaignState, error) {
 	info, err := w.loadCampaign(ctx, w.db, id)
-	if err != nil {
+	if err != nil && !(lenient && isSettingsErr(err)) {
 		return nil, err
 	}
 	w.mu.Lock()
@@ -300,6 +321,9 @@ func (w *Worker) state(ctx context.Context, id int64) (*campaignState, error) {
 	}
 	w.mu.Unlock()
 	st.mu.Lock()
+	if err != nil && st.info.ID == id {
+		info.Settings = st.info.Settings
+	}
 	st.info = info
 	if st.pacer == nil || st.mode != info.Settings.Mode {
 		st.mode = info.Settings.Mode
@@ -344,7 +368,7 @@ func (w *Worker) Tick(ctx context.Context) error {
 // TickCampaign is one campaign's job: offer due callbacks, then preview
 // leads to free agents or place the calls the pacer asks for.
 func (w *Worker) TickCampaign(ctx context.Context, id int64) error {
-	st, err := w.state(ctx, id)
+	st, err := w.state(ctx, id, false)
 	if err != nil {
 		return err
 	}
@@ -633,7 +657,7 @@ func (w *Worker) Minute(ctx context.Context) error {
 
 // CallbacksTick offers the campaign's due callbacks to its free agents.
 func (w *Worker) CallbacksTick(ctx context.Context, campaignID int64) error {
-	st, err := w.state(ctx, campaignID)
+	st, err := w.state(ctx, campaignID, false)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -493,5 +494,25 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBrokenSettingsStopDiallingButOutcomesAreKept(t *testing.T) {
+	db := pgtestDB(t)
+	camp := seedCampaign(t, db, "C", "outbound", `{"mode":"progressive","retryDelays":{"no_answer":900}}`)
+	list := seedList(t, db, camp, "L")
+	l := seedLead(t, db, camp, list, "L", "Europe/London", ukNumber(1))
+	eng, clk := newFakeEngine(), &fakeClock{t: tuesday}
+	eng.SetLoad(camp, CampaignLoad{ReadyPersistent: 1})
+	w := newWorker(t, db, eng, clk)
+	must(t, w.TickCampaign(ctx, camp))
+	_, d := eng.Take()
+	exec(t, db, `UPDATE campaigns SET settings = '{"dialer":{"mode":"robot"}}' WHERE id = ?`, camp)
+	if err := w.TickCampaign(ctx, camp); err == nil || !strings.Contains(err.Error(), "mode: must be preview, predictive or progressive") {
+		t.Fatalf("tick with bad settings: %v", err)
+	}
+	must(t, w.HandleOutcome(ctx, AttemptOutcome{AttemptID: d[0].AttemptID, CampaignID: camp, LeadID: l, Number: ukNumber(1), Result: ResultNoAnswer, At: clk.Now()}))
+	if r := lead(t, db, l); r.Status != "retry" || !r.NextAttemptAt.Equal(clk.Now().Add(15*time.Minute)) {
+		t.Fatalf("outcome with broken settings: %+v (last good settings should apply)", r)
 	}
 }
