@@ -1,9 +1,7 @@
 package api
 
 import (
-	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -49,7 +47,7 @@ func (s *Server) agentTransfer(c *fiber.Ctx) error {
 	defer cancel()
 	v, err := s.eng.Transfer(ctx, currentUser(c).ID, cti.TransferRequest{Type: *req.Type, Target: *req.Target, Mode: req.Mode})
 	if err != nil {
-		return renameField(err, map[string]string{"number": "target"})
+		return err
 	}
 	return c.JSON(v)
 }
@@ -217,12 +215,6 @@ func (s *Server) agentPaymentSubmit(c *fiber.Ctx) error {
 	v, err := s.eng.MakePayment(ctx, currentUser(c).ID, cti.PaymentDetails{Reference: req.Reference, Expiry: req.Expiry,
 		CardholderName: req.CardholderName, Amount: req.Amount, Currency: req.Currency})
 	if err != nil {
-		// The engine's final check names "payment"; point at the request
-		// field when it is the expiry.
-		var ce *cti.Error
-		if errors.As(err, &ce) && ce.Field == "payment" && strings.Contains(strings.ToLower(ce.Msg), "expir") {
-			return renameField(err, map[string]string{"payment": "expiry"})
-		}
 		return err
 	}
 	return c.JSON(v)
@@ -279,17 +271,4 @@ func (s *Server) agentPreviewSkip(c *fiber.Ctx) error {
 		return err
 	}
 	return s.snapshotReply(c)
-}
-
-// renameField maps an engine error's field to the request's name for it.
-func renameField(err error, names map[string]string) error {
-	var ce *cti.Error
-	if errors.As(err, &ce) {
-		if n, ok := names[ce.Field]; ok {
-			p := toProblem(err)
-			p.Field = n
-			return p
-		}
-	}
-	return err
 }

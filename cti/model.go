@@ -155,11 +155,12 @@ type RecordingRecord struct {
 
 // Bookmark marks a moment in a recording (offset excludes paused time).
 type Bookmark struct {
-	RecordingName, InteractionID string
-	OffsetMs                     int64
-	Note                         string
-	UserID                       int64
-	At                           time.Time
+	RecordingName string    `json:"recordingName"`
+	InteractionID string    `json:"interactionId"`
+	OffsetMs      int64     `json:"offsetMs"`
+	Note          string    `json:"note"`
+	UserID        int64     `json:"userId"`
+	At            time.Time `json:"at"`
 }
 
 // PaymentRecord is a payment outcome: never card number or CVV.

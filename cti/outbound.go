@@ -78,10 +78,10 @@ type preview struct {
 
 // PreviewView is the preview card.
 type PreviewView struct {
-	CampaignID   int64     `json:"campaignId"`
-	CampaignName string    `json:"campaignName"`
-	Lead         Lead      `json:"lead"`
-	Deadline     time.Time `json:"deadline"`
+	CampaignID   int64      `json:"campaignId"`
+	CampaignName string     `json:"campaignName"`
+	Lead         Lead       `json:"lead"`
+	Deadline     *time.Time `json:"deadline,omitempty"` // absent: no auto-dial
 }
 
 type predictive struct {
@@ -186,7 +186,12 @@ func (e *Engine) OfferPreview(ctx context.Context, agentID, campaignID int64, le
 
 func (e *Engine) previewView(a *agent) PreviewView {
 	p := a.preview
-	return PreviewView{CampaignID: p.camp.ID, CampaignName: p.camp.Name, Lead: p.lead, Deadline: p.deadline}
+	v := PreviewView{CampaignID: p.camp.ID, CampaignName: p.camp.Name, Lead: p.lead}
+	if !p.deadline.IsZero() {
+		d := p.deadline
+		v.Deadline = &d
+	}
+	return v
 }
 
 // PreviewDial dials one of the offered lead's numbers.

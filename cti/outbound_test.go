@@ -40,7 +40,7 @@ func TestPreviewAutoDialsFirstNumberAndReportsOutcome(t *testing.T) {
 		t.Fatal(err)
 	}
 	pv := decode[cti.PreviewView](t, w.Next("preview.offered", time.Second))
-	if len(pv.Lead.Phones) != 3 || pv.Deadline.IsZero() {
+	if len(pv.Lead.Phones) != 3 || pv.Deadline == nil {
 		t.Fatalf("preview %+v", pv)
 	}
 	if _, err := f.Engine.PreviewDial(bg, f.alice, "+449999999999"); cti.KindOf(err) != cti.KindInvalid {

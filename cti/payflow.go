@@ -174,7 +174,7 @@ func (e *Engine) MakePayment(ctx context.Context, userID int64, d PaymentDetails
 			CardholderName: strings.TrimSpace(d.CardholderName), ExpiryMonth: mm, ExpiryYear: yy,
 			IdempotencyKey: c.rec.ID + "-" + e.newID("")}.WithCard(p.capture)
 		if err := req.Validate(e.now(), p.currency); err != nil {
-			return invalid("payment", err.Error())
+			return invalid(paymentField(err), err.Error())
 		}
 		p.charging, p.result = true, nil
 		gw, iid, uid := p.gateway, c.rec.ID, a.user.ID
@@ -246,6 +246,23 @@ func (e *Engine) endPayment(c *call, why string) {
 	if a := p.by; a != nil {
 		e.publish(a, "payment.ended", map[string]string{"interactionId": c.rec.ID, "reason": why})
 	}
+}
+
+// paymentField names the request field a validation error is about.
+func paymentField(err error) string {
+	switch {
+	case errors.Is(err, payment.ErrExpired), errors.Is(err, payment.ErrInvalidExpiry):
+		return "expiry"
+	case errors.Is(err, payment.ErrInvalidAmount):
+		return "amount"
+	case errors.Is(err, payment.ErrInvalidCurrency):
+		return "currency"
+	case errors.Is(err, payment.ErrInvalidRef):
+		return "reference"
+	case errors.Is(err, payment.ErrCardIncomplete), errors.Is(err, payment.ErrCardInvalid), errors.Is(err, payment.ErrWiped):
+		return "card"
+	}
+	return "payment"
 }
 
 func (e *Engine) withPayment(ctx context.Context, userID int64, f func(*agent, *call) error) error {

@@ -174,7 +174,7 @@ func (e *Engine) Transfer(ctx context.Context, userID int64, req TransferRequest
 			}
 			n, err := NormalizeNumber(req.Target, region)
 			if err != nil {
-				return err
+				return invalid("target", err.Error())
 			}
 			t.number = n
 		default:
