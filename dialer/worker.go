@@ -83,6 +83,8 @@ type campaignState struct {
 	inflight map[string]time.Time // attempt id → dialled at
 	learnTo  time.Time            // interactions wrapped up to here were learnt
 	last     Decision
+	zones    []string  // valid time zones of the campaign's leads
+	zonesAt  time.Time // when zones was read (wall clock)
 }
 
 // Decision is a campaign's last pacing decision (for tests and metrics).
@@ -729,8 +731,9 @@ WITH due AS (
 	SELECT l.id FROM dialer_leads l
 	JOIN dialer_lead_lists ll ON ll.id = l.list_id AND ll.active
 	CROSS JOIN LATERAL (SELECT (CAST(@now AS timestamptz) AT TIME ZONE
-		CASE WHEN l.time_zone <> '' AND l.time_zone IN (SELECT name FROM pg_timezone_names) THEN l.time_zone ELSE @tz END) AS lt) w
+		CASE WHEN l.time_zone = '' THEN @tz ELSE l.time_zone END) AS lt) w
 	WHERE l.campaign_id = @c AND l.status IN ('new','retry')
+		AND (l.time_zone = '' OR l.time_zone = ANY(CAST(@zones AS text[])))
 		AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= @now)
 		AND l.attempts < @max
 		AND (cardinality(CAST(@lists AS bigint[])) = 0 OR l.list_id = ANY(CAST(@lists AS bigint[])))
@@ -756,11 +759,15 @@ func intArray[T int | int64](xs []T) string {
 // do-not-call list. Leads whose every phone is listed become "dnc".
 func (w *Worker) claimLeads(ctx context.Context, st *campaignState, n int, now time.Time) ([]claimedLead, error) {
 	s := &st.info.Settings
+	zones, err := w.leadZones(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 	var out []claimedLead
-	err := w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []claimRow
 		if err := tx.Raw(claimQuery, map[string]any{
-			"now": now, "tz": s.TimeZone, "c": st.id, "max": s.MaxAttempts, "lists": intArray(s.LeadLists),
+			"now": now, "tz": s.TimeZone, "zones": textArray(zones), "c": st.id, "max": s.MaxAttempts, "lists": intArray(s.LeadLists),
 			"days": intArray(s.CallingWindow.Days), "wstart": clock(s.CallingWindow.Start) + ":00",
 			"wend": clock(s.CallingWindow.End) + ":00", "n": n,
 		}).Scan(&rows).Error; err != nil {
@@ -824,6 +831,47 @@ func (w *Worker) claimLeads(ctx context.Context, st *campaignState, n int, now t
 		return nil
 	})
 	return out, err
+}
+
+// leadZones lists the valid IANA zones of the campaign's due leads, read
+// at most once a minute (pg_timezone_names costs ~100 ms, too much for
+// every tick). A lead whose zone is not in the list is not dialled: a new
+// zone waits for the next read, and an invalid one (the importer rejects
+// them) is logged, never guessed.
+func (w *Worker) leadZones(ctx context.Context, st *campaignState) ([]string, error) {
+	if st.zones != nil && time.Since(st.zonesAt) < time.Minute {
+		return st.zones, nil
+	}
+	var names []string
+	if err := w.db.WithContext(ctx).Raw(`SELECT DISTINCT time_zone FROM dialer_leads
+		WHERE campaign_id = ? AND status IN ('new','retry') AND time_zone <> ''`, st.id).Scan(&names).Error; err != nil {
+		return nil, err
+	}
+	zones := []string{}
+	for _, n := range names {
+		if _, err := time.LoadLocation(n); err != nil || n == "Local" {
+			w.log.Warn("dialer: leads with an unknown time zone are not dialled", "campaign", st.id, "zone", n)
+			continue
+		}
+		zones = append(zones, n)
+	}
+	st.zones, st.zonesAt = zones, time.Now()
+	return zones, nil
+}
+
+func textArray(ss []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // unclaim gives a claimed, undialled lead back.
