@@ -20,6 +20,7 @@ import (
 	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti"
 	"github.com/ctid/ctid/cti/postgres"
+	"github.com/ctid/ctid/dialer"
 )
 
 func serve(args []string) error {
@@ -57,16 +58,24 @@ func serve(args []string) error {
 	tel := api.NewTelemetry()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), tel)
+	// The dialler learns how attempts end from the engine; the engine
+	// reports them asynchronously, after the worker exists.
+	var dw *dialer.Worker
 	eng := cti.New(cti.Options{
 		Telephony: cti.TimedTelephony{T: cti.ARITelephony{C: client}, Observe: tel.ObserveARI}, Store: postgres.NewStore(db), Logger: log, App: c.App,
 		DefaultRegion: c.DefaultRegion, OfferTimeout: c.OfferTimeout, MediaBase: c.MediaURL,
 		TrunkEndpoint: func(n string) string { return fmt.Sprintf(trunk, n) },
+		Outcome:       func(o cti.AttemptOutcome) { dw.Outcome(o) },
 	})
+	if dw, err = dialer.New(dialer.Config{DB: db, Engine: eng, Logger: log}); err != nil {
+		return err
+	}
 	ariDone := make(chan error, 1)
 	go func() { ariDone <- client.Run(ctx) }()
 	go eng.PumpObserved(ctx, client.Events(), tel.ObserveEventLag)
 	engDone := make(chan error, 1)
 	go func() { engDone <- eng.Run(ctx) }()
+	dw.Start(ctx)
 
 	sqlDB, _ := db.DB()
 	srv := api.New(api.Options{
@@ -102,6 +111,7 @@ func serve(args []string) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	srv.Shutdown(sctx)
+	dw.Stop() // before the engine and the database go away
 	<-engDone // the engine flushes its record writer before returning
 	return nil
 }
