@@ -24,20 +24,21 @@ var _ cti.Store = (*Store)(nil)
 func (s *Store) LoadConfig(ctx context.Context) (*cti.Config, error) {
 	db := s.db.WithContext(ctx)
 	cfg := &cti.Config{Campaigns: map[int64]*cti.Campaign{}, ByDID: map[string]*cti.Campaign{}, Users: map[int64]*cti.User{}}
-	var users []userRow
-	if err := db.Table("users").Where("NOT disabled").Find(&users).Error; err != nil {
+	var users []accountRow
+	// Everything but the password hash, which the engine has no use for.
+	if err := db.Omit("password_hash").Where("NOT disabled").Find(&users).Error; err != nil {
 		return nil, err
 	}
 	for _, u := range users {
-		cu := u.toUser()
+		cu := u.user()
 		cfg.Users[u.ID] = &cu
 	}
-	var camps []campaignRow
-	if err := db.Table("campaigns").Order("id").Find(&camps).Error; err != nil {
+	var camps []campaignRecRow
+	if err := db.Order("id").Find(&camps).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range camps {
-		c := r.toCampaign()
+		c := r.campaign()
 		cfg.Campaigns[c.ID] = c
 	}
 	var dids []struct {
@@ -104,47 +105,20 @@ func (s *Store) LoadConfig(ctx context.Context) (*cti.Config, error) {
 	return cfg, nil
 }
 
-type userRow struct {
-	ID                   int64
-	Username             string
-	DisplayName          string
-	Role                 string
-	DefaultPhone         string
-	ManualCallWhenPaused bool
-	TransferWhenPaused   bool
-	RecordingControl     bool
-	Disabled             bool
+// user is the engine's view of a users row.
+func (r accountRow) user() cti.User {
+	return cti.User{ID: r.ID, Username: r.Username, DisplayName: r.DisplayName, Role: cti.Role(r.Role),
+		DefaultPhone: r.DefaultPhone, ManualCallWhenPaused: r.ManualCallWhenPaused,
+		TransferWhenPaused: r.TransferWhenPaused, RecordingControl: r.RecordingControl, Disabled: r.Disabled}
 }
 
-func (u userRow) toUser() cti.User {
-	return cti.User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: cti.Role(u.Role),
-		DefaultPhone: u.DefaultPhone, ManualCallWhenPaused: u.ManualCallWhenPaused,
-		TransferWhenPaused: u.TransferWhenPaused, RecordingControl: u.RecordingControl, Disabled: u.Disabled}
-}
-
-type campaignRow struct {
-	ID                int64
-	Name              string
-	Kind              string
-	PlatformNumber    string
-	DefaultRegion     string
-	Recording         bool
-	WrapLimitSeconds  int
-	DefaultWrapCode   string
-	ExtendWrapSeconds int
-	MaxQueueSeconds   int
-	OverflowContext   string
-	OverflowExtension string
-	PaymentEnabled    bool
-	Settings          []byte
-}
-
-func (r campaignRow) toCampaign() *cti.Campaign {
+// campaign is the engine's view of a campaigns row.
+func (r campaignRecRow) campaign() *cti.Campaign {
 	return &cti.Campaign{ID: r.ID, Name: r.Name, Kind: r.Kind, PlatformNumber: r.PlatformNumber,
 		DefaultRegion: r.DefaultRegion, Recording: r.Recording, WrapLimitSeconds: r.WrapLimitSeconds,
 		DefaultWrapCode: r.DefaultWrapCode, ExtendWrapSeconds: r.ExtendWrapSeconds,
 		MaxQueueSeconds: r.MaxQueueSeconds, OverflowContext: r.OverflowContext,
-		OverflowExtension: r.OverflowExtension, PaymentEnabled: r.PaymentEnabled, Settings: r.Settings}
+		OverflowExtension: r.OverflowExtension, PaymentEnabled: r.PaymentEnabled, Settings: []byte(r.Settings)}
 }
 
 type interactionRow struct {
