@@ -61,6 +61,9 @@ func (s *Server) createCampaign(c *fiber.Ctx) error {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
+	if err := s.checkDialerSettings(ctx, 0, &in); err != nil {
+		return err
+	}
 	r, err := s.admin.CreateCampaign(ctx, in)
 	if err != nil {
 		return err
@@ -79,6 +82,9 @@ func (s *Server) updateCampaign(c *fiber.Ctx) error {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
+	if err := s.checkDialerSettings(ctx, id, &in); err != nil {
+		return err
+	}
 	r, err := s.admin.UpdateCampaign(ctx, id, in)
 	if err != nil {
 		return err

@@ -210,9 +210,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/api/v1/admin/campaigns/" + camp + "/announcements", "", "A"},
 		{"POST", "/api/v1/admin/campaigns/999999/announcements", `{"name":"x","media":"sound:beep"}`, "A"},
 		{"DELETE", "/api/v1/admin/campaigns/999999/announcements/999999", "", "A"},
+		{"POST", "/api/v1/admin/campaigns/999999/leads", "", "A"},
+		{"GET", "/api/v1/admin/campaigns/" + camp + "/lead-lists", "", "A"},
+		{"GET", "/api/v1/admin/lead-imports/nope", "", "A"},
+		{"POST", "/api/v1/admin/dnc", `{"numbers":[]}`, "A"},
+		{"DELETE", "/api/v1/admin/dnc", `{"numbers":[]}`, "A"},
+		{"GET", "/api/v1/agent/callbacks", "", "as"},
+		{"POST", "/api/v1/agent/callbacks", `{"dueAt":"2020-01-01T00:00:00Z"}`, "as"},
+		{"DELETE", "/api/v1/agent/callbacks/999999", "", "as"},
+		{"GET", "/api/v1/callbacks", "", "sA"},
 	}
 	// Every route the server has is in the matrix (public ones excepted).
-	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/ws": true, "GET /api/v1/openapi.json": true}
+	// The dialplan's routes authenticate with the shared dialplan secret
+	// instead of a bearer token (TestDialplanCallback).
+	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/ws": true, "GET /api/v1/openapi.json": true,
+		"POST /api/v1/dialplan/callback": true}
 	have := map[string]bool{}
 	for _, r := range routes {
 		have[r.method+" "+strings.Replace(r.path, "/nope/", "/:id/", 1)] = true

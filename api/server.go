@@ -32,6 +32,7 @@ import (
 	"github.com/ctid/ctid/api/web"
 	"github.com/ctid/ctid/cti"
 	"github.com/ctid/ctid/cti/postgres"
+	"github.com/ctid/ctid/dialer"
 )
 
 // Options configure the API server. Engine and DB are required.
@@ -66,6 +67,13 @@ type Options struct {
 	// Recordings downloads stored recordings from Asterisk (the ARI
 	// client's Recordings); nil makes recording downloads answer 503.
 	Recordings RecordingStore
+	// Dialer is the live outbound dialler (callbacks); nil makes the
+	// callback routes answer 503.
+	Dialer *dialer.Worker
+	// DialplanSecret authenticates the dialplan's requests to
+	// /api/v1/dialplan/* (header X-Ctid-Dialplan-Secret); empty disables
+	// them (404).
+	DialplanSecret string
 }
 
 // Server is the HTTP server. Use App for tests (app.Test) and Listen /
@@ -80,6 +88,7 @@ type Server struct {
 	tickets *tickets
 	metrics *metrics
 	reg     *prometheus.Registry
+	imports leadImports
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -134,7 +143,7 @@ func New(o Options) *Server {
 		AppName: "ctid",
 		// Room for announcement uploads; every other route is held to
 		// o.BodyLimit by limitBody.
-		BodyLimit:             max(o.BodyLimit, maxUploadBody),
+		BodyLimit:             max(o.BodyLimit, maxUploadBody, maxLeadFile+64<<10),
 		DisableStartupMessage: true,
 		Immutable:             true, // handler strings outlive the request (metrics labels, logs)
 		ReadTimeout:           30 * time.Second,
@@ -193,6 +202,10 @@ func (s *Server) routes() {
 	v1.Post("/auth/login", s.login)
 	v1.Get("/ws", s.wsUpgrade, s.wsHandler())
 
+	// The dialplan's workflow steps, authenticated by a shared secret (not
+	// a bearer token), so before the authenticated group.
+	v1.Post("/dialplan/callback", s.dialplanCallback)
+
 	authed := v1.Group("", s.authenticate)
 	authed.Post("/auth/logout", s.logout)
 	authed.Get("/pause-reasons", s.pauseReasons)
@@ -229,6 +242,11 @@ func (s *Server) routes() {
 	ag.Post("/payment/exit", s.agentPaymentExit)
 	ag.Post("/preview/dial", s.agentPreviewDial)
 	ag.Post("/preview/skip", s.agentPreviewSkip)
+	ag.Get("/callbacks", s.agentListCallbacks)
+	ag.Post("/callbacks", s.agentCreateCallback)
+	ag.Delete("/callbacks/:id", s.agentCancelCallback)
+	authed.Get("/callbacks", requireRole(cti.RoleSupervisor, cti.RoleAdmin), s.listCallbacks)
+
 
 	// Recordings for reviewers: supervisors and admins see all, agents the
 	// recordings of calls they handled.
@@ -247,6 +265,11 @@ func (s *Server) routes() {
 	adm.Get("/campaigns/:id/announcements", s.listAnnouncements)
 	adm.Post("/campaigns/:id/announcements", s.createAnnouncement)
 	adm.Delete("/campaigns/:id/announcements/:aid", s.deleteAnnouncement)
+	adm.Post("/campaigns/:id/leads", s.importLeads)
+	adm.Get("/campaigns/:id/lead-lists", s.listLeadLists)
+	adm.Get("/lead-imports/:id", s.leadImportProgress)
+	adm.Post("/dnc", s.addDNC)
+	adm.Delete("/dnc", s.removeDNC)
 	adm.Get("/users", s.listUsers)
 	adm.Post("/users", s.createUser)
 	adm.Get("/users/:id", s.getUser)
@@ -334,11 +357,12 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// maxUploadBody bounds announcement uploads (a 5 MB WAV plus the form).
+// maxUploadBody bounds announcement uploads (a 5 MB WAV plus the form);
+// lead-list uploads may be up to maxLeadFile (dialer.go).
 const maxUploadBody = 5<<20 + 64<<10
 
-// limitBody holds every request but announcement uploads to o.BodyLimit
-// (the server itself accepts up to maxUploadBody).
+// limitBody holds every request but announcement uploads (maxUploadBody)
+// and lead-list uploads (maxLeadFile plus the form) to o.BodyLimit.
 func (s *Server) limitBody(c *fiber.Ctx) error {
 	n := c.Request().Header.ContentLength()
 	if n < 0 {
@@ -352,6 +376,9 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), "/api/v1/admin/campaigns/") &&
 		(strings.HasSuffix(c.Path(), "/announcements") || strings.HasSuffix(c.Path(), "/leads")) {
 		if ct := c.Get(fiber.HeaderContentType); strings.HasPrefix(strings.ToLower(ct), "multipart/form-data") {
+			if strings.HasSuffix(c.Path(), "/announcements") && n > maxUploadBody {
+				return newProblem(413, "request body too large")
+			}
 			return c.Next()
 		}
 	}

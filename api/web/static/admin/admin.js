@@ -208,25 +208,62 @@ function announcements() {
     h('button', {type: 'button', id: 'annAdd', onclick: add}, 'Add announcement'));
 }
 
-// Lead-list upload (dialler issue): multipart with progress via XHR.
+// Lead-list upload (dialler issue): multipart with upload progress via XHR,
+// then import progress polled from GET /admin/lead-imports/{importId}.
 function leadUpload() {
   const file = h('input', {type: 'file', id: 'leadFile', accept: '.csv,.xlsx,text/csv'}), bar = h('progress', {max: 100, value: 0, hidden: true}), msg = h('div', {class: 'hint', role: 'status'});
+  const listName = h('input', {id: 'leadListName', placeholder: 'default: file name and time'});
+  const lists = h('ul', {class: 'lead-lists'});
+  const loadLists = async () => {
+    try {
+      const r = await fetch(`${API}/admin/campaigns/${cur.id}/lead-lists`, {headers: {Authorization: 'Bearer ' + token}});
+      if (!r.ok) return;
+      lists.replaceChildren(...(await r.json()).map(l => h('li', {}, `${l.name}: ${l.total} leads` +
+        (Object.keys(l.byStatus).length ? ' (' + Object.entries(l.byStatus).map(([k, v]) => `${k} ${v}`).join(', ') + ')' : ''))));
+    } catch {}
+  };
   const go = () => {
     if (!file.files[0]) { msg.textContent = 'Choose a CSV or XLSX file.'; return; }
-    const fd = new FormData(); fd.append('file', file.files[0]);
+    const importId = 'imp-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
+    const fd = new FormData(); fd.append('file', file.files[0]); fd.append('importId', importId);
+    if (listName.value.trim()) fd.append('listName', listName.value.trim());
     const x = new XMLHttpRequest();
     x.open('POST', `${API}/admin/campaigns/${cur.id}/leads`);
     x.setRequestHeader('Authorization', 'Bearer ' + token);
     bar.hidden = false; bar.value = 0;
+    let polling = null;
+    const poll = async () => {
+      try {
+        const r = await fetch(`${API}/admin/lead-imports/${importId}`, {headers: {Authorization: 'Bearer ' + token}});
+        if (r.ok && polling) {
+          const p = await r.json();
+          if (p.state === 'importing') {
+            if (p.bytesTotal > 0) bar.value = Math.round(100 * p.bytesRead / p.bytesTotal);
+            msg.textContent = `Importing… ${p.rowsRead} rows read, ${p.accepted} accepted, ${p.rejected} rejected`;
+          }
+        }
+      } catch {}
+      if (polling) polling = setTimeout(poll, 500);
+    };
     x.upload.onprogress = e => { if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); msg.textContent = `Uploading… ${bar.value}%`; } };
+    x.upload.onload = () => { bar.value = 0; msg.textContent = 'Importing…'; polling = setTimeout(poll, 200); };
+    x.onloadend = () => { clearTimeout(polling); polling = null; };
     x.onload = () => {
       let d = {}; try { d = JSON.parse(x.responseText); } catch {}
-      msg.textContent = x.status < 300 ? `Imported ${d.imported ?? '?'} leads` + (d.rejected ? `, ${d.rejected} rejected` : '') : (d.detail || d.title || 'Upload failed (' + x.status + ')');
+      if (x.status < 300) {
+        bar.value = 100;
+        const parts = [`Imported ${d.imported ?? '?'} leads into “${d.listName ?? ''}”`];
+        if (d.rejected) parts.push(`${d.rejected} rejected (${d.duplicates} duplicates, ${d.dnc} do-not-call)`);
+        msg.textContent = parts.join(', ') + (d.errors && d.errors.length ? ': ' + d.errors.slice(0, 5).map(e => `row ${e.row}: ${e.reason}`).join('; ') + (d.errors.length > 5 ? '…' : '') : '');
+        loadLists();
+      } else msg.textContent = (d.field ? d.field + ': ' : '') + (d.detail || d.title || 'Upload failed (' + x.status + ')');
     };
     x.onerror = () => { msg.textContent = 'Upload failed: network error'; };
     x.send(fd);
   };
-  return h('section', {class: 'card'}, h('h2', {}, 'Lead list'), h('label', {for: 'leadFile'}, 'File'), file, bar, msg,
+  loadLists();
+  return h('section', {class: 'card'}, h('h2', {}, 'Lead list'), lists, h('label', {for: 'leadFile'}, 'File'), file,
+    h('label', {for: 'leadListName'}, 'List name'), listName, bar, msg,
     h('button', {type: 'button', onclick: go}, 'Upload'));
 }
 
