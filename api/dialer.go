@@ -547,8 +547,8 @@ func callbackError(err error) error {
 }
 
 type agentCallbackRequest struct {
-	Number     string    `json:"number"`
-	Name       string    `json:"name"`
+	Number     string `json:"number"`
+	Name       string `json:"name"`
 	DueAt      string `json:"dueAt"` // RFC 3339
 	CampaignID *int64 `json:"campaignId"`
 	ForQueue   bool   `json:"forQueue"`

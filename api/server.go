@@ -247,7 +247,6 @@ func (s *Server) routes() {
 	ag.Delete("/callbacks/:id", s.agentCancelCallback)
 	authed.Get("/callbacks", requireRole(cti.RoleSupervisor, cti.RoleAdmin), s.listCallbacks)
 
-
 	// Recordings for reviewers: supervisors and admins see all, agents the
 	// recordings of calls they handled.
 	authed.Get("/recordings", s.listRecordings)
