@@ -288,6 +288,7 @@ func (e *Engine) dropAgent(a *agent) {
 		a.bridge = ""
 	}
 	delete(e.agents, a.user.ID)
+	delete(e.ready, a.user.ID)
 	uid := a.user.ID
 	e.writer.add(func(ctx context.Context) error { return e.o.Store.DeleteAgentSession(ctx, uid) })
 }
@@ -446,6 +447,9 @@ func (e *Engine) transition(a *agent, act AgentAction, reason string) error {
 	}
 	if to == AgentReady {
 		a.idleSince = now
+		e.ready[a.user.ID] = a
+	} else {
+		delete(e.ready, a.user.ID)
 	}
 	if to == AgentPaused {
 		if reason == "" {

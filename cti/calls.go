@@ -162,11 +162,14 @@ func (e *Engine) allocate() {
 	}
 }
 
+// pickAgent returns the longest-idle Ready agent on the campaign. It scans
+// only Ready agents (kept in e.ready by transition): when callers wait, few
+// agents are Ready, so allocation stays cheap however many are logged in.
 func (e *Engine) pickAgent(camp *Campaign) *agent {
 	var best *agent
-	for _, id := range camp.AgentIDs {
-		a := e.agents[id]
-		if a == nil || a.state != AgentReady || !e.phoneReady(a) {
+	members := e.members[camp.ID]
+	for id, a := range e.ready {
+		if !members[id] || !e.phoneReady(a) {
 			continue
 		}
 		if best == nil || a.idleSince.Before(best.idleSince) {

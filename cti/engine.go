@@ -57,10 +57,12 @@ type Engine struct {
 	cfg    *Config
 
 	agents   map[int64]*agent
-	calls    map[string]*call   // by interaction id
-	channels map[string]chanRef // every channel the engine knows
-	queues   map[int64][]*call  // campaign id → waiting callers, FIFO
-	mohOn    map[string]bool    // holding bridges with music started
+	ready    map[int64]*agent         // agents in state Ready (allocation scans only these)
+	members  map[int64]map[int64]bool // campaign id → its agents
+	calls    map[string]*call         // by interaction id
+	channels map[string]chanRef       // every channel the engine knows
+	queues   map[int64][]*call        // campaign id → waiting callers, FIFO
+	mohOn    map[string]bool          // holding bridges with music started
 	// predictive dialler calls by customer channel, until an agent takes them
 	predictive map[string]*predictive
 	// hangupCause remembers ChannelHangupRequest causes until the channel
@@ -172,7 +174,8 @@ func New(o Options) *Engine {
 	return &Engine{
 		o: o, tel: o.Telephony, log: o.Logger, clock: o.Clock, feed: o.Feed,
 		cmds: make(chan func(), 1024), events: make(chan ari.Event, 4096),
-		agents: map[int64]*agent{}, calls: map[string]*call{}, channels: map[string]chanRef{},
+		agents: map[int64]*agent{}, ready: map[int64]*agent{}, members: map[int64]map[int64]bool{},
+		calls: map[string]*call{}, channels: map[string]chanRef{},
 		queues: map[int64][]*call{}, mohOn: map[string]bool{}, predictive: map[string]*predictive{}, hangupCause: map[string]string{},
 		cfg:    &Config{Campaigns: map[int64]*Campaign{}, ByDID: map[string]*Campaign{}, Users: map[int64]*User{}},
 		writer: newWriter(o.Store, o.WriteQueue, o.Logger),
@@ -309,6 +312,14 @@ func (e *Engine) applyConfig(cfg *Config) {
 		cfg.MediaBase = e.o.MediaBase
 	}
 	e.cfg = cfg
+	e.members = make(map[int64]map[int64]bool, len(cfg.Campaigns))
+	for id, c := range cfg.Campaigns {
+		m := make(map[int64]bool, len(c.AgentIDs))
+		for _, a := range c.AgentIDs {
+			m[a] = true
+		}
+		e.members[id] = m
+	}
 	for id, a := range e.agents {
 		if u := cfg.Users[id]; u != nil {
 			a.user = u

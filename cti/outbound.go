@@ -325,9 +325,9 @@ func (e *Engine) onPredictiveAnswered(ch ari.Channel) {
 
 func (e *Engine) pickPersistent(camp *Campaign) *agent {
 	var best *agent
-	for _, id := range camp.AgentIDs {
-		a := e.agents[id]
-		if a == nil || a.state != AgentReady || !a.persistent || !a.phoneUp || a.preview != nil {
+	members := e.members[camp.ID]
+	for id, a := range e.ready {
+		if !members[id] || !a.persistent || !a.phoneUp || a.preview != nil {
 			continue
 		}
 		if best == nil || a.idleSince.Before(best.idleSince) {

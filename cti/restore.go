@@ -67,6 +67,11 @@ func (e *Engine) restore(ctx context.Context) {
 			}
 		}
 	}
+	for id, a := range e.agents {
+		if a.state == AgentReady {
+			e.ready[id] = a
+		}
+	}
 	for _, c := range byID {
 		e.calls[c.rec.ID] = c
 		up := c.rec.CustomerChannel != "" && live[c.rec.CustomerChannel]
