@@ -352,6 +352,11 @@ func (e *Engine) finishWrap(a *agent, code string, act AgentAction, reason strin
 	}
 	if a.disabled {
 		e.forceLogout(a, "user disabled")
+	} else if a.redial && a.state == AgentLoggedIn {
+		a.redial = false
+		if err := e.connect(a, ConnectRequest{Mode: a.mode, Number: a.number, Persistent: true}); err != nil {
+			e.log.Warn("re-connect agent phone after wrap", "agent", a.user.ID, "err", err)
+		}
 	}
 	e.allocate()
 }

@@ -121,6 +121,7 @@ type agent struct {
 	offerTimer  Timer
 	disabled    bool // user disabled mid-call: logged out after the wrap
 	preview     *preview
+	redial      bool // re-dial the persistent leg once free (after an Asterisk restart)
 }
 
 type call struct {
@@ -509,8 +510,14 @@ func (e *Engine) resync() {
 			e.onChannelGone(id, "lost")
 		}
 	}
-	// A caller whose StasisStart was lost in the gap is still waiting in
-	// Stasis: adopt them as if the event had arrived now.
+	e.adoptCallers(list)
+}
+
+// adoptCallers takes on inbound callers waiting in Stasis that the engine
+// does not know: their StasisStart was lost in a websocket gap, or ctid
+// restarted before writing their record. They are handled as if the event
+// had arrived now.
+func (e *Engine) adoptCallers(list []ari.Channel) {
 	prefix := e.o.App + ",inbound"
 	for _, c := range list {
 		if _, known := e.channels[c.ID]; known || c.Dialplan.AppName != "Stasis" ||
@@ -528,9 +535,14 @@ func (e *Engine) asteriskRestarted() {
 		e.onChannelGone(id, "asterisk_restart")
 	}
 	e.mohOn = map[string]bool{}
-	// Re-establish persistent connections ctid made itself.
+	// Re-establish persistent connections ctid made itself; an agent who
+	// was on a call is re-dialled when their wrap ends.
 	for _, a := range e.agents {
-		if a.state == AgentLoggedIn && a.mode == PhoneSystemCalls && a.persistent {
+		if a.mode == PhoneSystemCalls && a.persistent {
+			a.redial = true
+		}
+		if a.state == AgentLoggedIn && a.redial {
+			a.redial = false
 			if err := e.connect(a, ConnectRequest{Mode: a.mode, Number: a.number, Persistent: true}); err != nil {
 				e.log.Warn("re-connect agent phone", "agent", a.user.ID, "err", err)
 			}

@@ -20,9 +20,6 @@ func (e *Engine) restore(ctx context.Context) {
 		e.log.Error("restore: open interactions", "err", err)
 		return
 	}
-	if len(sessions) == 0 && len(open) == 0 {
-		return
-	}
 	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	chans, err := e.tel.Channels(tctx)
@@ -105,6 +102,7 @@ func (e *Engine) restore(ctx context.Context) {
 			}
 		}
 	}
+	e.adoptCallers(chans) // callers ctid had not yet recorded when it stopped
 	e.log.Info("restored state after restart", "agents", len(e.agents), "calls", len(e.calls))
 	e.allocate()
 }
