@@ -1,6 +1,7 @@
 package cti
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -120,10 +121,12 @@ func (e *Engine) snapshot(a *agent) AgentSnapshot {
 		s.PauseReasons = []string{}
 	}
 	for _, c := range e.cfg.Campaigns {
-		if agentOn(c, a.user.ID) {
+		if e.members[c.ID][a.user.ID] {
 			s.Campaigns = append(s.Campaigns, CampaignRef{c.ID, c.Name, c.Kind})
 		}
 	}
+	// A stable order: the adaptor's drop-down preselects the first.
+	slices.SortFunc(s.Campaigns, func(x, y CampaignRef) int { return cmp.Compare(x.ID, y.ID) })
 	if a.preview != nil {
 		pv := e.previewView(a)
 		s.Preview = &pv
