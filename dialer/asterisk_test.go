@@ -335,3 +335,24 @@ func TestAsteriskPredictiveBeepAndAbandon(t *testing.T) {
 	}
 	t.Logf("attempts %d answered + abandoned %s (message on channel %s); beeps on %d agent legs", answered, abandoned, abandonedOn, beeps)
 }
+
+// TestAsteriskRequestCallbackDialplan: asterisk-conf's [workflows]
+// request-callback-http step (POST /api/v1/dialplan/callback through
+// CURL()) loads into a real Asterisk. Whether it can run depends on
+// func_curl being built; the HTTP side is covered by api's
+// TestDialplanCallback with the form body CURL() sends.
+func TestAsteriskRequestCallbackDialplan(t *testing.T) {
+	tg := aritest.AsteriskTarget(t)
+	out, err := tg.Asterisk.CLI("dialplan show request-callback-http@workflows")
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{"CURLOPT(httpheader)=X-Ctid-Dialplan-Secret: ${CTI_DIALPLAN_SECRET}",
+		"/api/v1/dialplan/callback,campaign=", "REGEX(\"status...pending\"", "[booked]", "[declined]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dialplan lacks %q:\n%s", want, out)
+		}
+	}
+	fn, _ := tg.Asterisk.CLI("core show function CURL")
+	t.Logf("func_curl loaded: %v", strings.Contains(fn, "Retrieve content from a URL"))
+}
