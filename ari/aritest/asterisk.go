@@ -506,3 +506,14 @@ func (p *wsProxy) close() {
 	p.ln.Close()
 	p.dropAll()
 }
+
+// PID is the running Asterisk's process id (0 when stopped), for
+// benchmarks that read its CPU time from /proc.
+func (a *Asterisk) PID() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd == nil || a.cmd.Process == nil {
+		return 0
+	}
+	return a.cmd.Process.Pid
+}
