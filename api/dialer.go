@@ -345,10 +345,20 @@ func (s *Server) listLeadLists(c *fiber.Ctx) error {
 	if _, err := s.admin.Campaign(ctx, cid); err != nil {
 		return err
 	}
-	var lists []leadListView
+	var rows []struct {
+		ID        int64
+		Name      string
+		Active    bool
+		Source    string
+		CreatedAt time.Time
+	}
 	if err := s.o.DB.WithContext(ctx).Raw(`SELECT id, name, active, source, created_at FROM dialer_lead_lists
-		WHERE campaign_id = ? ORDER BY id`, cid).Scan(&lists).Error; err != nil {
+		WHERE campaign_id = ? ORDER BY id`, cid).Scan(&rows).Error; err != nil {
 		return err
+	}
+	lists := make([]leadListView, len(rows))
+	for i, r := range rows {
+		lists[i] = leadListView{ID: r.ID, Name: r.Name, Active: r.Active, Source: r.Source, CreatedAt: r.CreatedAt}
 	}
 	var counts []struct {
 		ListID int64
@@ -369,9 +379,6 @@ func (s *Server) listLeadLists(c *fiber.Ctx) error {
 			l.ByStatus[n.Status] = n.N
 			l.Total += n.N
 		}
-	}
-	if lists == nil {
-		lists = []leadListView{}
 	}
 	return c.JSON(lists)
 }

@@ -211,9 +211,9 @@ function announcements() {
 // Lead-list upload (dialler issue): multipart with upload progress via XHR,
 // then import progress polled from GET /admin/lead-imports/{importId}.
 function leadUpload() {
-  const file = h('input', {type: 'file', id: 'leadFile', accept: '.csv,.xlsx,text/csv'}), bar = h('progress', {max: 100, value: 0, hidden: true}), msg = h('div', {class: 'hint', role: 'status'});
+  const file = h('input', {type: 'file', id: 'leadFile', accept: '.csv,.xlsx,text/csv'}), bar = h('progress', {id: 'leadBar', max: 100, value: 0, hidden: true}), msg = h('div', {id: 'leadMsg', class: 'hint', role: 'status'});
   const listName = h('input', {id: 'leadListName', placeholder: 'default: file name and time'});
-  const lists = h('ul', {class: 'lead-lists'});
+  const lists = h('ul', {id: 'leadLists', class: 'lead-lists'});
   const loadLists = async () => {
     try {
       const r = await fetch(`${API}/admin/campaigns/${cur.id}/lead-lists`, {headers: {Authorization: 'Bearer ' + token}});
@@ -264,7 +264,7 @@ function leadUpload() {
   loadLists();
   return h('section', {class: 'card'}, h('h2', {}, 'Lead list'), lists, h('label', {for: 'leadFile'}, 'File'), file,
     h('label', {for: 'leadListName'}, 'List name'), listName, bar, msg,
-    h('button', {type: 'button', onclick: go}, 'Upload'));
+    h('button', {type: 'button', id: 'leadUpload', onclick: go}, 'Upload'));
 }
 
 if (token) start(); else $('login').hidden = false;
