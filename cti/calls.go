@@ -2,6 +2,7 @@ package cti
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ctid/ctid/ari"
@@ -194,8 +195,17 @@ func (e *Engine) offer(c *call, a *agent) {
 		// Nailed-up agent leg: the caller joins the agent's bridge at once.
 		e.transition(a, ActOffer, "")
 		if err := e.tel.AddToBridge(ctx, a.bridge, c.rec.CustomerChannel, true); err != nil {
-			e.log.Error("connect caller to agent bridge", "err", err)
-			e.missOffer(c, a, false)
+			if errors.Is(err, ari.ErrNotFound) || errors.Is(err, ari.ErrBadRequest) {
+				// The caller hung up; their hang-up event is still on its
+				// way. End the call now rather than offer it again.
+				e.requeue(c, a, false)
+				e.onChannelGone(c.rec.CustomerChannel, "gone before connect")
+				return
+			}
+			// Something is wrong with this agent's leg: pause them so the
+			// allocator does not pick them again in the same pass.
+			e.log.Error("connect caller to agent bridge", "agent", a.user.ID, "err", err)
+			e.requeue(c, a, true)
 			return
 		}
 		e.connected(c, a)
@@ -215,7 +225,7 @@ func (e *Engine) offer(c *call, a *agent) {
 		e.log.Warn("call agent phone", "agent", a.user.ID, "err", err)
 		delete(e.channels, c.agentLeg)
 		c.agentLeg = ""
-		e.missOffer(c, a, true)
+		e.requeue(c, a, true) // allocate, our caller, goes on with the next agent
 		return
 	}
 	// Backstop in case Asterisk never reports the leg's end.
@@ -238,6 +248,14 @@ func callerID(c *call) string {
 // missOffer: the agent did not take the call. A non-persistent agent goes to
 // Auto Pause (if autoPause); the caller goes back to the head of the queue.
 func (e *Engine) missOffer(c *call, a *agent, autoPause bool) {
+	e.requeue(c, a, autoPause)
+	e.allocate()
+}
+
+// requeue undoes an offer: the agent is released (Auto Pause when they
+// missed it) and the caller goes back to the head of the queue. It does not
+// allocate: offer runs inside allocate's loop, which carries on by itself.
+func (e *Engine) requeue(c *call, a *agent, autoPause bool) {
 	stopTimer(&a.offerTimer)
 	a.call = nil
 	c.agent, c.rec.AgentID = nil, nil
@@ -259,7 +277,6 @@ func (e *Engine) missOffer(c *call, a *agent, autoPause bool) {
 	if err := e.tel.AddToBridge(ctx, "queue-"+itoa(c.campaign.ID), c.rec.CustomerChannel, true); err != nil {
 		e.log.Debug("return caller to queue", "err", err)
 	}
-	e.allocate()
 }
 
 // onAgentCallUp: a non-persistent agent answered. For an inbound call the

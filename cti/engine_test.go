@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/ctid/ctid/ari"
 	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti"
 	"github.com/ctid/ctid/cti/ctitest"
@@ -375,4 +377,38 @@ func TestAgentCallsSystemConnection(t *testing.T) {
 	f.WaitState(t, f.alice, cti.AgentOnWrap, 5*time.Second)
 	f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE"})
 	f.WaitState(t, f.alice, cti.AgentLoggedIn, 2*time.Second)
+}
+
+// goneCaller makes adding a caller to an agent's bridge fail as Asterisk
+// does when the caller hung up a moment ago (their event not yet handled).
+type goneCaller struct{ cti.Telephony }
+
+func (g goneCaller) AddToBridge(ctx context.Context, bridge, ch string, absorb bool) error {
+	if strings.HasPrefix(bridge, "agent-") && !strings.HasPrefix(ch, "ap-") {
+		return &ari.Error{Op: "Bridges.AddChannel", Status: 400, Message: "Channel not found"}
+	}
+	return g.Telephony.AddToBridge(ctx, bridge, ch, absorb)
+}
+
+func TestCallerGoneAtConnectEndsCallWithoutRetrying(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{Tune: func(o *cti.Options) { o.Telephony = goneCaller{o.Telephony} }})
+	f.loginPersistent(t, f.alice, "1001")
+	f.Engine.SetReady(bg, f.alice)
+	f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900400", did, nil)
+	ctitest.Eventually(t, 5*time.Second, "record ended", func() bool {
+		f.Engine.Flush(bg)
+		var st string
+		f.DB.Raw(`SELECT state FROM interactions WHERE customer_number = '+447700900400'`).Scan(&st)
+		return st == "ended"
+	})
+	// Alice is Ready again, not paused, and was offered the call once.
+	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
+	f.Engine.Flush(bg)
+	var offers int64
+	f.DB.Raw(`SELECT count(*) FROM agent_state_history WHERE user_id = ? AND to_state = 'reserved'`, f.alice).Scan(&offers)
+	if offers != 1 {
+		var h []string
+		f.DB.Raw(`SELECT from_state || '>' || to_state FROM agent_state_history WHERE user_id = ? ORDER BY id`, f.alice).Scan(&h)
+		t.Fatalf("alice was offered the gone caller %d times: %v", offers, h)
+	}
 }
