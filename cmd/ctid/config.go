@@ -28,6 +28,7 @@ type config struct {
 	FrameAncestors []string
 	TokenTTL       time.Duration
 	MediaURL       string
+	DialplanSecret string
 }
 
 // configVars documents every variable; the README table is generated from
@@ -48,6 +49,7 @@ var configVars = []struct{ name, def, help string }{
 	{"CTID_CORS_ORIGINS", "", "comma-separated origins allowed to call the API (CRM pages)"},
 	{"CTID_FRAME_ANCESTORS", "'self'", "CSP frame-ancestors for the adaptor (e.g. https://*.lightning.force.com)"},
 	{"CTID_TOKEN_TTL", "12h", "login token lifetime"},
+	{"CTID_DIALPLAN_SECRET", "", "shared secret for the dialplan's HTTP requests (Request a callback); empty disables them"},
 	{"CTID_MEDIA_URL", "", "ctid's base URL as Asterisk reaches it, for uploaded announcements (e.g. http://10.0.0.5:8080)"},
 }
 
@@ -86,6 +88,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&c.Trunk, "trunk", env("CTID_TRUNK"), "trunk dial string")
 	fs.StringVar(&c.LogLevel, "log-level", env("CTID_LOG_LEVEL"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CTID_LOG_FORMAT"), "log format")
+	fs.StringVar(&c.DialplanSecret, "dialplan-secret", env("CTID_DIALPLAN_SECRET"), "shared secret for dialplan HTTP requests")
 	fs.StringVar(&c.MediaURL, "media-url", env("CTID_MEDIA_URL"), "base URL Asterisk uses to fetch uploaded announcements")
 	offer := fs.String("offer-timeout", env("CTID_OFFER_TIMEOUT"), "agent ring time")
 	ttl := fs.String("token-ttl", env("CTID_TOKEN_TTL"), "token lifetime")
