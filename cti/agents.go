@@ -265,7 +265,7 @@ func (e *Engine) forceLogout(a *agent, why string) {
 	a.state = AgentLoggedOut
 	uid := a.user.ID
 	now := e.now()
-	e.writer.add(func(ctx context.Context) error {
+	e.writer.add(agentKey(uid), func(ctx context.Context) error {
 		return e.o.Store.AddAgentState(ctx, uid, now, from, AgentLoggedOut, why, "")
 	})
 	e.publish(a, "agent.state", e.stateView(a))
@@ -290,7 +290,7 @@ func (e *Engine) dropAgent(a *agent) {
 	delete(e.agents, a.user.ID)
 	delete(e.ready, a.user.ID)
 	uid := a.user.ID
-	e.writer.add(func(ctx context.Context) error { return e.o.Store.DeleteAgentSession(ctx, uid) })
+	e.writer.add(agentKey(uid), func(ctx context.Context) error { return e.o.Store.DeleteAgentSession(ctx, uid) })
 }
 
 // Wrap saves the wrap code (and notes) and moves the agent on.
@@ -472,7 +472,7 @@ func (e *Engine) transition(a *agent, act AgentAction, reason string) error {
 		iid = a.call.rec.ID
 	}
 	uid := a.user.ID
-	e.writer.add(func(ctx context.Context) error {
+	e.writer.add(agentKey(uid), func(ctx context.Context) error {
 		return e.o.Store.AddAgentState(ctx, uid, now, from, to, reason, iid)
 	})
 	e.publish(a, "agent.state", e.stateView(a))
@@ -490,7 +490,7 @@ func (e *Engine) saveSession(a *agent) {
 	if a.call != nil {
 		s.InteractionID = a.call.rec.ID
 	}
-	e.writer.add(func(ctx context.Context) error { return e.o.Store.SaveAgentSession(ctx, s) })
+	e.writer.add(agentKey(s.UserID), func(ctx context.Context) error { return e.o.Store.SaveAgentSession(ctx, s) })
 }
 
 func (e *Engine) publish(a *agent, typ string, data any) {

@@ -43,7 +43,7 @@ func (e *Engine) onInbound(ch ari.Channel, args []string) {
 	if camp == nil {
 		// Still a record: every inbound call ends in exactly one.
 		c.rec.State, c.rec.EndedAt, c.rec.EndReason = CallEnded, &now, "unknown DID "+did
-		e.writer.add(func(ctx context.Context) error { return e.o.Store.CreateInteraction(ctx, c.rec) })
+		e.writer.add(c.rec.ID, func(ctx context.Context) error { return e.o.Store.CreateInteraction(ctx, c.rec) })
 		e.tel.Hangup(ctx, ch.ID, "normal")
 		return
 	}
@@ -53,7 +53,7 @@ func (e *Engine) onInbound(ch ari.Channel, args []string) {
 	e.calls[c.rec.ID] = c
 	e.channels[ch.ID] = chanRef{role: roleCustomer, call: c}
 	e.callTransition(c, CallActQueue, "did "+did)
-	e.writer.add(func(ctx context.Context) error {
+	e.writer.add(c.rec.ID, func(ctx context.Context) error {
 		if err := e.o.Store.CreateInteraction(ctx, c.rec); err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func (e *Engine) onAgentCallUp(ch ari.Channel, args []string) {
 	if err := e.tel.AddToBridge(ctx, c.bridge, ch.ID, false); err != nil {
 		e.log.Error("add agent leg", "err", err)
 	}
-	e.writer.add(func(ctx context.Context) error {
+	e.writer.add(c.rec.ID, func(ctx context.Context) error {
 		now := e.now()
 		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch.ID, Role: "agent",
 			Endpoint: ch.Name, AgentID: &a.user.ID, StartedAt: now, AnsweredAt: &now})
@@ -474,7 +474,7 @@ func (e *Engine) endCall(c *call, act CallAction, cause string) {
 	e.stats.CallsEnded++
 	e.callTransition(c, act, cause)
 	ch := c.rec.CustomerChannel
-	e.writer.add(func(ctx context.Context) error {
+	e.writer.add(c.rec.ID, func(ctx context.Context) error {
 		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch, Role: "customer",
 			EndedAt: &now, Cause: cause})
 	})
@@ -492,7 +492,7 @@ func (e *Engine) callTransition(c *call, act CallAction, detail string) {
 	c.rec.State = to
 	now := e.now()
 	rec := c.rec
-	e.writer.add(func(ctx context.Context) error {
+	e.writer.add(rec.ID, func(ctx context.Context) error {
 		if from == "" {
 			if err := e.o.Store.CreateInteraction(ctx, rec); err != nil {
 				return err
@@ -506,7 +506,7 @@ func (e *Engine) callTransition(c *call, act CallAction, detail string) {
 
 func (e *Engine) saveInteraction(c *call) {
 	rec := c.rec
-	e.writer.add(func(ctx context.Context) error { return e.o.Store.UpdateInteraction(ctx, rec) })
+	e.writer.add(rec.ID, func(ctx context.Context) error { return e.o.Store.UpdateInteraction(ctx, rec) })
 }
 
 func (e *Engine) hangup(ch, reason string) {
@@ -582,7 +582,7 @@ func (e *Engine) dialCustomer(c *call, a *agent) {
 	ctx, cancel := e.tctx()
 	defer cancel()
 	now := e.now()
-	e.writer.add(func(ctx context.Context) error {
+	e.writer.add(c.rec.ID, func(ctx context.Context) error {
 		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch, Role: "customer",
 			Endpoint: e.o.TrunkEndpoint(c.number), StartedAt: now})
 	})
