@@ -65,20 +65,18 @@ func (e *Engine) onInbound(ch ari.Channel, args []string) {
 			e.log.Warn("answer inbound", "channel", ch.ID, "err", err)
 		}
 	}
-	q := "queue-" + itoa(camp.ID)
-	if !e.mohOn[q] {
-		if err := e.tel.CreateBridge(ctx, q, "holding"); err != nil {
-			e.log.Debug("create holding bridge", "bridge", q, "err", err)
-		}
-		if err := e.tel.BridgeMOH(ctx, q); err == nil {
-			e.mohOn[q] = true
-		}
-	}
-	if err := e.tel.AddToBridge(ctx, q, ch.ID, true); err != nil {
-		e.log.Error("queue caller", "channel", ch.ID, "err", err)
-	}
-	e.queues[camp.ID] = append(e.queues[camp.ID], c)
 	e.stats.CallsQueued++
+	// Nobody waiting and a nailed-up agent free: connect at once, without
+	// parking the caller in the holding bridge first (one ARI request
+	// instead of two, and no snatch of music).
+	if len(e.queues[camp.ID]) == 0 {
+		if a := e.pickAgent(camp); a != nil && a.persistent && a.phoneUp {
+			e.offer(c, a)
+			return
+		}
+	}
+	e.park(c)
+	e.queues[camp.ID] = append(e.queues[camp.ID], c)
 	if camp.MaxQueueSeconds > 0 && camp.OverflowContext != "" {
 		c.timer = e.after(time.Duration(camp.MaxQueueSeconds)*time.Second, func() { e.overflow(c) })
 	}
@@ -272,10 +270,25 @@ func (e *Engine) requeue(c *call, a *agent, autoPause bool) {
 		left := time.Duration(c.campaign.MaxQueueSeconds)*time.Second - e.now().Sub(*c.rec.QueuedAt)
 		c.timer = e.after(max(left, 0), func() { e.overflow(c) })
 	}
+	e.park(c)
+}
+
+// park puts a caller in their campaign's holding bridge, with music,
+// creating the bridge the first time.
+func (e *Engine) park(c *call) {
 	ctx, cancel := e.tctx()
 	defer cancel()
-	if err := e.tel.AddToBridge(ctx, "queue-"+itoa(c.campaign.ID), c.rec.CustomerChannel, true); err != nil {
-		e.log.Debug("return caller to queue", "err", err)
+	q := "queue-" + itoa(c.campaign.ID)
+	if !e.mohOn[q] {
+		if err := e.tel.CreateBridge(ctx, q, "holding"); err != nil {
+			e.log.Debug("create holding bridge", "bridge", q, "err", err)
+		}
+		if err := e.tel.BridgeMOH(ctx, q); err == nil {
+			e.mohOn[q] = true
+		}
+	}
+	if err := e.tel.AddToBridge(ctx, q, c.rec.CustomerChannel, true); err != nil {
+		e.log.Warn("park caller", "channel", c.rec.CustomerChannel, "err", err)
 	}
 }
 
