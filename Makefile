@@ -18,6 +18,10 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test $(TESTFLAGS) $(PKGS)
+	@# Say which real-Asterisk tests were skipped and why (plain go test hides skips).
+	@if [ -z "$$ASTERISK_BIN" ] && ! command -v asterisk >/dev/null 2>&1; then \
+		$(GO) test -count=1 -run 'Asterisk' -v $(PKGS) 2>&1 | grep -E -- '--- SKIP|skipped: no asterisk' ; \
+	fi
 
 # Real-Asterisk tests only; fails (does not skip) when no Asterisk is found.
 test-asterisk:
