@@ -427,9 +427,8 @@ func TestFaultPostgresConnectionsKilledDuringCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("terminated %d backends", n)
-	// The API's pooled connections are dead too: a request that lands on
-	// one fails once (database/sql does not retry an error read after the
-	// query was sent). Record what a client sees, then go on.
+	// The API's pooled connections are dead too; the session lookup every
+	// request makes retries on another connection, so clients see no error.
 	var statuses []int
 	for i := 0; i < 4; i++ {
 		req, _ := http.NewRequest("GET", e.base+"/api/v1/agent", nil)
@@ -442,8 +441,10 @@ func TestFaultPostgresConnectionsKilledDuringCalls(t *testing.T) {
 		statuses = append(statuses, res.StatusCode)
 	}
 	t.Logf("GET /api/v1/agent right after the kill: %v", statuses)
-	if statuses[len(statuses)-1] != 200 {
-		t.Fatalf("API did not recover: %v", statuses)
+	for _, st := range statuses {
+		if st != 200 {
+			t.Fatalf("API answered %v right after Postgres dropped its connections", statuses)
+		}
 	}
 
 	e.must(204, "PUT", "/api/v1/agent/calls/"+e.snapshot(alice).Call.InteractionID+"/notes", alice, `{"notes":"after the cut"}`)

@@ -321,12 +321,16 @@ func (a *Admin) CreateSession(ctx context.Context, tokenHash string, userID int6
 // user not disabled), or a KindNotFound error.
 func (a *Admin) SessionUser(ctx context.Context, tokenHash string, now time.Time) (Account, time.Time, error) {
 	var row sessionAccountRow
-	err := a.db.WithContext(ctx).Raw(`
+	// Every API request passes here: after a Postgres restart the pool's
+	// dead connections would each fail one request, so retry on another.
+	err := retryConnLost(func() error {
+		return a.db.WithContext(ctx).Raw(`
 		SELECT u.id, u.username, u.display_name, u.role, u.default_phone, u.manual_call_when_paused,
 		       u.transfer_when_paused, u.recording_control, u.disabled, u.created_at, s.expires_at
 		FROM auth_sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND NOT u.disabled`,
-		tokenHash, now).Scan(&row).Error
+			tokenHash, now).Scan(&row).Error
+	})
 	if err != nil {
 		return Account{}, time.Time{}, err
 	}
