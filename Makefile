@@ -17,11 +17,12 @@ run: build
 
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test $(TESTFLAGS) $(PKGS)
-	@# Say which real-Asterisk tests were skipped and why (plain go test hides skips).
+	@# Say which real-Asterisk tests will be skipped and why (plain go test
+	@# hides skip reasons); the full run comes last so its summary closes.
 	@if [ -z "$$ASTERISK_BIN" ] && ! command -v asterisk >/dev/null 2>&1; then \
 		$(GO) test -count=1 -run 'Asterisk' -v $(PKGS) 2>&1 | grep -E -- '--- SKIP|skipped: no asterisk' ; \
 	fi
+	$(GO) test $(TESTFLAGS) $(PKGS)
 
 # Real-Asterisk tests only; fails (does not skip) when no Asterisk is found.
 test-asterisk:
