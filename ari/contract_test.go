@@ -217,45 +217,14 @@ func describe(ev ari.Event) string {
 	case *ari.RecordingFinished:
 		return fmt.Sprintf("RecordingFinished %s duration=%d", x.Recording.Name, x.Recording.Duration)
 	}
-	if id := chanID(ev); id != "" {
+	if id := ari.ChannelID(ev); id != "" {
 		return ev.GetType() + " " + id
 	}
 	return ev.GetType()
 }
 
-// chanID is the channel an event is about ("" if none).
-func chanID(ev ari.Event) string {
-	switch x := ev.(type) {
-	case *ari.StasisStart:
-		return x.Channel.ID
-	case *ari.StasisEnd:
-		return x.Channel.ID
-	case *ari.ChannelDestroyed:
-		return x.Channel.ID
-	case *ari.ChannelStateChange:
-		return x.Channel.ID
-	case *ari.ChannelDtmfReceived:
-		return x.Channel.ID
-	case *ari.ChannelHangupRequest:
-		return x.Channel.ID
-	case *ari.ChannelEnteredBridge:
-		if x.Channel != nil {
-			return x.Channel.ID
-		}
-	case *ari.ChannelLeftBridge:
-		return x.Channel.ID
-	case *ari.ChannelVarset:
-		if x.Channel != nil {
-			return x.Channel.ID
-		}
-	case *ari.ChannelDialplan:
-		return x.Channel.ID
-	}
-	return ""
-}
-
 func isType(typ, id string) func(ari.Event) bool {
-	return func(ev ari.Event) bool { return ev.GetType() == typ && (id == "" || chanID(ev) == id) }
+	return func(ev ari.Event) bool { return ev.GetType() == typ && (id == "" || ari.ChannelID(ev) == id) }
 }
 
 func (e *env) must(err error, what string) {
@@ -621,7 +590,7 @@ func scHangupOrder(e *env) {
 		e.waitEv("ChannelDestroyed "+id, 10*time.Second, from, isType(ari.TypeChannelDestroyed, id))
 		var seq []string
 		for _, ev := range e.events(from) {
-			if chanID(ev) == id {
+			if ari.ChannelID(ev) == id {
 				seq = append(seq, strings.TrimPrefix(describe(ev), ""))
 			}
 		}
@@ -629,7 +598,7 @@ func scHangupOrder(e *env) {
 		want := []string{ari.TypeChannelHangupRequest, ari.TypeChannelLeftBridge, ari.TypeStasisEnd, ari.TypeChannelDestroyed}
 		var types []string
 		for _, ev := range e.events(from) {
-			if chanID(ev) == id && slices.Contains(want, ev.GetType()) {
+			if ari.ChannelID(ev) == id && slices.Contains(want, ev.GetType()) {
 				types = append(types, ev.GetType())
 			}
 		}
@@ -752,7 +721,7 @@ func scNoAnswer(e *env) {
 		if d, ok := ev.(*ari.Dial); ok && d.Peer.ID == c {
 			statuses = append(statuses, d.Dialstatus)
 		}
-		if chanID(ev) == c {
+		if ari.ChannelID(ev) == c {
 			seq = append(seq, ev.GetType())
 		}
 	}
@@ -838,7 +807,7 @@ func scDialplanStasis(e *env) {
 	time.Sleep(500 * time.Millisecond)
 	var seq []string
 	for _, ev := range srv.events(from) {
-		if chanID(ev) == c {
+		if ari.ChannelID(ev) == c {
 			seq = append(seq, ev.GetType())
 		}
 	}

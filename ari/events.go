@@ -598,3 +598,35 @@ func newEvent(typ string) Event {
 	}
 	return nil
 }
+
+// ChannelID names the channel an event is about, or "" for events that
+// concern no single channel (or carry none, when malformed).
+func ChannelID(ev Event) string {
+	switch x := ev.(type) {
+	case *StasisStart:
+		return x.Channel.ID
+	case *StasisEnd:
+		return x.Channel.ID
+	case *ChannelDestroyed:
+		return x.Channel.ID
+	case *ChannelStateChange:
+		return x.Channel.ID
+	case *ChannelDtmfReceived:
+		return x.Channel.ID
+	case *ChannelHangupRequest:
+		return x.Channel.ID
+	case *ChannelDialplan:
+		return x.Channel.ID
+	case *ChannelEnteredBridge:
+		if x.Channel != nil {
+			return x.Channel.ID
+		}
+	case *ChannelLeftBridge:
+		return x.Channel.ID
+	case *ChannelVarset:
+		if x.Channel != nil {
+			return x.Channel.ID
+		}
+	}
+	return ""
+}

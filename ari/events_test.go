@@ -203,3 +203,21 @@ func TestTime(t *testing.T) {
 		t.Error("number accepted as time")
 	}
 }
+
+func TestChannelIDToleratesEventsWithoutChannel(t *testing.T) {
+	for raw, want := range map[string]string{
+		`{"type":"ChannelEnteredBridge","bridge":{"id":"b"}}`:                    "",
+		`{"type":"ChannelVarset","variable":"X","value":"1"}`:                    "",
+		`{"type":"StasisStart","args":[],"channel":{"id":"c1"}}`:                 "c1",
+		`{"type":"ChannelLeftBridge","bridge":{"id":"b"},"channel":{"id":"c2"}}`: "c2",
+		`{"type":"BridgeDestroyed","bridge":{"id":"b"}}`:                         "",
+	} {
+		ev, err := DecodeEvent([]byte(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if got := ChannelID(ev); got != want {
+			t.Errorf("%s: ChannelID = %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -371,7 +371,7 @@ func stopTimer(t *Timer) {
 
 func (e *Engine) handle(ev ari.Event) {
 	if e.log.Enabled(e.ctx, slog.LevelDebug) {
-		e.log.Debug("ari event", "type", ev.GetType(), "channel", eventChannel(ev))
+		e.log.Debug("ari event", "type", ev.GetType(), "channel", ari.ChannelID(ev))
 	}
 	switch v := ev.(type) {
 	case *ari.StasisStart:
@@ -643,25 +643,4 @@ func (w *writer) close() {
 		}
 	})
 	w.wg.Wait()
-}
-
-// eventChannel names the channel an event is about, for debug logs.
-func eventChannel(ev ari.Event) string {
-	switch v := ev.(type) {
-	case *ari.StasisStart:
-		return v.Channel.ID
-	case *ari.StasisEnd:
-		return v.Channel.ID
-	case *ari.ChannelDestroyed:
-		return v.Channel.ID
-	case *ari.ChannelHangupRequest:
-		return v.Channel.ID
-	case *ari.ChannelStateChange:
-		return v.Channel.ID
-	case *ari.ChannelEnteredBridge:
-		return v.Channel.ID
-	case *ari.ChannelLeftBridge:
-		return v.Channel.ID
-	}
-	return ""
 }
