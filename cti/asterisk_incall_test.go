@@ -18,8 +18,14 @@ import (
 // the carrier are Local channels into asterisk-conf's test contexts.
 func realStack(t *testing.T, spec ctitest.CampaignSpec) (*ctitest.Stack, int64, func(id, ctx string, vars map[string]string)) {
 	tg := aritest.AsteriskTarget(t)
+	return realStackOn(t, &tg, spec)
+}
+
+// realStackOn is realStack on a target the test already holds (for its
+// ports). Alice ends up Ready with a persistent leg to Local/1001@test-answer.
+func realStackOn(t *testing.T, tg *aritest.Target, spec ctitest.CampaignSpec) (*ctitest.Stack, int64, func(id, ctx string, vars map[string]string)) {
 	var alice int64
-	st := ctitest.StartSeeded(t, ctitest.Options{Target: &tg, OfferTimeout: 3 * time.Second, Tune: func(o *cti.Options) {
+	st := ctitest.StartSeeded(t, ctitest.Options{Target: tg, OfferTimeout: 3 * time.Second, Tune: func(o *cti.Options) {
 		o.AgentEndpoint = func(n string) string { return "Local/" + n + "@test-answer" }
 		o.TrunkEndpoint = func(n string) string { return "Local/" + strings.TrimPrefix(n, "+") + "@test-answer" }
 	}}, func(db *gorm.DB) {
@@ -191,25 +197,7 @@ func TestAsteriskPaymentDigitsNeverReachAgent(t *testing.T) {
 	st, alice, customer := realStack(t, ctitest.CampaignSpec{Recording: true, Payment: `{"kind":"sandbox","currency":"GBP"}`})
 	ctx := context.Background()
 	w := st.WatchAgent(t, alice)
-	// A probe application subscribed to the agent phone's ;2 half sees any
-	// digit that reaches the agent's phone.
-	tg := st.ARI
-	probe, err := ari.New(ari.Config{URL: tgURL(st), Username: tgUser(st), Password: tgPass(st), App: "probe"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pctx, pcancel := context.WithCancel(ctx)
-	defer pcancel()
-	go probe.Run(pctx)
-	ctitest.Eventually(t, 5*time.Second, "probe connected", probe.Connected)
-	chans, _ := tg.Channels.List(ctx)
-	for _, c := range chans {
-		if strings.HasSuffix(c.ID, ";2") && strings.HasPrefix(c.ID, "ap-") {
-			if _, err := probe.Applications.Subscribe(ctx, "probe", "channel:"+c.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	probe, _ := probeAgentPhone(t, st)
 	leaked := make(chan string, 64)
 	go func() {
 		for ev := range probe.Events() {
@@ -245,38 +233,32 @@ func TestAsteriskPaymentDigitsNeverReachAgent(t *testing.T) {
 	}
 }
 
-func tgURL(st *ctitest.Stack) string  { return st.ARIURL }
-func tgUser(st *ctitest.Stack) string { return st.ARIUser }
-func tgPass(st *ctitest.Stack) string { return st.ARIPassword }
-
-// TestAsteriskAgentCallsSystem: the agent's phone dials 8000 ([agent-login])
-// and that leg becomes the agent's connection.
-func TestAsteriskAgentCallsSystem(t *testing.T) {
-	tg := aritest.AsteriskTarget(t)
-	var alice int64
-	st := ctitest.StartSeeded(t, ctitest.Options{Target: &tg}, func(db *gorm.DB) {
-		alice = ctitest.Agent(t, db, "alice", "1001")
-		ctitest.Campaign(t, db, ctitest.CampaignSpec{Name: "Real", DID: "5550100", Agents: []int64{alice}, Codes: []string{"DONE"}})
-	})
-	ctx := context.Background()
-	st.Engine.Login(ctx, alice)
-	if err := st.Engine.Connect(ctx, alice, cti.ConnectRequest{Mode: cti.PhoneAgentCalls, Number: "1001"}); err != nil {
+// probeAgentPhone connects a second ARI application ("probe") to the
+// stack's Asterisk and subscribes it to the far (;2) half of the agent's
+// persistent leg: any digit that reached the agent's phone would show there
+// as ChannelDtmfReceived. It returns the probe and the agent leg's ;1 id.
+func probeAgentPhone(t *testing.T, st *ctitest.Stack) (*ari.Client, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	probe, err := ari.New(ari.Config{URL: st.ARIURL, Username: st.ARIUser, Password: st.ARIPassword, App: "probe"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The desk phone (a Local channel whose own side just waits) calls 8000.
-	if _, err := st.ARI.Channels.Originate(ctx, ari.OriginateRequest{Endpoint: "Local/8000@agent-login",
-		Context: "test-answer", Extension: "s", Priority: 1, CallerID: "1001", ChannelID: "phone-1001"}); err != nil {
+	go probe.Run(ctx)
+	ctitest.Eventually(t, 5*time.Second, "probe connected", probe.Connected)
+	var leg string
+	chans, _ := st.ARI.Channels.List(ctx)
+	for _, c := range chans {
+		if strings.HasPrefix(c.ID, "ap-") && !strings.HasSuffix(c.ID, ";2") {
+			leg = c.ID
+		}
+	}
+	if leg == "" {
+		t.Fatalf("no agent leg among %+v", chans)
+	}
+	if _, err := probe.Applications.Subscribe(ctx, "probe", "channel:"+leg+";2"); err != nil {
 		t.Fatal(err)
 	}
-	snap := st.WaitState(t, alice, cti.AgentPaused, 10*time.Second)
-	if !snap.Phone.Connected {
-		t.Fatalf("phone %+v", snap.Phone)
-	}
-	w := st.WatchAgent(t, alice)
-	st.Engine.SetReady(ctx, alice)
-	st.ARI.Channels.Originate(ctx, ari.OriginateRequest{Endpoint: "Local/5550100@test-customer",
-		Context: "test-answer", Extension: "s", Priority: 1, CallerID: "+447700900123", ChannelID: "cx"})
-	w.Next("call.connected", 10*time.Second)
-	st.ARI.Channels.Hangup(ctx, "phone-1001", "normal") // the agent hangs up their phone
-	st.WaitState(t, alice, cti.AgentOnWrap, 10*time.Second)
+	return probe, leg
 }

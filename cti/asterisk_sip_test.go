@@ -15,8 +15,6 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
-	"gorm.io/gorm"
-
 	"github.com/ctid/ctid/ari"
 	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti"
@@ -31,50 +29,10 @@ import (
 func TestAsteriskSIPPayment(t *testing.T) {
 	tg := aritest.AsteriskTarget(t)
 	sipPort := tg.Asterisk.SIPPort
-	var alice int64
-	// As realStack: alice's phone is a Local channel into [test-answer],
-	// called once and kept (system calls agent, persistent).
-	st := ctitest.StartSeeded(t, ctitest.Options{Target: &tg, OfferTimeout: 3 * time.Second, Tune: func(o *cti.Options) {
-		o.AgentEndpoint = func(n string) string { return "Local/" + n + "@test-answer" }
-	}}, func(db *gorm.DB) {
-		alice = ctitest.Agent(t, db, "alice", "1001")
-		ctitest.Campaign(t, db, ctitest.CampaignSpec{Agents: []int64{alice}, Name: "SIP", DID: "5550100", Platform: "+442071234567",
-			Codes: []string{"DONE"}, Recording: true, Payment: `{"kind":"sandbox","currency":"GBP"}`})
-	})
+	st, alice, _ := realStackOn(t, &tg, ctitest.CampaignSpec{Recording: true, Payment: `{"kind":"sandbox","currency":"GBP"}`})
 	ctx := context.Background()
-	st.Engine.Login(ctx, alice)
-	if err := st.Engine.Connect(ctx, alice, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: "1001", Persistent: true}); err != nil {
-		t.Fatal(err)
-	}
-	st.WaitState(t, alice, cti.AgentPaused, 10*time.Second)
-	st.Engine.SetReady(ctx, alice)
 	w := st.WatchAgent(t, alice)
-
-	probe, err := ari.New(ari.Config{URL: tgURL(st), Username: tgUser(st), Password: tgPass(st), App: "probe"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pctx, pcancel := context.WithCancel(ctx)
-	defer pcancel()
-	go probe.Run(pctx)
-	ctitest.Eventually(t, 5*time.Second, "probe connected", probe.Connected)
-
-	// The agent's persistent leg: ;1 (ID ap-…) is in ctid's bridge, ;2 is
-	// the "phone" end. A DTMF that reached the agent's phone would be read
-	// on ;2.
-	var agentLeg string
-	chans, _ := st.ARI.Channels.List(ctx)
-	for _, c := range chans {
-		if strings.HasPrefix(c.ID, "ap-") && !strings.HasSuffix(c.ID, ";2") {
-			agentLeg = c.ID
-		}
-	}
-	if agentLeg == "" {
-		t.Fatalf("no agent leg among %+v", chans)
-	}
-	if _, err := probe.Applications.Subscribe(ctx, "probe", "channel:"+agentLeg+";2"); err != nil {
-		t.Fatal(err)
-	}
+	probe, agentLeg := probeAgentPhone(t, st)
 	var leaked atomic.Int32
 	recDone := make(chan string, 16)
 	go func() {
