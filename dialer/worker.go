@@ -767,7 +767,7 @@ func (w *Worker) claimLeads(ctx context.Context, st *campaignState, n int, now t
 	err = w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var rows []claimRow
 		if err := tx.Raw(claimQuery, map[string]any{
-			"now": now, "tz": s.TimeZone, "zones": textArray(zones), "c": st.id, "max": s.MaxAttempts, "lists": intArray(s.LeadLists),
+			"now": now, "tz": s.TimeZone, "zones": store.TextArray(zones), "c": st.id, "max": s.MaxAttempts, "lists": intArray(s.LeadLists),
 			"days": intArray(s.CallingWindow.Days), "wstart": clock(s.CallingWindow.Start) + ":00",
 			"wend": clock(s.CallingWindow.End) + ":00", "n": n,
 		}).Scan(&rows).Error; err != nil {
@@ -857,21 +857,6 @@ func (w *Worker) leadZones(ctx context.Context, st *campaignState) ([]string, er
 	}
 	st.zones, st.zonesAt = zones, time.Now()
 	return zones, nil
-}
-
-func textArray(ss []string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, s := range ss {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s))
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 // unclaim gives a claimed, undialled lead back.

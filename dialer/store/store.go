@@ -126,7 +126,7 @@ func (k *ListSink) Add(ctx context.Context, batch []leads.Lead) error {
 func (k *ListSink) ExistingPhones(ctx context.Context, nums []string) (map[string]bool, error) {
 	var found []string
 	err := k.db.WithContext(ctx).Raw(`SELECT primary_phone FROM dialer_leads
-		WHERE list_id = ? AND primary_phone = ANY(?)`, k.list.ID, pgArray(nums)).Scan(&found).Error
+		WHERE list_id = ? AND primary_phone = ANY(?)`, k.list.ID, TextArray(nums)).Scan(&found).Error
 	if err != nil {
 		return nil, err
 	}
@@ -137,9 +137,9 @@ func (k *ListSink) ExistingPhones(ctx context.Context, nums []string) (map[strin
 	return out, nil
 }
 
-// pgArray renders a text[] literal; numbers are E.164 so need no quoting
-// beyond the standard escaping done here.
-func pgArray(ss []string) string {
+// TextArray renders a PostgreSQL text[] literal (for "= ANY(?)"), with
+// backslashes and quotes escaped.
+func TextArray(ss []string) string {
 	var b strings.Builder
 	b.WriteByte('{')
 	for i, s := range ss {
@@ -256,7 +256,7 @@ func (d *DNC) Contains(ctx context.Context, e164 string) (bool, error) {
 func (d *DNC) ContainsAny(ctx context.Context, nums []string) (map[string]bool, error) {
 	var found []string
 	err := d.db.WithContext(ctx).Raw(`SELECT DISTINCT number FROM dialer_dnc
-		WHERE number = ANY(?) AND (campaign_id IS NULL OR campaign_id = ?)`, pgArray(nums), d.campaignID).Scan(&found).Error
+		WHERE number = ANY(?) AND (campaign_id IS NULL OR campaign_id = ?)`, TextArray(nums), d.campaignID).Scan(&found).Error
 	if err != nil {
 		return nil, err
 	}
