@@ -176,9 +176,7 @@ func (e *Engine) agentPhoneGone(a *agent, chID string) {
 	if a.bridge != "" {
 		b := a.bridge
 		a.bridge = ""
-		ctx, cancel := e.tctx()
-		e.tel.DestroyBridge(ctx, b)
-		cancel()
+		e.request(chID, "destroy agent bridge", func(ctx context.Context) error { return e.tel.DestroyBridge(ctx, b) }, nil)
 	}
 	switch a.state {
 	case AgentConnecting:
@@ -192,6 +190,12 @@ func (e *Engine) agentPhoneGone(a *agent, chID string) {
 		}
 		e.publish(a, "phone.disconnected", e.phoneView(a))
 	default:
+		if c := a.call; c != nil && a.state == AgentReserved {
+			// A caller was on the way into the bridge that just went:
+			// they go back to the head of the queue for someone else.
+			e.requeue(c, a, false)
+			defer e.allocate()
+		}
 		e.transition(a, ActPhoneLost, "phone disconnected")
 		e.publish(a, "phone.disconnected", e.phoneView(a))
 	}

@@ -38,13 +38,11 @@ func (e *Engine) onInbound(ch ari.Channel, args []string) {
 	if camp == nil {
 		camp = e.cfg.ByDID[normalizeDID(did)]
 	}
-	ctx, cancel := e.tctx()
-	defer cancel()
 	if camp == nil {
 		// Still a record: every inbound call ends in exactly one.
 		c.rec.State, c.rec.EndedAt, c.rec.EndReason = CallEnded, &now, "unknown DID "+did
 		e.writer.add(c.rec.ID, func(ctx context.Context) error { return e.o.Store.CreateInteraction(ctx, c.rec) })
-		e.tel.Hangup(ctx, ch.ID, "normal")
+		e.hangup(ch.ID, "normal")
 		return
 	}
 	c.campaign = camp
@@ -61,9 +59,8 @@ func (e *Engine) onInbound(ch ari.Channel, args []string) {
 			Endpoint: ch.Name, StartedAt: now})
 	})
 	if ch.State != "Up" {
-		if err := e.tel.Answer(ctx, ch.ID); err != nil {
-			e.log.Warn("answer inbound", "channel", ch.ID, "err", err)
-		}
+		id := ch.ID
+		e.request(id, "answer inbound", func(ctx context.Context) error { return e.tel.Answer(ctx, id) }, nil)
 	}
 	e.stats.CallsQueued++
 	// Nobody waiting and a nailed-up agent free: connect at once, without
@@ -105,15 +102,18 @@ func (e *Engine) overflow(c *call) {
 	}
 	e.unqueue(c)
 	camp := c.campaign
-	ctx, cancel := e.tctx()
-	defer cancel()
 	ext := camp.OverflowExtension
 	if ext == "" {
 		ext = "s"
 	}
-	if err := e.tel.Continue(ctx, c.rec.CustomerChannel, camp.OverflowContext, ext); err != nil {
-		e.log.Error("overflow", "interaction", c.rec.ID, "err", err)
-	}
+	ch, id := c.rec.CustomerChannel, c.rec.ID
+	e.request(ch, "overflow", func(ctx context.Context) error {
+		return e.tel.Continue(ctx, ch, camp.OverflowContext, ext)
+	}, func(err error) {
+		if err != nil {
+			e.log.Error("overflow", "interaction", id, "err", err)
+		}
+	})
 	delete(e.channels, c.rec.CustomerChannel)
 	c.rec.EndReason = "overflow to " + camp.OverflowContext
 	e.stats.Overflowed++
@@ -187,53 +187,72 @@ func (e *Engine) offer(c *call, a *agent) {
 	c.rec.AgentID = &uid
 	a.call = c
 	c.offerCount++
-	ctx, cancel := e.tctx()
-	defer cancel()
+	e.transition(a, ActOffer, "")
+	e.callTransition(c, CallActOffer, "agent "+a.user.Username)
 	if a.persistent && a.phoneUp {
 		// Nailed-up agent leg: the caller joins the agent's bridge at once.
-		e.transition(a, ActOffer, "")
-		if err := e.tel.AddToBridge(ctx, a.bridge, c.rec.CustomerChannel, true); err != nil {
-			if errors.Is(err, ari.ErrNotFound) || errors.Is(err, ari.ErrBadRequest) {
-				// The caller hung up; their hang-up event is still on its
-				// way. End the call now rather than offer it again.
-				e.requeue(c, a, false)
-				e.onChannelGone(c.rec.CustomerChannel, "gone before connect")
-				return
-			}
-			// Something is wrong with this agent's leg: pause them so the
-			// allocator does not pick them again in the same pass.
-			e.log.Error("connect caller to agent bridge", "agent", a.user.ID, "err", err)
-			e.requeue(c, a, true)
-			return
-		}
-		e.connected(c, a)
+		// The agent is Reserved and the call Offering until Asterisk says
+		// the caller is in; whatever happens meanwhile (the caller hangs
+		// up, the agent's phone drops) withdraws the offer first.
+		bridge, ch := a.bridge, c.rec.CustomerChannel
+		e.request(ch, "connect caller", func(ctx context.Context) error {
+			return e.tel.AddToBridge(ctx, bridge, ch, true)
+		}, func(err error) { e.offerAnswered(c, a, err) })
 		return
 	}
 	c.agentLeg = e.newID("ag-")
 	e.channels[c.agentLeg] = chanRef{role: roleAgentCall, call: c, agent: a}
-	e.transition(a, ActOffer, "")
-	e.callTransition(c, CallActOffer, "agent "+a.user.Username)
 	e.publish(a, "call.offered", e.callView(c))
-	err := e.tel.Originate(ctx, ari.OriginateRequest{
-		Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
-		CallerID: callerID(c), Timeout: secs(e.o.OfferTimeout), ChannelID: c.agentLeg,
-		Originator: c.rec.CustomerChannel,
-	})
-	if err != nil {
-		e.log.Warn("call agent phone", "agent", a.user.ID, "err", err)
-		delete(e.channels, c.agentLeg)
-		c.agentLeg = ""
-		e.requeue(c, a, true) // allocate, our caller, goes on with the next agent
-		return
-	}
-	// Backstop in case Asterisk never reports the leg's end.
 	leg := c.agentLeg
+	req := ari.OriginateRequest{
+		Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
+		CallerID: callerID(c), Timeout: secs(e.o.OfferTimeout), ChannelID: leg,
+		Originator: c.rec.CustomerChannel,
+	}
+	e.request(leg, "call agent phone", func(ctx context.Context) error { return e.tel.Originate(ctx, req) },
+		func(err error) {
+			if err == nil || c.agentLeg != leg || c.rec.State != CallOffering {
+				return
+			}
+			e.log.Warn("call agent phone", "agent", a.user.ID, "err", err)
+			delete(e.channels, leg)
+			c.agentLeg = ""
+			e.requeue(c, a, true)
+			e.allocate() // the caller goes on with the next agent
+		})
+	// Backstop in case Asterisk never reports the leg's end.
 	a.offerTimer = e.after(time.Duration(secs(e.o.OfferTimeout))*time.Second+2*time.Second, func() {
 		if c.rec.State == CallOffering && c.agentLeg == leg {
 			e.hangup(leg, "no_answer")
 			e.onChannelGone(leg, "no_answer")
 		}
 	})
+}
+
+// offerAnswered: Asterisk answered the request that put a caller into a
+// persistent agent's bridge.
+func (e *Engine) offerAnswered(c *call, a *agent, err error) {
+	if c.agent != a || a.call != c || c.rec.State != CallOffering {
+		return // withdrawn meanwhile (caller gone, agent's phone dropped)
+	}
+	switch {
+	case err == nil:
+		e.connected(c, a)
+		return
+	case errors.Is(err, ari.ErrBadRequest):
+		// 400/422: the caller's channel is gone or out of Stasis; their
+		// hang-up event is on its way. End the call now rather than offer
+		// it again.
+		e.requeue(c, a, false)
+		e.onChannelGone(c.rec.CustomerChannel, "gone before connect")
+	default:
+		// 404 (the agent's bridge is gone) or worse: something is wrong
+		// with this agent's leg. Pause them so the caller goes to someone
+		// else.
+		e.log.Error("connect caller to agent bridge", "agent", a.user.ID, "err", err)
+		e.requeue(c, a, true)
+	}
+	e.allocate()
 }
 
 func callerID(c *call) string {
@@ -276,20 +295,21 @@ func (e *Engine) requeue(c *call, a *agent, autoPause bool) {
 // park puts a caller in their campaign's holding bridge, with music,
 // creating the bridge the first time.
 func (e *Engine) park(c *call) {
-	ctx, cancel := e.tctx()
-	defer cancel()
 	q := "queue-" + itoa(c.campaign.ID)
 	if !e.mohOn[q] {
+		// Once per campaign (and after an Asterisk restart): synchronous,
+		// so every caller parked after it finds the bridge.
+		ctx, cancel := e.tctx()
 		if err := e.tel.CreateBridge(ctx, q, "holding"); err != nil {
 			e.log.Debug("create holding bridge", "bridge", q, "err", err)
 		}
 		if err := e.tel.BridgeMOH(ctx, q); err == nil {
 			e.mohOn[q] = true
 		}
+		cancel()
 	}
-	if err := e.tel.AddToBridge(ctx, q, c.rec.CustomerChannel, true); err != nil {
-		e.log.Warn("park caller", "channel", c.rec.CustomerChannel, "err", err)
-	}
+	ch := c.rec.CustomerChannel
+	e.request(ch, "park caller", func(ctx context.Context) error { return e.tel.AddToBridge(ctx, q, ch, true) }, nil)
 }
 
 // onAgentCallUp: a non-persistent agent answered. For an inbound call the
@@ -303,14 +323,29 @@ func (e *Engine) onAgentCallUp(ch ari.Channel, args []string) {
 	c, a := ref.call, ref.agent
 	stopTimer(&a.offerTimer)
 	c.bridge = "call-" + c.rec.ID
-	ctx, cancel := e.tctx()
-	defer cancel()
-	if err := e.tel.CreateBridge(ctx, c.bridge, "mixing", "dtmf_events"); err != nil {
-		e.log.Warn("create call bridge", "err", err)
+	// One request builds the call's bridge and puts both legs in, in that
+	// order; it is queued on the customer's channel (for an outbound call,
+	// the one about to be dialled) so it also stays ordered with the
+	// customer's other requests.
+	bridge, leg, in := c.bridge, ch.ID, c.rec.CustomerChannel
+	key := in
+	if c.rec.Direction == "OUT" {
+		key, in = "cu-"+c.rec.ID, ""
 	}
-	if err := e.tel.AddToBridge(ctx, c.bridge, ch.ID, false); err != nil {
-		e.log.Error("add agent leg", "err", err)
-	}
+	e.request(key, "connect agent leg", func(ctx context.Context) error {
+		if err := e.tel.CreateBridge(ctx, bridge, "mixing", "dtmf_events"); err != nil {
+			e.log.Warn("create call bridge", "bridge", bridge, "err", err)
+		}
+		if err := e.tel.AddToBridge(ctx, bridge, leg, false); err != nil {
+			e.log.Error("add agent leg", "bridge", bridge, "err", err)
+		}
+		if in != "" {
+			if err := e.tel.AddToBridge(ctx, bridge, in, true); err != nil {
+				e.log.Error("connect caller", "bridge", bridge, "err", err)
+			}
+		}
+		return nil
+	}, nil)
 	e.writer.add(c.rec.ID, func(ctx context.Context) error {
 		now := e.now()
 		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch.ID, Role: "agent",
@@ -319,9 +354,6 @@ func (e *Engine) onAgentCallUp(ch ari.Channel, args []string) {
 	if c.rec.Direction == "OUT" {
 		e.dialCustomer(c, a)
 		return
-	}
-	if err := e.tel.AddToBridge(ctx, c.bridge, c.rec.CustomerChannel, true); err != nil {
-		e.log.Error("connect caller", "err", err)
 	}
 	e.connected(c, a)
 }
@@ -455,9 +487,10 @@ func (e *Engine) agentToWrap(c *call) {
 		c.agentLeg = ""
 	}
 	if c.bridge != "" {
-		ctx, cancel := e.tctx()
-		e.tel.DestroyBridge(ctx, c.bridge)
-		cancel()
+		b := c.bridge
+		e.request(c.rec.CustomerChannel, "destroy call bridge", func(ctx context.Context) error {
+			return e.tel.DestroyBridge(ctx, b)
+		}, nil)
 	}
 	if a == nil {
 		delete(e.calls, c.rec.ID) // nobody wraps it: the record is complete
@@ -522,15 +555,13 @@ func (e *Engine) saveInteraction(c *call) {
 	e.writer.add(rec.ID, func(ctx context.Context) error { return e.o.Store.UpdateInteraction(ctx, rec) })
 }
 
+// hangup asks Asterisk to hang a channel up, after the requests already
+// queued for it. Its end comes back as an event.
 func (e *Engine) hangup(ch, reason string) {
 	if ch == "" {
 		return
 	}
-	ctx, cancel := e.tctx()
-	defer cancel()
-	if err := e.tel.Hangup(ctx, ch, reason); err != nil {
-		e.log.Debug("hangup", "channel", ch, "err", err)
-	}
+	e.request(ch, "hangup", func(ctx context.Context) error { return e.tel.Hangup(ctx, ch, reason) }, nil)
 }
 
 // --- manual outbound --------------------------------------------------------
@@ -592,23 +623,25 @@ func (e *Engine) dialCustomer(c *call, a *agent) {
 	if cid != "" {
 		cid = "<" + cid + ">"
 	}
-	ctx, cancel := e.tctx()
-	defer cancel()
 	now := e.now()
 	e.writer.add(c.rec.ID, func(ctx context.Context) error {
 		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch, Role: "customer",
 			Endpoint: e.o.TrunkEndpoint(c.number), StartedAt: now})
 	})
-	err := e.tel.Originate(ctx, ari.OriginateRequest{
+	req := ari.OriginateRequest{
 		Endpoint: e.o.TrunkEndpoint(c.number), App: e.o.App, AppArgs: []string{"outbound", c.rec.ID},
 		CallerID: cid, Timeout: secs(e.o.DialTimeout), ChannelID: ch,
-	})
-	if err != nil {
-		delete(e.channels, ch)
-		c.rec.EndReason = "dial failed: " + err.Error()
-		e.endCall(c, CallActFail, "failed")
-		e.agentToWrap(c)
 	}
+	e.request(ch, "dial customer", func(ctx context.Context) error { return e.tel.Originate(ctx, req) },
+		func(err error) {
+			if err == nil || c.rec.CustomerChannel != ch || c.rec.State != CallDialing {
+				return
+			}
+			delete(e.channels, ch)
+			c.rec.EndReason = "dial failed: " + err.Error()
+			e.endCall(c, CallActFail, "failed")
+			e.agentToWrap(c)
+		})
 }
 
 func (e *Engine) onCustomerAnswered(ch ari.Channel, args []string) {
@@ -623,11 +656,8 @@ func (e *Engine) onCustomerAnswered(ch ari.Channel, args []string) {
 	if bridge == "" {
 		bridge = a.bridge
 	}
-	ctx, cancel := e.tctx()
-	defer cancel()
-	if err := e.tel.AddToBridge(ctx, bridge, ch.ID, true); err != nil {
-		e.log.Error("connect customer", "err", err)
-	}
+	id := ch.ID
+	e.request(id, "connect customer", func(ctx context.Context) error { return e.tel.AddToBridge(ctx, bridge, id, true) }, nil)
 	e.connected(c, a)
 }
 
@@ -685,18 +715,21 @@ func (e *Engine) placeCall(a *agent, camp *Campaign, num, platform string, act A
 	// Call the agent first; the customer is dialled when they answer.
 	c.agentLeg = e.newID("ag-")
 	e.channels[c.agentLeg] = chanRef{role: roleAgentCall, call: c, agent: a}
-	tctx, cancel := e.tctx()
-	defer cancel()
-	err := e.tel.Originate(tctx, ari.OriginateRequest{
+	leg := c.agentLeg
+	req := ari.OriginateRequest{
 		Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
-		CallerID: "<" + num + ">", Timeout: secs(e.o.OfferTimeout), ChannelID: c.agentLeg,
-	})
-	if err != nil {
-		delete(e.channels, c.agentLeg)
-		c.agentLeg = ""
-		c.rec.EndReason = "agent phone failed"
-		e.endCall(c, CallActFail, "failed")
-		e.agentToWrap(c)
+		CallerID: "<" + num + ">", Timeout: secs(e.o.OfferTimeout), ChannelID: leg,
 	}
+	e.request(leg, "call agent phone", func(ctx context.Context) error { return e.tel.Originate(ctx, req) },
+		func(err error) {
+			if err == nil || c.agentLeg != leg || c.rec.State != CallDialing {
+				return
+			}
+			delete(e.channels, leg)
+			c.agentLeg = ""
+			c.rec.EndReason = "agent phone failed"
+			e.endCall(c, CallActFail, "failed")
+			e.agentToWrap(c)
+		})
 	return c, nil
 }

@@ -36,6 +36,9 @@ type Options struct {
 	// WriteShards is how many database writers run in parallel (default
 	// 1; see writer).
 	WriteShards int
+	// RequestLanes is how many ARI requests may be in flight at once
+	// (default 16; see pipeline).
+	RequestLanes int
 	// MediaBase is ctid's base URL as Asterisk reaches it, for uploaded
 	// announcements (e.g. http://10.0.0.5:8080).
 	MediaBase string
@@ -73,6 +76,7 @@ type Engine struct {
 	hangupCause map[string]string
 
 	writer  *writer
+	pipe    *pipeline
 	started atomic.Bool
 	ctx     context.Context
 	stop    context.CancelFunc
@@ -172,6 +176,9 @@ func New(o Options) *Engine {
 	if o.DialTimeout == 0 {
 		o.DialTimeout = 45 * time.Second
 	}
+	if o.RequestLanes == 0 {
+		o.RequestLanes = 16
+	}
 	if o.WriteQueue == 0 {
 		o.WriteQueue = 1 << 16
 	}
@@ -183,6 +190,7 @@ func New(o Options) *Engine {
 		queues: map[int64][]*call{}, mohOn: map[string]bool{}, predictive: map[string]*predictive{}, hangupCause: map[string]string{},
 		cfg:    &Config{Campaigns: map[int64]*Campaign{}, ByDID: map[string]*Campaign{}, Users: map[int64]*User{}},
 		writer: newWriter(o.Store, o.WriteQueue, o.WriteShards, o.Logger),
+		pipe:   newPipeline(o.RequestLanes),
 		done:   make(chan struct{}),
 	}
 }
@@ -209,6 +217,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer close(e.done)
 	go e.writer.run()
 	defer e.writer.close()
+	e.pipe.start(e.ctx, func(f func()) {
+		select { // not e.post: after ctx ends nobody reads cmds, yet done is still open
+		case e.cmds <- f:
+		case <-e.ctx.Done():
+		}
+	})
+	defer e.pipe.wait()
 	if err := e.loadConfig(e.ctx); err != nil {
 		return err
 	}
@@ -279,11 +294,22 @@ func (e *Engine) after(d time.Duration, f func()) Timer {
 // Flush waits until every record queued so far is written.
 func (e *Engine) Flush(ctx context.Context) error { return e.writer.flush(ctx) }
 
-// Sync waits until the loop has processed everything posted before it.
+// Sync waits until the loop has processed everything posted before it and
+// the telephony requests it queued, with their follow-ups, are done.
 func (e *Engine) Sync(ctx context.Context) error {
-	for i := 0; i < 3; i++ { // a few rounds let chained posts settle
+	for quiet := 0; quiet < 3; { // a few quiet rounds let chained posts settle
 		if err := e.exec(ctx, func() error { return nil }); err != nil {
 			return err
+		}
+		if e.pipe.idle() {
+			quiet++
+			continue
+		}
+		quiet = 0
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
 		}
 	}
 	return nil

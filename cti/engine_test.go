@@ -123,7 +123,7 @@ func TestInboundCallPersistentAgentFullCycle(t *testing.T) {
 	}
 	var history []string
 	f.DB.Raw(`SELECT to_state FROM interaction_events WHERE interaction_id = ? ORDER BY id`, info.InteractionID).Scan(&history)
-	if want := "queued connected ended wrapped"; join(history) != want {
+	if want := "queued offering connected ended wrapped"; join(history) != want {
 		t.Fatalf("history %q, want %q", join(history), want)
 	}
 	var agentStates []string
