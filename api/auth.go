@@ -107,9 +107,12 @@ func (s *Server) badLogin(c *fiber.Ctx, user string) error {
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
-	if err := s.admin.RevokeSession(c.UserContext(), c.Locals(localToken).(string)); err != nil {
+	th := c.Locals(localToken).(string)
+	s.sessions.drop(th)
+	if err := s.admin.RevokeSession(c.UserContext(), th); err != nil {
 		return err
 	}
+	s.sessions.drop(th) // a request that raced the revocation may have cached it again
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -125,16 +128,34 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		return newProblem(401, "invalid or expired token")
 	}
 	th := hashToken(tok)
-	acc, _, err := s.admin.SessionUser(c.UserContext(), th, s.o.Now())
-	if cti.KindOf(err) == cti.KindNotFound {
-		return newProblem(401, "invalid or expired token")
-	}
-	if err != nil {
-		return err
+	now := s.o.Now()
+	acc, ok := s.sessions.get(th, now)
+	if !ok {
+		var expires time.Time
+		var err error
+		acc, expires, err = s.admin.SessionUser(c.UserContext(), th, now)
+		if cti.KindOf(err) == cti.KindNotFound {
+			return newProblem(401, "invalid or expired token")
+		}
+		if err != nil {
+			return err
+		}
+		s.sessions.put(th, acc, expires, now)
 	}
 	c.Locals(localUser, &acc)
 	c.Locals(localToken, th)
 	return c.Next()
+}
+
+// forgetSessionsOnChange empties the session cache after an admin request
+// that may change users (disable, role, permissions, campaigns), so the
+// change applies to their next request.
+func (s *Server) forgetSessionsOnChange(c *fiber.Ctx) error {
+	err := c.Next()
+	if c.Method() != fiber.MethodGet {
+		s.sessions.clear()
+	}
+	return err
 }
 
 // requireRole lets only the given roles through (after authenticate).

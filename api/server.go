@@ -79,16 +79,17 @@ type Options struct {
 // Server is the HTTP server. Use App for tests (app.Test) and Listen /
 // Serve / Shutdown to run it.
 type Server struct {
-	o       Options
-	app     *fiber.App
-	eng     *cti.Engine
-	admin   *postgres.Admin
-	log     *slog.Logger
-	limiter *limiter
-	tickets *tickets
-	metrics *metrics
-	reg     *prometheus.Registry
-	imports leadImports
+	o        Options
+	app      *fiber.App
+	eng      *cti.Engine
+	admin    *postgres.Admin
+	log      *slog.Logger
+	limiter  *limiter
+	tickets  *tickets
+	metrics  *metrics
+	reg      *prometheus.Registry
+	imports  leadImports
+	sessions *sessionCache
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -134,9 +135,10 @@ func New(o Options) *Server {
 	}
 	s := &Server{
 		o: o, eng: o.Engine, admin: postgres.NewAdmin(o.DB), log: o.Logger, reg: reg,
-		limiter: &limiter{window: o.LoginWindow, perUser: o.LoginLimit, perIP: o.LoginIPLimit, fails: map[string][]time.Time{}},
-		tickets: &tickets{m: map[string]ticket{}},
-		closing: make(chan struct{}),
+		limiter:  &limiter{window: o.LoginWindow, perUser: o.LoginLimit, perIP: o.LoginIPLimit, fails: map[string][]time.Time{}},
+		tickets:  &tickets{m: map[string]ticket{}},
+		sessions: newSessionCache(),
+		closing:  make(chan struct{}),
 	}
 	s.metrics = newMetrics(reg, o.Engine, o.DB)
 	cfg := fiber.Config{
@@ -255,7 +257,7 @@ func (s *Server) routes() {
 	sup := authed.Group("/supervisor", requireRole(cti.RoleSupervisor, cti.RoleAdmin))
 	sup.Get("/snapshot", s.supervisorSnapshot)
 
-	adm := authed.Group("/admin", requireRole(cti.RoleAdmin))
+	adm := authed.Group("/admin", requireRole(cti.RoleAdmin), s.forgetSessionsOnChange)
 	adm.Get("/campaigns", s.listCampaigns)
 	adm.Post("/campaigns", s.createCampaign)
 	adm.Get("/campaigns/:id", s.getCampaign)

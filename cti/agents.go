@@ -269,8 +269,8 @@ func (e *Engine) forceLogout(a *agent, why string) {
 	a.state = AgentLoggedOut
 	uid := a.user.ID
 	now := e.now()
-	e.writer.add(agentKey(uid), func(ctx context.Context) error {
-		return e.o.Store.AddAgentState(ctx, uid, now, from, AgentLoggedOut, why, "")
+	e.writer.add(agentKey(uid), func(ctx context.Context, s Store) error {
+		return s.AddAgentState(ctx, uid, now, from, AgentLoggedOut, why, "")
 	})
 	e.publish(a, "agent.state", e.stateView(a))
 	e.dropAgent(a)
@@ -291,10 +291,10 @@ func (e *Engine) dropAgent(a *agent) {
 		cancel()
 		a.bridge = ""
 	}
+	e.markReady(a, false)
 	delete(e.agents, a.user.ID)
-	delete(e.ready, a.user.ID)
 	uid := a.user.ID
-	e.writer.add(agentKey(uid), func(ctx context.Context) error { return e.o.Store.DeleteAgentSession(ctx, uid) })
+	e.writer.add(agentKey(uid), func(ctx context.Context, s Store) error { return s.DeleteAgentSession(ctx, uid) })
 }
 
 // Wrap saves the wrap code (and notes) and moves the agent on.
@@ -456,10 +456,8 @@ func (e *Engine) transition(a *agent, act AgentAction, reason string) error {
 	}
 	if to == AgentReady {
 		a.idleSince = now
-		e.ready[a.user.ID] = a
-	} else {
-		delete(e.ready, a.user.ID)
 	}
+	e.markReady(a, to == AgentReady)
 	if to == AgentPaused {
 		if reason == "" {
 			reason = "Logged in"
@@ -476,8 +474,8 @@ func (e *Engine) transition(a *agent, act AgentAction, reason string) error {
 		iid = a.call.rec.ID
 	}
 	uid := a.user.ID
-	e.writer.add(agentKey(uid), func(ctx context.Context) error {
-		return e.o.Store.AddAgentState(ctx, uid, now, from, to, reason, iid)
+	e.writer.add(agentKey(uid), func(ctx context.Context, s Store) error {
+		return s.AddAgentState(ctx, uid, now, from, to, reason, iid)
 	})
 	e.publish(a, "agent.state", e.stateView(a))
 	e.saveSession(a)
@@ -494,7 +492,8 @@ func (e *Engine) saveSession(a *agent) {
 	if a.call != nil {
 		s.InteractionID = a.call.rec.ID
 	}
-	e.writer.add(agentKey(s.UserID), func(ctx context.Context) error { return e.o.Store.SaveAgentSession(ctx, s) })
+	key := agentKey(s.UserID)
+	e.writer.replace(key, "session:"+key, func(ctx context.Context, st Store) error { return st.SaveAgentSession(ctx, s) })
 }
 
 func (e *Engine) publish(a *agent, typ string, data any) {

@@ -41,7 +41,8 @@ func (e *Engine) onInbound(ch ari.Channel, args []string) {
 	if camp == nil {
 		// Still a record: every inbound call ends in exactly one.
 		c.rec.State, c.rec.EndedAt, c.rec.EndReason = CallEnded, &now, "unknown DID "+did
-		e.writer.add(c.rec.ID, func(ctx context.Context) error { return e.o.Store.CreateInteraction(ctx, c.rec) })
+		rec := c.rec
+		e.writer.add(rec.ID, func(ctx context.Context, s Store) error { return s.CreateInteraction(ctx, rec) })
 		e.hangup(ch.ID, "normal")
 		return
 	}
@@ -51,13 +52,8 @@ func (e *Engine) onInbound(ch ari.Channel, args []string) {
 	e.calls[c.rec.ID] = c
 	e.channels[ch.ID] = chanRef{role: roleCustomer, call: c}
 	e.callTransition(c, CallActQueue, "did "+did)
-	e.writer.add(c.rec.ID, func(ctx context.Context) error {
-		if err := e.o.Store.CreateInteraction(ctx, c.rec); err != nil {
-			return err
-		}
-		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch.ID, Role: "customer",
-			Endpoint: ch.Name, StartedAt: now})
-	})
+	leg := Leg{InteractionID: c.rec.ID, ChannelID: ch.ID, Role: "customer", Endpoint: ch.Name, StartedAt: now}
+	e.writer.add(c.rec.ID, func(ctx context.Context, s Store) error { return s.UpsertLeg(ctx, leg) }) // the queue transition created the record
 	if ch.State != "Up" {
 		id := ch.ID
 		e.request(id, "answer inbound", func(ctx context.Context) error { return e.tel.Answer(ctx, id) }, nil)
@@ -159,23 +155,6 @@ func (e *Engine) allocate() {
 		}
 		e.offer(best, to) // pickAgent scans the campaign's agents: once per offer, not twice
 	}
-}
-
-// pickAgent returns the longest-idle Ready agent on the campaign. It scans
-// only Ready agents (kept in e.ready by transition): when callers wait, few
-// agents are Ready, so allocation stays cheap however many are logged in.
-func (e *Engine) pickAgent(camp *Campaign) *agent {
-	var best *agent
-	members := e.members[camp.ID]
-	for id, a := range e.ready {
-		if !members[id] || !e.phoneReady(a) {
-			continue
-		}
-		if best == nil || a.idleSince.Before(best.idleSince) {
-			best = a
-		}
-	}
-	return best
 }
 
 func (e *Engine) offer(c *call, a *agent) {
@@ -346,9 +325,9 @@ func (e *Engine) onAgentCallUp(ch ari.Channel, args []string) {
 		}
 		return nil
 	}, nil)
-	e.writer.add(c.rec.ID, func(ctx context.Context) error {
+	e.writer.add(c.rec.ID, func(ctx context.Context, s Store) error {
 		now := e.now()
-		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch.ID, Role: "agent",
+		return s.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch.ID, Role: "agent",
 			Endpoint: ch.Name, AgentID: &a.user.ID, StartedAt: now, AnsweredAt: &now})
 	})
 	if c.rec.Direction == "OUT" {
@@ -520,8 +499,8 @@ func (e *Engine) endCall(c *call, act CallAction, cause string) {
 	e.stats.CallsEnded++
 	e.callTransition(c, act, cause)
 	ch := c.rec.CustomerChannel
-	e.writer.add(c.rec.ID, func(ctx context.Context) error {
-		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch, Role: "customer",
+	e.writer.add(c.rec.ID, func(ctx context.Context, s Store) error {
+		return s.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch, Role: "customer",
 			EndedAt: &now, Cause: cause})
 	})
 }
@@ -538,21 +517,21 @@ func (e *Engine) callTransition(c *call, act CallAction, detail string) {
 	c.rec.State = to
 	now := e.now()
 	rec := c.rec
-	e.writer.add(rec.ID, func(ctx context.Context) error {
-		if from == "" {
-			if err := e.o.Store.CreateInteraction(ctx, rec); err != nil {
-				return err
-			}
-		} else if err := e.o.Store.UpdateInteraction(ctx, rec); err != nil {
-			return err
-		}
-		return e.o.Store.AddInteractionEvent(ctx, rec.ID, now, from, to, detail)
+	if from == "" {
+		e.writer.add(rec.ID, func(ctx context.Context, s Store) error { return s.CreateInteraction(ctx, rec) })
+	} else {
+		e.saveInteraction(c)
+	}
+	e.writer.add(rec.ID, func(ctx context.Context, s Store) error {
+		return s.AddInteractionEvent(ctx, rec.ID, now, from, to, detail)
 	})
 }
 
+// saveInteraction writes the interaction's whole row (a newer save queued
+// behind it makes it unnecessary).
 func (e *Engine) saveInteraction(c *call) {
 	rec := c.rec
-	e.writer.add(rec.ID, func(ctx context.Context) error { return e.o.Store.UpdateInteraction(ctx, rec) })
+	e.writer.replace(rec.ID, "interaction:"+rec.ID, func(ctx context.Context, s Store) error { return s.UpdateInteraction(ctx, rec) })
 }
 
 // hangup asks Asterisk to hang a channel up, after the requests already
@@ -624,8 +603,8 @@ func (e *Engine) dialCustomer(c *call, a *agent) {
 		cid = "<" + cid + ">"
 	}
 	now := e.now()
-	e.writer.add(c.rec.ID, func(ctx context.Context) error {
-		return e.o.Store.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch, Role: "customer",
+	e.writer.add(c.rec.ID, func(ctx context.Context, s Store) error {
+		return s.UpsertLeg(ctx, Leg{InteractionID: c.rec.ID, ChannelID: ch, Role: "customer",
 			Endpoint: e.o.TrunkEndpoint(c.number), StartedAt: now})
 	})
 	req := ari.OriginateRequest{

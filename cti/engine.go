@@ -1,13 +1,12 @@
 package cti
 
 import (
+	"container/list"
 	"context"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,13 +61,17 @@ type Engine struct {
 	events chan ari.Event
 	cfg    *Config
 
-	agents   map[int64]*agent
-	ready    map[int64]*agent         // agents in state Ready (allocation scans only these)
-	members  map[int64]map[int64]bool // campaign id → its agents
-	calls    map[string]*call         // by interaction id
-	channels map[string]chanRef       // every channel the engine knows
-	queues   map[int64][]*call        // campaign id → waiting callers, FIFO
-	mohOn    map[string]bool          // holding bridges with music started
+	agents  map[int64]*agent
+	ready   map[int64]*agent         // agents in state Ready (allocation scans only these)
+	members map[int64]map[int64]bool // campaign id → its agents
+	// campaignsOf is members inverted; lines orders each campaign's Ready
+	// agents by idle time (ready.go).
+	campaignsOf map[int64][]int64
+	lines       readyLines
+	calls       map[string]*call   // by interaction id
+	channels    map[string]chanRef // every channel the engine knows
+	queues      map[int64][]*call  // campaign id → waiting callers, FIFO
+	mohOn       map[string]bool    // holding bridges with music started
 	// predictive dialler calls by customer channel, until an agent takes them
 	predictive map[string]*predictive
 	// hangupCause remembers ChannelHangupRequest causes until the channel
@@ -128,7 +131,8 @@ type agent struct {
 	offerTimer  Timer
 	disabled    bool // user disabled mid-call: logged out after the wrap
 	preview     *preview
-	redial      bool // re-dial the persistent leg once free (after an Asterisk restart)
+	redial      bool                    // re-dial the persistent leg once free (after an Asterisk restart)
+	lineAt      map[int64]*list.Element // its place in each campaign's ready line
 }
 
 type call struct {
@@ -186,6 +190,7 @@ func New(o Options) *Engine {
 		o: o, tel: o.Telephony, log: o.Logger, clock: o.Clock, feed: o.Feed,
 		cmds: make(chan func(), 1024), events: make(chan ari.Event, 4096),
 		agents: map[int64]*agent{}, ready: map[int64]*agent{}, members: map[int64]map[int64]bool{},
+		campaignsOf: map[int64][]int64{}, lines: readyLines{by: map[int64]*list.List{}},
 		calls: map[string]*call{}, channels: map[string]chanRef{},
 		queues: map[int64][]*call{}, mohOn: map[string]bool{}, predictive: map[string]*predictive{}, hangupCause: map[string]string{},
 		cfg:    &Config{Campaigns: map[int64]*Campaign{}, ByDID: map[string]*Campaign{}, Users: map[int64]*User{}},
@@ -350,6 +355,7 @@ func (e *Engine) applyConfig(cfg *Config) {
 		}
 		e.members[id] = m
 	}
+	e.rebuildLines()
 	for id, a := range e.agents {
 		if u := cfg.Users[id]; u != nil {
 			a.user = u
@@ -577,96 +583,4 @@ func (e *Engine) asteriskRestarted() {
 			}
 		}
 	}
-}
-
-// --- writer ---------------------------------------------------------------
-
-// writer applies record writes on its own goroutines, so a slow database
-// never stalls call handling. Writes carry a key (an interaction id, or an
-// agent) and run in order per key; with several shards, different keys run
-// in parallel. One shard is the default: on a 2-core machine, parallel
-// Postgres backends took the CPU the engine needed (BenchmarkLoad at 1,000
-// agents / 100 calls/s: p99 3.6 ms with 1 shard, 114 ms with 8). More
-// shards pay off when Postgres has its own cores. Writes are retried a few
-// times; what still fails is logged.
-type writer struct {
-	store  Store
-	shards []chan func(context.Context) error
-	log    *slog.Logger
-	wg     sync.WaitGroup
-	once   sync.Once
-}
-
-func newWriter(s Store, n, shards int, log *slog.Logger) *writer {
-	w := &writer{store: s, log: log}
-	for i := 0; i < max(shards, 1); i++ {
-		w.shards = append(w.shards, make(chan func(context.Context) error, max(n/max(shards, 1), 64)))
-	}
-	return w
-}
-
-func agentKey(id int64) string { return "agent:" + strconv.FormatInt(id, 10) }
-
-func (w *writer) run() {
-	for _, q := range w.shards {
-		w.wg.Add(1)
-		go w.drain(q)
-	}
-}
-
-func (w *writer) drain(q chan func(context.Context) error) {
-	defer w.wg.Done()
-	for f := range q {
-		var err error
-		for try := 0; try < 5; try++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err = f(ctx)
-			cancel()
-			if err == nil {
-				break
-			}
-			time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
-		}
-		if err != nil {
-			w.log.Error("record write failed", "err", err)
-		}
-	}
-}
-
-// add queues f behind earlier writes with the same key. It blocks when that
-// shard is full (backpressure rather than lost records).
-func (w *writer) add(key string, f func(context.Context) error) {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	w.shards[h.Sum32()%uint32(len(w.shards))] <- f
-}
-
-// flush waits until every write queued so far, on every shard, is done.
-func (w *writer) flush(ctx context.Context) error {
-	var done sync.WaitGroup
-	for _, q := range w.shards {
-		done.Add(1)
-		select {
-		case q <- func(context.Context) error { done.Done(); return nil }:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	ch := make(chan struct{})
-	go func() { done.Wait(); close(ch) }()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (w *writer) close() {
-	w.once.Do(func() {
-		for _, q := range w.shards {
-			close(q)
-		}
-	})
-	w.wg.Wait()
 }

@@ -208,7 +208,7 @@ func (e *Engine) paymentDone(c *call, iid string, uid int64, req payment.Request
 		rec := PaymentRecord{ID: e.newID("P"), InteractionID: iid, AgentID: uid, Reference: req.Reference,
 			AmountMinor: req.Amount, Currency: req.Currency, CardBrand: prog.CardBrand, CardLast4: prog.CardLast4,
 			Approved: res.Approved, GatewayRef: res.Reference, DeclineReason: res.DeclineReason}
-		e.writer.add(iid, func(ctx context.Context) error { return e.o.Store.SavePayment(ctx, rec) })
+		e.writer.add(iid, func(ctx context.Context, s Store) error { return s.SavePayment(ctx, rec) })
 	}
 	view.Progress = p.capture.Progress()
 	if a := p.by; a != nil && a.call == c {

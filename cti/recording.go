@@ -49,7 +49,7 @@ func (e *Engine) startRecording(c *call) {
 		return
 	}
 	rr := RecordingRecord{Name: r.name, InteractionID: r.iid, CustomerChannel: r.customer, State: "starting"}
-	e.writer.add(rr.InteractionID, func(ctx context.Context) error { return e.o.Store.SaveRecording(ctx, rr) })
+	e.writer.add(rr.InteractionID, func(ctx context.Context, s Store) error { return s.SaveRecording(ctx, rr) })
 }
 
 // onSnoopUp: the snoop channel is in Stasis; record it.
@@ -85,11 +85,11 @@ func (e *Engine) onRecordingStarted(ev *ari.RecordingStarted) {
 	r.t0 = e.now()
 	t0 := r.t0
 	rr := RecordingRecord{Name: r.name, InteractionID: r.iid, CustomerChannel: r.customer, State: "recording", StartedAt: &t0}
-	e.writer.add(rr.InteractionID, func(ctx context.Context) error {
-		if err := e.o.Store.SaveRecording(ctx, rr); err != nil {
+	e.writer.add(rr.InteractionID, func(ctx context.Context, s Store) error {
+		if err := s.SaveRecording(ctx, rr); err != nil {
 			return err
 		}
-		return e.o.Store.AddRecordingEvent(ctx, rr.Name, rr.InteractionID, nil, "start", "", t0)
+		return s.AddRecordingEvent(ctx, rr.Name, rr.InteractionID, nil, "start", "", t0)
 	})
 	e.publishRecording(c)
 	if c != nil && c.payment != nil {
@@ -114,11 +114,11 @@ func (e *Engine) onRecordingFinished(name string, durationSec int, failed bool) 
 		state = "failed"
 	}
 	rr := RecordingRecord{Name: r.name, InteractionID: r.iid, CustomerChannel: r.customer, State: state, EndedAt: &now, DurationMs: dur}
-	e.writer.add(rr.InteractionID, func(ctx context.Context) error {
-		if err := e.o.Store.SaveRecording(ctx, rr); err != nil {
+	e.writer.add(rr.InteractionID, func(ctx context.Context, s Store) error {
+		if err := s.SaveRecording(ctx, rr); err != nil {
 			return err
 		}
-		return e.o.Store.AddRecordingEvent(ctx, rr.Name, rr.InteractionID, nil, "stop", state, now)
+		return s.AddRecordingEvent(ctx, rr.Name, rr.InteractionID, nil, "stop", state, now)
 	})
 	if c != nil {
 		e.publishRecording(c)
@@ -179,8 +179,8 @@ func (e *Engine) setRecordingPaused(c *call, pause bool, uid *int64, by string) 
 		r.state, r.pausedBy = "recording", ""
 	}
 	name, iid := r.name, c.rec.ID
-	e.writer.add(iid, func(ctx context.Context) error {
-		return e.o.Store.AddRecordingEvent(ctx, name, iid, uid, action, by, now)
+	e.writer.add(iid, func(ctx context.Context, s Store) error {
+		return s.AddRecordingEvent(ctx, name, iid, uid, action, by, now)
 	})
 	e.publishRecording(c)
 	return nil
@@ -205,7 +205,7 @@ func (e *Engine) AddBookmark(ctx context.Context, userID int64, note string) (Bo
 		b = Bookmark{RecordingName: r.name, InteractionID: c.rec.ID, OffsetMs: e.recOffset(r, now).Milliseconds(),
 			Note: note, UserID: a.user.ID, At: now}
 		bb := b
-		e.writer.add(bb.InteractionID, func(ctx context.Context) error { return e.o.Store.AddBookmark(ctx, bb) })
+		e.writer.add(bb.InteractionID, func(ctx context.Context, s Store) error { return s.AddBookmark(ctx, bb) })
 		e.publish(a, "recording.bookmark", bb)
 		return nil
 	})

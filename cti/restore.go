@@ -64,9 +64,9 @@ func (e *Engine) restore(ctx context.Context) {
 			}
 		}
 	}
-	for id, a := range e.agents {
+	for _, a := range e.agents {
 		if a.state == AgentReady {
-			e.ready[id] = a
+			e.markReady(a, true)
 		}
 	}
 	for _, c := range byID {

@@ -105,7 +105,7 @@ func (e *Engine) saveTransfer(t *transfer, child string) {
 	}
 	r := TransferRecord{ID: t.id, InteractionID: t.c.rec.ID, AgentID: aid, Mode: t.mode, TargetType: t.ttype,
 		Target: t.target, State: string(t.state), ChildID: child, Detail: t.detail}
-	e.writer.add(r.InteractionID, func(ctx context.Context) error { return e.o.Store.SaveTransfer(ctx, r) })
+	e.writer.add(r.InteractionID, func(ctx context.Context, s Store) error { return s.SaveTransfer(ctx, r) })
 }
 
 // talkBridge is the bridge the agent talks in: the per-call bridge of a

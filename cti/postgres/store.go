@@ -17,6 +17,12 @@ type Store struct{ db *gorm.DB }
 // NewStore wraps a migrated database.
 func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
 
+// Batch runs f with a Store bound to one transaction: the engine's record
+// writer applies a backlog of small writes with one commit.
+func (s *Store) Batch(ctx context.Context, f func(cti.Store) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return f(&Store{db: tx}) })
+}
+
 var _ cti.Store = (*Store)(nil)
 
 // LoadConfig reads everything the engine keeps in memory: users,
@@ -333,3 +339,4 @@ func (s *Store) SavePayment(ctx context.Context, p cti.PaymentRecord) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.InteractionID, p.AgentID, p.Reference, p.AmountMinor,
 		p.Currency, p.CardBrand, p.CardLast4, p.Approved, p.GatewayRef, p.DeclineReason).Error
 }
+var _ cti.Batcher = (*Store)(nil)
