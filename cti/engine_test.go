@@ -412,3 +412,29 @@ func TestCallerGoneAtConnectEndsCallWithoutRetrying(t *testing.T) {
 		t.Fatalf("alice was offered the gone caller %d times: %v", offers, h)
 	}
 }
+
+// TestLongestIdleAgentTakesTheCall: callers go to the agent who has been
+// Ready longest, and an agent back from a call joins the end of the line.
+func TestLongestIdleAgentTakesTheCall(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{WrapLimit: 1}, ctitest.Options{})
+	f.loginPersistent(t, f.bob, "1002")
+	f.loginPersistent(t, f.alice, "1001")
+	// Bob becomes Ready first, then Alice.
+	for _, id := range []int64{f.bob, f.alice} {
+		if err := f.Engine.SetReady(bg, id); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cust := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900001", did, nil)
+	f.WaitState(t, f.bob, cti.AgentOnCall, 5*time.Second)
+	f.Double.HangupChannel(cust, 16)
+	f.WaitState(t, f.bob, cti.AgentReady, 5*time.Second) // auto-wrap after 1 s
+	// Alice has now been idle longer than Bob.
+	cust = f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900002", did, nil)
+	f.WaitState(t, f.alice, cti.AgentOnCall, 5*time.Second)
+	if bad := f.Engine.CheckInvariants(bg); len(bad) > 0 {
+		t.Fatal(bad)
+	}
+	f.Double.HangupChannel(cust, 16)
+}

@@ -33,6 +33,32 @@ func (e *Engine) CheckInvariants(ctx context.Context) []string {
 				}
 			}
 		}
+		// Ready lines: exactly the Ready members of each campaign, longest
+		// idle first.
+		for cid, l := range e.lines.by {
+			seen := 0
+			var prev *agent
+			for el := l.Front(); el != nil; el = el.Next() {
+				a := el.Value.(*agent)
+				seen++
+				if a.state != AgentReady || !e.members[cid][a.user.ID] || e.agents[a.user.ID] != a {
+					bad = append(bad, fmt.Sprintf("agent %d (%s) in campaign %d's ready line", a.user.ID, a.state, cid))
+				}
+				if prev != nil && a.idleSince.Before(prev.idleSince) {
+					bad = append(bad, fmt.Sprintf("campaign %d's ready line out of idle order at agent %d", cid, a.user.ID))
+				}
+				prev = a
+			}
+			want := 0
+			for id := range e.ready {
+				if e.members[cid][id] {
+					want++
+				}
+			}
+			if seen != want {
+				bad = append(bad, fmt.Sprintf("campaign %d's ready line has %d agents, %d Ready members", cid, seen, want))
+			}
+		}
 		for cid, q := range e.queues {
 			for _, c := range q {
 				if c.rec.State != CallQueued {
