@@ -198,6 +198,7 @@ func runLoad(b *testing.B, nAgents, cps, secs int) loadResult {
 	}
 	st := ctitest.StartSeeded(b, ctitest.Options{Logger: quiet, Tune: func(o *cti.Options) {
 		o.Telephony = cti.TimedTelephony{T: o.Telephony, Observe: timed}
+		o.WriteShards = envInt("CTID_LOAD_WRITE_SHARDS", 0)
 	}}, func(db *gorm.DB) {
 		seedLoad(b, db, ags, loadDID)
 	})

@@ -17,12 +17,6 @@ type Store struct{ db *gorm.DB }
 // NewStore wraps a migrated database.
 func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
 
-// Batch runs f with a Store bound to one transaction: the engine's record
-// writer applies a backlog of small writes with one commit.
-func (s *Store) Batch(ctx context.Context, f func(cti.Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return f(&Store{db: tx}) })
-}
-
 var _ cti.Store = (*Store)(nil)
 
 // LoadConfig reads everything the engine keeps in memory: users,
@@ -211,19 +205,22 @@ func (s *Store) AddInteractionEvent(ctx context.Context, id string, at time.Time
 		VALUES (?, ?, ?, ?, ?)`, id, at, string(from), string(to), detail).Error
 }
 
-// UpsertLeg records a leg; later writes fill in answered/ended times.
-func (s *Store) UpsertLeg(ctx context.Context, l cti.Leg) error {
-	if l.StartedAt.IsZero() {
-		l.StartedAt = time.Now()
-	}
-	return s.db.WithContext(ctx).Exec(`INSERT INTO interaction_legs(interaction_id, channel_id, role, endpoint, agent_id, started_at, answered_at, ended_at, cause)
+// legUpsert records a leg; later writes fill in answered/ended times.
+const legUpsert = `INSERT INTO interaction_legs(interaction_id, channel_id, role, endpoint, agent_id, started_at, answered_at, ended_at, cause)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (interaction_id, channel_id) DO UPDATE SET
 		  endpoint = CASE WHEN EXCLUDED.endpoint <> '' THEN EXCLUDED.endpoint ELSE interaction_legs.endpoint END,
 		  agent_id = COALESCE(EXCLUDED.agent_id, interaction_legs.agent_id),
 		  answered_at = COALESCE(EXCLUDED.answered_at, interaction_legs.answered_at),
 		  ended_at = COALESCE(EXCLUDED.ended_at, interaction_legs.ended_at),
-		  cause = CASE WHEN EXCLUDED.cause <> '' THEN EXCLUDED.cause ELSE interaction_legs.cause END`,
+		  cause = CASE WHEN EXCLUDED.cause <> '' THEN EXCLUDED.cause ELSE interaction_legs.cause END`
+
+// UpsertLeg records a leg; later writes fill in answered/ended times.
+func (s *Store) UpsertLeg(ctx context.Context, l cti.Leg) error {
+	if l.StartedAt.IsZero() {
+		l.StartedAt = time.Now()
+	}
+	return s.db.WithContext(ctx).Exec(legUpsert,
 		l.InteractionID, l.ChannelID, l.Role, l.Endpoint, l.AgentID, l.StartedAt, l.AnsweredAt, l.EndedAt, l.Cause).Error
 }
 
@@ -339,4 +336,5 @@ func (s *Store) SavePayment(ctx context.Context, p cti.PaymentRecord) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.InteractionID, p.AgentID, p.Reference, p.AmountMinor,
 		p.Currency, p.CardBrand, p.CardLast4, p.Approved, p.GatewayRef, p.DeclineReason).Error
 }
+
 var _ cti.Batcher = (*Store)(nil)

@@ -1,0 +1,165 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/ctid/ctid/cti"
+)
+
+// Batch runs f with a Store that collects the engine's record writes and
+// then sends them to Postgres in one round trip: a pgx pipeline, which
+// Postgres runs as one implicit transaction (all or nothing). Under load
+// the engine's writer hands it whatever queued up while the last batch ran,
+// so 500 calls a second cost tens of round trips a second, not thousands.
+// Only the writes the writer makes per call are batched; any other call
+// (a transfer record, a read) fails the batch with errNotBatched, and the
+// writer then replays the batch one write at a time through the plain
+// Store.
+func (s *Store) Batch(ctx context.Context, f func(cti.Store) error) error {
+	b := &batchStore{Store: s}
+	if err := f(b); err != nil {
+		return err
+	}
+	if b.batch.Len() == 0 {
+		return nil
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("batch: driver connection is %T, not pgx", dc)
+		}
+		return c.Conn().SendBatch(ctx, &b.batch).Close()
+	})
+}
+
+var errNotBatched = errors.New("postgres: not a batched write")
+
+// legUpsertPG is legUpsert with pgx's numbered placeholders.
+var legUpsertPG = numbered(legUpsert)
+
+// numbered turns gorm's ? placeholders into $1, $2, … (the SQL it is used
+// on has no ? anywhere else).
+func numbered(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// batchStore queues writes instead of running them. Methods it does not
+// override are refused (see Batch).
+type batchStore struct {
+	*Store
+	batch pgx.Batch
+}
+
+const interactionUpsert = `INSERT INTO interactions (id, campaign_id, direction, customer_number, platform_number,
+	ivr_text, ivr_data, agent_id, state, queued_at, offered_at, connected_at, ended_at, wrapped_at, queue_ms,
+	wrap_code, notes, end_reason, customer_channel, parent_id, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+ON CONFLICT (id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id, direction = EXCLUDED.direction,
+	customer_number = EXCLUDED.customer_number, platform_number = EXCLUDED.platform_number,
+	ivr_text = EXCLUDED.ivr_text, ivr_data = EXCLUDED.ivr_data, agent_id = EXCLUDED.agent_id,
+	state = EXCLUDED.state, queued_at = EXCLUDED.queued_at, offered_at = EXCLUDED.offered_at,
+	connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, wrapped_at = EXCLUDED.wrapped_at,
+	queue_ms = EXCLUDED.queue_ms, wrap_code = EXCLUDED.wrap_code, notes = EXCLUDED.notes,
+	end_reason = EXCLUDED.end_reason, customer_channel = EXCLUDED.customer_channel,
+	parent_id = EXCLUDED.parent_id, updated_at = EXCLUDED.updated_at`
+
+func (b *batchStore) upsertInteraction(in cti.Interaction) {
+	r := toRow(in)
+	b.batch.Queue(interactionUpsert, r.ID, r.CampaignID, r.Direction, r.CustomerNumber, r.PlatformNumber,
+		r.IVRText, r.IVRData, r.AgentID, r.State, r.QueuedAt, r.OfferedAt, r.ConnectedAt, r.EndedAt, r.WrappedAt,
+		r.QueueMs, r.WrapCode, r.Notes, r.EndReason, r.CustomerChannel, r.ParentID, r.UpdatedAt)
+}
+
+func (b *batchStore) CreateInteraction(_ context.Context, in cti.Interaction) error {
+	b.upsertInteraction(in)
+	return nil
+}
+
+// UpdateInteraction: the plain Store updates and creates the row when it
+// is missing; an upsert does both in one statement.
+func (b *batchStore) UpdateInteraction(_ context.Context, in cti.Interaction) error {
+	b.upsertInteraction(in)
+	return nil
+}
+
+func (b *batchStore) AddInteractionEvent(_ context.Context, id string, at time.Time, from, to cti.CallState, detail string) error {
+	b.batch.Queue(`INSERT INTO interaction_events(interaction_id, at, from_state, to_state, detail) VALUES ($1, $2, $3, $4, $5)`,
+		id, at, string(from), string(to), detail)
+	return nil
+}
+
+func (b *batchStore) UpsertLeg(_ context.Context, l cti.Leg) error {
+	if l.StartedAt.IsZero() {
+		l.StartedAt = time.Now()
+	}
+	b.batch.Queue(legUpsertPG, l.InteractionID, l.ChannelID, l.Role, l.Endpoint, l.AgentID, l.StartedAt,
+		l.AnsweredAt, l.EndedAt, l.Cause)
+	return nil
+}
+
+func (b *batchStore) AddAgentState(_ context.Context, uid int64, at time.Time, from, to cti.AgentState, reason, iid string) error {
+	b.batch.Queue(`INSERT INTO agent_state_history(user_id, at, from_state, to_state, reason, interaction_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+		uid, at, string(from), string(to), reason, iid)
+	return nil
+}
+
+func (b *batchStore) SaveAgentSession(_ context.Context, a cti.AgentSession) error {
+	b.batch.Queue(`INSERT INTO agent_sessions (user_id, state, pause_reason, phone_mode, phone_number, persistent,
+	agent_channel, bridge_id, interaction_id, state_since, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (user_id) DO UPDATE SET state = EXCLUDED.state, pause_reason = EXCLUDED.pause_reason,
+	phone_mode = EXCLUDED.phone_mode, phone_number = EXCLUDED.phone_number, persistent = EXCLUDED.persistent,
+	agent_channel = EXCLUDED.agent_channel, bridge_id = EXCLUDED.bridge_id,
+	interaction_id = EXCLUDED.interaction_id, state_since = EXCLUDED.state_since, updated_at = EXCLUDED.updated_at`,
+		a.UserID, string(a.State), a.PauseReason, string(a.PhoneMode), a.PhoneNumber, a.Persistent,
+		a.AgentChannel, a.BridgeID, a.InteractionID, a.StateSince, time.Now())
+	return nil
+}
+
+func (b *batchStore) DeleteAgentSession(_ context.Context, uid int64) error {
+	b.batch.Queue(`DELETE FROM agent_sessions WHERE user_id = $1`, uid)
+	return nil
+}
+
+// Everything else is refused: the writer replays the batch write by write.
+func (b *batchStore) LoadConfig(context.Context) (*cti.Config, error) { return nil, errNotBatched }
+func (b *batchStore) OpenInteractions(context.Context) ([]cti.Interaction, error) {
+	return nil, errNotBatched
+}
+func (b *batchStore) AgentSessions(context.Context) ([]cti.AgentSession, error) {
+	return nil, errNotBatched
+}
+func (b *batchStore) SaveTransfer(context.Context, cti.TransferRecord) error   { return errNotBatched }
+func (b *batchStore) SaveRecording(context.Context, cti.RecordingRecord) error { return errNotBatched }
+func (b *batchStore) AddRecordingEvent(context.Context, string, string, *int64, string, string, time.Time) error {
+	return errNotBatched
+}
+func (b *batchStore) AddBookmark(context.Context, cti.Bookmark) error      { return errNotBatched }
+func (b *batchStore) SavePayment(context.Context, cti.PaymentRecord) error { return errNotBatched }
