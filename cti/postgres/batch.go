@@ -19,10 +19,9 @@ import (
 // Postgres runs as one implicit transaction (all or nothing). Under load
 // the engine's writer hands it whatever queued up while the last batch ran,
 // so 500 calls a second cost tens of round trips a second, not thousands.
-// Only the writes the writer makes per call are batched; any other call
-// (a transfer record, a read) fails the batch with errNotBatched, and the
-// writer then replays the batch one write at a time through the plain
-// Store.
+// Every write of cti.Store is batched; a read fails the batch with
+// errNotBatched, and the writer then replays it one write at a time through
+// the plain Store.
 func (s *Store) Batch(ctx context.Context, f func(cti.Store) error) error {
 	b := &batchStore{Store: s}
 	if err := f(b); err != nil {
@@ -51,8 +50,18 @@ func (s *Store) Batch(ctx context.Context, f func(cti.Store) error) error {
 
 var errNotBatched = errors.New("postgres: not a batched write")
 
-// legUpsertPG is legUpsert with pgx's numbered placeholders.
-var legUpsertPG = numbered(legUpsert)
+// pgSQL holds the shared write statements with pgx's numbered
+// placeholders, converted once.
+var pgSQL = func() map[string]string {
+	m := map[string]string{}
+	for _, q := range []string{legUpsert, interactionEventInsert, agentStateInsert, transferUpsert,
+		recordingUpsert, recordingEventInsert, bookmarkInsert, paymentInsert} {
+		m[q] = numbered(q)
+	}
+	return m
+}()
+
+func pg(q string) string { return pgSQL[q] }
 
 // numbered turns gorm's ? placeholders into $1, $2, … (the SQL it is used
 // on has no ? anywhere else).
@@ -110,7 +119,7 @@ func (b *batchStore) UpdateInteraction(_ context.Context, in cti.Interaction) er
 }
 
 func (b *batchStore) AddInteractionEvent(_ context.Context, id string, at time.Time, from, to cti.CallState, detail string) error {
-	b.batch.Queue(`INSERT INTO interaction_events(interaction_id, at, from_state, to_state, detail) VALUES ($1, $2, $3, $4, $5)`,
+	b.batch.Queue(pg(interactionEventInsert),
 		id, at, string(from), string(to), detail)
 	return nil
 }
@@ -119,13 +128,13 @@ func (b *batchStore) UpsertLeg(_ context.Context, l cti.Leg) error {
 	if l.StartedAt.IsZero() {
 		l.StartedAt = time.Now()
 	}
-	b.batch.Queue(legUpsertPG, l.InteractionID, l.ChannelID, l.Role, l.Endpoint, l.AgentID, l.StartedAt,
+	b.batch.Queue(pg(legUpsert), l.InteractionID, l.ChannelID, l.Role, l.Endpoint, l.AgentID, l.StartedAt,
 		l.AnsweredAt, l.EndedAt, l.Cause)
 	return nil
 }
 
 func (b *batchStore) AddAgentState(_ context.Context, uid int64, at time.Time, from, to cti.AgentState, reason, iid string) error {
-	b.batch.Queue(`INSERT INTO agent_state_history(user_id, at, from_state, to_state, reason, interaction_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+	b.batch.Queue(pg(agentStateInsert),
 		uid, at, string(from), string(to), reason, iid)
 	return nil
 }
@@ -148,7 +157,33 @@ func (b *batchStore) DeleteAgentSession(_ context.Context, uid int64) error {
 	return nil
 }
 
-// Everything else is refused: the writer replays the batch write by write.
+func (b *batchStore) SaveTransfer(_ context.Context, t cti.TransferRecord) error {
+	b.batch.Queue(pg(transferUpsert), t.ID, t.InteractionID, t.AgentID, t.Mode, t.TargetType, t.Target, t.State, t.ChildID, t.Detail)
+	return nil
+}
+
+func (b *batchStore) SaveRecording(_ context.Context, r cti.RecordingRecord) error {
+	b.batch.Queue(pg(recordingUpsert), r.Name, r.InteractionID, r.CustomerChannel, r.State, r.StartedAt, r.EndedAt, r.DurationMs)
+	return nil
+}
+
+func (b *batchStore) AddRecordingEvent(_ context.Context, name, iid string, uid *int64, action, reason string, at time.Time) error {
+	b.batch.Queue(pg(recordingEventInsert), name, iid, uid, action, reason, at)
+	return nil
+}
+
+func (b *batchStore) AddBookmark(_ context.Context, bm cti.Bookmark) error {
+	b.batch.Queue(pg(bookmarkInsert), bm.RecordingName, bm.InteractionID, bm.OffsetMs, bm.Note, bm.UserID, bm.At)
+	return nil
+}
+
+func (b *batchStore) SavePayment(_ context.Context, p cti.PaymentRecord) error {
+	b.batch.Queue(pg(paymentInsert), p.ID, p.InteractionID, p.AgentID, p.Reference, p.AmountMinor,
+		p.Currency, p.CardBrand, p.CardLast4, p.Approved, p.GatewayRef, p.DeclineReason)
+	return nil
+}
+
+// Reads are refused: the writer replays such a batch write by write.
 func (b *batchStore) LoadConfig(context.Context) (*cti.Config, error) { return nil, errNotBatched }
 func (b *batchStore) OpenInteractions(context.Context) ([]cti.Interaction, error) {
 	return nil, errNotBatched
@@ -156,10 +191,5 @@ func (b *batchStore) OpenInteractions(context.Context) ([]cti.Interaction, error
 func (b *batchStore) AgentSessions(context.Context) ([]cti.AgentSession, error) {
 	return nil, errNotBatched
 }
-func (b *batchStore) SaveTransfer(context.Context, cti.TransferRecord) error   { return errNotBatched }
-func (b *batchStore) SaveRecording(context.Context, cti.RecordingRecord) error { return errNotBatched }
-func (b *batchStore) AddRecordingEvent(context.Context, string, string, *int64, string, string, time.Time) error {
-	return errNotBatched
-}
-func (b *batchStore) AddBookmark(context.Context, cti.Bookmark) error      { return errNotBatched }
-func (b *batchStore) SavePayment(context.Context, cti.PaymentRecord) error { return errNotBatched }
+
+var _ cti.Batcher = (*Store)(nil)

@@ -201,8 +201,7 @@ func (s *Store) UpdateInteraction(ctx context.Context, in cti.Interaction) error
 
 // AddInteractionEvent appends to the interaction's state history.
 func (s *Store) AddInteractionEvent(ctx context.Context, id string, at time.Time, from, to cti.CallState, detail string) error {
-	return s.db.WithContext(ctx).Exec(`INSERT INTO interaction_events(interaction_id, at, from_state, to_state, detail)
-		VALUES (?, ?, ?, ?, ?)`, id, at, string(from), string(to), detail).Error
+	return s.db.WithContext(ctx).Exec(interactionEventInsert, id, at, string(from), string(to), detail).Error
 }
 
 // legUpsert records a leg; later writes fill in answered/ended times.
@@ -249,8 +248,7 @@ func (s *Store) Interaction(ctx context.Context, id string) (cti.Interaction, er
 
 // AddAgentState appends to the agent's state history (for reporting).
 func (s *Store) AddAgentState(ctx context.Context, uid int64, at time.Time, from, to cti.AgentState, reason, iid string) error {
-	return s.db.WithContext(ctx).Exec(`INSERT INTO agent_state_history(user_id, at, from_state, to_state, reason, interaction_id)
-		VALUES (?, ?, ?, ?, ?, ?)`, uid, at, string(from), string(to), reason, iid).Error
+	return s.db.WithContext(ctx).Exec(agentStateInsert, uid, at, string(from), string(to), reason, iid).Error
 }
 
 type sessionRow struct {
@@ -300,41 +298,52 @@ func (s *Store) AgentSessions(ctx context.Context) ([]cti.AgentSession, error) {
 
 // SaveTransfer upserts a transfer's state.
 func (s *Store) SaveTransfer(ctx context.Context, t cti.TransferRecord) error {
-	return s.db.WithContext(ctx).Exec(`INSERT INTO transfers(id, interaction_id, agent_id, mode, target_type, target, state, child_id, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, child_id = EXCLUDED.child_id,
-		  detail = EXCLUDED.detail, updated_at = now()`,
+	return s.db.WithContext(ctx).Exec(transferUpsert,
 		t.ID, t.InteractionID, t.AgentID, t.Mode, t.TargetType, t.Target, t.State, t.ChildID, t.Detail).Error
 }
 
 // SaveRecording upserts a recording.
 func (s *Store) SaveRecording(ctx context.Context, r cti.RecordingRecord) error {
-	return s.db.WithContext(ctx).Exec(`INSERT INTO recordings(name, interaction_id, customer_channel, state, started_at, ended_at, duration_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state,
-		  started_at = COALESCE(EXCLUDED.started_at, recordings.started_at),
-		  ended_at = COALESCE(EXCLUDED.ended_at, recordings.ended_at),
-		  duration_ms = GREATEST(EXCLUDED.duration_ms, recordings.duration_ms)`,
+	return s.db.WithContext(ctx).Exec(recordingUpsert,
 		r.Name, r.InteractionID, r.CustomerChannel, r.State, r.StartedAt, r.EndedAt, r.DurationMs).Error
 }
 
 // AddRecordingEvent audits a pause, resume, start or stop.
 func (s *Store) AddRecordingEvent(ctx context.Context, name, iid string, uid *int64, action, reason string, at time.Time) error {
-	return s.db.WithContext(ctx).Exec(`INSERT INTO recording_events(recording_name, interaction_id, user_id, action, reason, at)
-		VALUES (?, ?, ?, ?, ?, ?)`, name, iid, uid, action, reason, at).Error
+	return s.db.WithContext(ctx).Exec(recordingEventInsert, name, iid, uid, action, reason, at).Error
 }
 
 // AddBookmark stores a bookmark.
 func (s *Store) AddBookmark(ctx context.Context, b cti.Bookmark) error {
-	return s.db.WithContext(ctx).Exec(`INSERT INTO bookmarks(recording_name, interaction_id, offset_ms, note, user_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, b.RecordingName, b.InteractionID, b.OffsetMs, b.Note, b.UserID, b.At).Error
+	return s.db.WithContext(ctx).Exec(bookmarkInsert, b.RecordingName, b.InteractionID, b.OffsetMs, b.Note, b.UserID, b.At).Error
 }
 
 // SavePayment stores a payment outcome (brand and last four only).
 func (s *Store) SavePayment(ctx context.Context, p cti.PaymentRecord) error {
-	return s.db.WithContext(ctx).Exec(`INSERT INTO payments(id, interaction_id, agent_id, reference, amount_minor, currency, card_brand, card_last4, approved, gateway_ref, decline_reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.InteractionID, p.AgentID, p.Reference, p.AmountMinor,
+	return s.db.WithContext(ctx).Exec(paymentInsert, p.ID, p.InteractionID, p.AgentID, p.Reference, p.AmountMinor,
 		p.Currency, p.CardBrand, p.CardLast4, p.Approved, p.GatewayRef, p.DeclineReason).Error
 }
 
-var _ cti.Batcher = (*Store)(nil)
+// Write statements shared by Store and batchStore (gorm placeholders).
+const (
+	transferUpsert = `INSERT INTO transfers(id, interaction_id, agent_id, mode, target_type, target, state, child_id, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, child_id = EXCLUDED.child_id,
+		  detail = EXCLUDED.detail, updated_at = now()`
+	recordingUpsert = `INSERT INTO recordings(name, interaction_id, customer_channel, state, started_at, ended_at, duration_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state,
+		  started_at = COALESCE(EXCLUDED.started_at, recordings.started_at),
+		  ended_at = COALESCE(EXCLUDED.ended_at, recordings.ended_at),
+		  duration_ms = GREATEST(EXCLUDED.duration_ms, recordings.duration_ms)`
+	recordingEventInsert = `INSERT INTO recording_events(recording_name, interaction_id, user_id, action, reason, at)
+		VALUES (?, ?, ?, ?, ?, ?)`
+	bookmarkInsert = `INSERT INTO bookmarks(recording_name, interaction_id, offset_ms, note, user_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`
+	paymentInsert = `INSERT INTO payments(id, interaction_id, agent_id, reference, amount_minor, currency, card_brand, card_last4, approved, gateway_ref, decline_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	interactionEventInsert = `INSERT INTO interaction_events(interaction_id, at, from_state, to_state, detail)
+		VALUES (?, ?, ?, ?, ?)`
+	agentStateInsert = `INSERT INTO agent_state_history(user_id, at, from_state, to_state, reason, interaction_id)
+		VALUES (?, ?, ?, ?, ?, ?)`
+)
