@@ -641,8 +641,14 @@ func (e *Engine) onCustomerAnswered(ch ari.Channel, args []string) {
 }
 
 // Hangup ends the agent's current call (the customer leg).
+//
+// It returns once Asterisk has hung the leg up and the engine has ended the
+// call, so the agent is already in wrap when the API answers (a CRM clicks
+// Wrap right after Hangup). The channel's own end event, when it comes, finds
+// nothing left to do.
 func (e *Engine) Hangup(ctx context.Context, userID int64) error {
-	return e.withAgent(ctx, userID, func(a *agent) error {
+	done := make(chan struct{})
+	err := e.withAgent(ctx, userID, func(a *agent) error {
 		c := a.call
 		if c == nil || (a.state != AgentOnCall) {
 			return conflict(string(a.state), "no call to hang up")
@@ -653,13 +659,34 @@ func (e *Engine) Hangup(ctx context.Context, userID int64) error {
 		if c.rec.EndReason == "" {
 			c.rec.EndReason = "agent hung up"
 		}
-		if c.rec.CustomerChannel != "" {
-			e.hangup(c.rec.CustomerChannel, "normal")
-		} else if c.agentLeg != "" {
-			e.hangup(c.agentLeg, "normal")
+		ch := c.rec.CustomerChannel
+		if ch == "" {
+			ch = c.agentLeg
 		}
+		if ch == "" {
+			close(done)
+			return nil
+		}
+		e.request(ch, "hangup", func(ctx context.Context) error { return e.tel.Hangup(ctx, ch, "normal") },
+			func(err error) {
+				defer close(done)
+				if err != nil && !errors.Is(err, ari.ErrNotFound) {
+					e.log.Warn("hangup", "channel", ch, "err", err)
+					return
+				}
+				e.onChannelGone(ch, "normal")
+			})
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // secs converts a ring timeout to ARI's whole seconds, rounding up (ARI
