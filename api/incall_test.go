@@ -209,7 +209,7 @@ func TestRecordingPauseBookmarksAndFileAccess(t *testing.T) {
 			At                       time.Time
 		}
 	}
-	ctitest.Eventually(t, 5*time.Second, "recording listed as done", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "recording listed as done", func() bool {
 		e.must(200, "GET", "/api/v1/recordings?interactionId="+iid, tok, "").json(t, &recs)
 		return len(recs) == 1 && recs[0].State != "recording" && recs[0].State != "starting"
 	})
