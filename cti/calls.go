@@ -188,17 +188,16 @@ func (e *Engine) offer(c *call, a *agent) {
 		CallerID: callerID(c), Timeout: secs(e.o.OfferTimeout), ChannelID: leg,
 		Originator: c.rec.CustomerChannel,
 	}
-	e.request(leg, "call agent phone", func(ctx context.Context) error { return e.tel.Originate(ctx, req) },
-		func(err error) {
-			if err == nil || c.agentLeg != leg || c.rec.State != CallOffering {
-				return
-			}
-			e.log.Warn("call agent phone", "agent", a.user.ID, "err", err)
-			delete(e.channels, leg)
-			c.agentLeg = ""
-			e.requeue(c, a, true)
-			e.allocate() // the caller goes on with the next agent
-		})
+	e.originate(req, func(err error) {
+		if err == nil || c.agentLeg != leg || c.rec.State != CallOffering {
+			return
+		}
+		e.log.Warn("call agent phone", "agent", a.user.ID, "err", err)
+		delete(e.channels, leg)
+		c.agentLeg = ""
+		e.requeue(c, a, true)
+		e.allocate() // the caller goes on with the next agent
+	})
 	// Backstop in case Asterisk never reports the leg's end.
 	a.offerTimer = e.after(time.Duration(secs(e.o.OfferTimeout))*time.Second+2*time.Second, func() {
 		if c.rec.State == CallOffering && c.agentLeg == leg {
@@ -536,11 +535,21 @@ func (e *Engine) saveInteraction(c *call) {
 
 // hangup asks Asterisk to hang a channel up, after the requests already
 // queued for it. Its end comes back as an event.
-func (e *Engine) hangup(ch, reason string) {
+func (e *Engine) hangup(ch, reason string) { e.hangupThen(ch, reason, nil) }
+
+// hangupThen is hangup with then run on the loop with Asterisk's answer
+// (nil then: a failure is only logged).
+func (e *Engine) hangupThen(ch, reason string, then func(error)) {
 	if ch == "" {
 		return
 	}
-	e.request(ch, "hangup", func(ctx context.Context) error { return e.tel.Hangup(ctx, ch, reason) }, nil)
+	e.request(ch, "hangup", func(ctx context.Context) error { return e.tel.Hangup(ctx, ch, reason) }, then)
+}
+
+// originate creates req's channel after the requests already queued for
+// it; then runs on the loop with Asterisk's answer.
+func (e *Engine) originate(req ari.OriginateRequest, then func(error)) {
+	e.request(req.ChannelID, "originate", func(ctx context.Context) error { return e.tel.Originate(ctx, req) }, then)
 }
 
 // --- manual outbound --------------------------------------------------------
@@ -611,16 +620,15 @@ func (e *Engine) dialCustomer(c *call, a *agent) {
 		Endpoint: e.o.TrunkEndpoint(c.number), App: e.o.App, AppArgs: []string{"outbound", c.rec.ID},
 		CallerID: cid, Timeout: secs(e.o.DialTimeout), ChannelID: ch,
 	}
-	e.request(ch, "dial customer", func(ctx context.Context) error { return e.tel.Originate(ctx, req) },
-		func(err error) {
-			if err == nil || c.rec.CustomerChannel != ch || c.rec.State != CallDialing {
-				return
-			}
-			delete(e.channels, ch)
-			c.rec.EndReason = "dial failed: " + err.Error()
-			e.endCall(c, CallActFail, "failed")
-			e.agentToWrap(c)
-		})
+	e.originate(req, func(err error) {
+		if err == nil || c.rec.CustomerChannel != ch || c.rec.State != CallDialing {
+			return
+		}
+		delete(e.channels, ch)
+		c.rec.EndReason = "dial failed: " + err.Error()
+		e.endCall(c, CallActFail, "failed")
+		e.agentToWrap(c)
+	})
 }
 
 func (e *Engine) onCustomerAnswered(ch ari.Channel, args []string) {
@@ -667,15 +675,14 @@ func (e *Engine) Hangup(ctx context.Context, userID int64) error {
 			close(done)
 			return nil
 		}
-		e.request(ch, "hangup", func(ctx context.Context) error { return e.tel.Hangup(ctx, ch, "normal") },
-			func(err error) {
-				defer close(done)
-				if err != nil && !errors.Is(err, ari.ErrNotFound) {
-					e.log.Warn("hangup", "channel", ch, "err", err)
-					return
-				}
-				e.onChannelGone(ch, "normal")
-			})
+		e.hangupThen(ch, "normal", func(err error) {
+			defer close(done)
+			if err != nil && !errors.Is(err, ari.ErrNotFound) {
+				e.log.Warn("hangup", "channel", ch, "err", err)
+				return
+			}
+			e.onChannelGone(ch, "normal")
+		})
 		return nil
 	})
 	if err != nil {
@@ -726,16 +733,15 @@ func (e *Engine) placeCall(a *agent, camp *Campaign, num, platform string, act A
 		Endpoint: e.o.AgentEndpoint(a.number), App: e.o.App, AppArgs: []string{"agentcall", c.rec.ID},
 		CallerID: "<" + num + ">", Timeout: secs(e.o.OfferTimeout), ChannelID: leg,
 	}
-	e.request(leg, "call agent phone", func(ctx context.Context) error { return e.tel.Originate(ctx, req) },
-		func(err error) {
-			if err == nil || c.agentLeg != leg || c.rec.State != CallDialing {
-				return
-			}
-			delete(e.channels, leg)
-			c.agentLeg = ""
-			c.rec.EndReason = "agent phone failed"
-			e.endCall(c, CallActFail, "failed")
-			e.agentToWrap(c)
-		})
+	e.originate(req, func(err error) {
+		if err == nil || c.agentLeg != leg || c.rec.State != CallDialing {
+			return
+		}
+		delete(e.channels, leg)
+		c.agentLeg = ""
+		c.rec.EndReason = "agent phone failed"
+		e.endCall(c, CallActFail, "failed")
+		e.agentToWrap(c)
+	})
 	return c, nil
 }
