@@ -72,6 +72,29 @@ func checkRecords(t testing.TB, db *gorm.DB, numbers ...string) {
 	}
 }
 
+// checkUnansweredRecord: a caller who never reached an agent has exactly
+// one record, ended (not wrapped: there was nobody to wrap), with an end
+// reason, no wrap code and no connect time.
+func checkUnansweredRecord(t testing.TB, db *gorm.DB, number string) {
+	t.Helper()
+	var rows []struct {
+		State       string
+		EndedAt     *time.Time
+		ConnectedAt *time.Time
+		EndReason   string
+		WrapCode    string
+	}
+	db.Raw(`SELECT state, ended_at, connected_at, end_reason, wrap_code FROM interactions WHERE customer_number = ?`, number).Scan(&rows)
+	if len(rows) != 1 {
+		t.Errorf("records for unanswered %s: %+v, want exactly one", number, rows)
+		return
+	}
+	r := rows[0]
+	if r.State != string(cti.CallEnded) || r.EndedAt == nil || r.ConnectedAt != nil || r.EndReason == "" || r.WrapCode != "" {
+		t.Errorf("record for unanswered %s: %+v, want state ended with ended_at and an end reason, no connect and no wrap code", number, r)
+	}
+}
+
 // checkChannels: the double holds exactly the given channels (agent legs).
 func checkChannels(t testing.TB, d *aritest.Server, want ...string) {
 	t.Helper()
@@ -155,11 +178,12 @@ func TestFaultARIWebsocketCutMidCall(t *testing.T) {
 	checkChannels(t, e.Double, "PJSIP/1001", "PJSIP/1002")
 }
 
-// Asterisk restart: every call ends with a record, agents are told, and
+// Asterisk restart (the double's Restart: every channel and bridge gone,
+// websocket cut): every call ends with a record, agents are told, and
 // the persistent phone leg of an agent who was not on a call is dialled
 // again once Asterisk is back. An agent who was on a call wraps and then
 // reconnects (agentPhoneGone: "the agent wraps and then has to reconnect").
-func TestFaultAsteriskRestartMidCall(t *testing.T) {
+func TestFaultDoubleRestartMidCall(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	alice, ws := e.readyAgent("alice", "1001")
 	e.Double.Inbound("ctid", []string{"inbound", did, "", ""}, "+447700900201", did, nil)
@@ -198,14 +222,10 @@ func TestFaultAsteriskRestartMidCall(t *testing.T) {
 	e.must(200, "POST", "/api/v1/agent/wrap", alice, `{"code":"SALE","next":"ready"}`)
 	e.waitState(alice, cti.AgentReady)
 	e.Engine.Flush(ctx())
-	var reason string
-	e.DB.Raw(`SELECT end_reason FROM interactions WHERE customer_number = '+447700900202'`).Scan(&reason)
-	if reason == "" {
-		t.Errorf("queued caller's record has no end reason")
-	}
-	// The queued caller never reached an agent: nothing to wrap.
-	e.DB.Exec(`UPDATE interactions SET state = 'wrapped' WHERE customer_number = '+447700900202' AND state = 'ended'`)
-	checkRecords(t, e.DB, "+447700900201", "+447700900202", "+447700900203")
+	// The queued caller never reached an agent: its record ends as ctid
+	// left it, ended (nothing to wrap), with a reason and no wrap code.
+	checkUnansweredRecord(t, e.DB, "+447700900202")
+	checkRecords(t, e.DB, "+447700900201", "+447700900203")
 	checkChannels(t, e.Double, "PJSIP/1001", "PJSIP/1002")
 }
 

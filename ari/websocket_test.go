@@ -131,7 +131,7 @@ func TestRunReconnect(t *testing.T) {
 	}
 }
 
-func TestRunAsteriskDown(t *testing.T) {
+func TestRunARIServerDown(t *testing.T) {
 	f := newFakeARI(t)
 	// info fails: the connection is not reported up, and retried.
 	f.reply("GET /asterisk/info", 503, `{"error":"starting"}`)

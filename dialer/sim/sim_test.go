@@ -55,20 +55,37 @@ func TestSameDay(t *testing.T) {
 			t.Fatalf("lead %d differs", i)
 		}
 	}
-	ans, ring := 0, time.Duration(0)
+	// Unanswered calls either end busy/congested after 1-6 s (BusyFrac of
+	// them) or ring out at RingTimeout; nothing else.
+	ans, busy, ringOut := 0, 0, 0
+	minBusy, maxBusy := time.Duration(1<<62), time.Duration(0)
 	for i := range 20000 {
 		l := a.At(i)
-		if l.Answers {
+		switch {
+		case l.Answers:
 			ans++
 			if l.Ring < cfg.MinAnswer || l.Ring > cfg.MaxAnswer {
-				t.Fatalf("answer after %v", l.Ring)
+				t.Fatalf("lead %d: answer after %v, want %v..%v", i, l.Ring, cfg.MinAnswer, cfg.MaxAnswer)
 			}
-		} else if l.Ring != cfg.RingTimeout {
-			ring = max(ring, l.Ring)
+		case l.Ring == cfg.RingTimeout:
+			ringOut++
+		default:
+			busy++
+			minBusy, maxBusy = min(minBusy, l.Ring), max(maxBusy, l.Ring)
+			if l.Ring < time.Second || l.Ring >= 6*time.Second {
+				t.Fatalf("lead %d: unanswered call ended after %v, want 1-6 s or the %v ring timeout", i, l.Ring, cfg.RingTimeout)
+			}
 		}
 	}
 	if p := float64(ans) / 20000; p < 0.28 || p > 0.32 {
 		t.Errorf("answer rate %.3f", p)
+	}
+	// ~14,000 unanswered, 15% busy: ~2,100 busy calls spread over 1-6 s.
+	if f := float64(busy) / float64(busy+ringOut); f < 0.13 || f > 0.17 {
+		t.Errorf("busy fraction of unanswered %.3f (%d busy, %d rang out), want about %.2f", f, busy, ringOut, cfg.BusyFrac)
+	}
+	if minBusy > 1100*time.Millisecond || maxBusy < 5900*time.Millisecond {
+		t.Errorf("busy ring times span %v..%v, want about 1 s..6 s", minBusy, maxBusy)
 	}
 }
 
