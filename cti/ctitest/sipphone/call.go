@@ -1,0 +1,362 @@
+package sipphone
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/audio"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Call is one SIP call of a Phone or the Carrier, in either direction: the
+// person on it talks (Play, Silence, SendDigits, Hangup) and listens (Level,
+// WaitHears, HearsNot, WaitSilence, WaitBroadband, WaitDigits).
+type Call struct {
+	// Incoming is true when Asterisk sent the INVITE.
+	Incoming bool
+	// Dialled is the request-URI user of the INVITE: the number dialled.
+	Dialled string
+	// From and FromName are the From header's URI user and display name;
+	// PAI is the P-Asserted-Identity URI user ("" without that header).
+	// Together they are the caller id presented.
+	From, FromName, PAI string
+
+	t     testing.TB
+	owner string // "phone 1001", "carrier"
+
+	mu        sync.Mutex
+	tone      float64 // Hz; 0 is silence
+	frames    []frame
+	digits    []rune
+	answered  chan struct{}
+	ended     chan struct{}
+	endReason string
+	answerAt  time.Time
+	hangup    func(ctx context.Context) error
+	med       *diago.DialogMedia
+	dtmf      *diago.DTMFWriter
+}
+
+func newCall(t testing.TB, owner string, incoming bool, req *sip.Request, tone float64) *Call {
+	c := &Call{t: t, owner: owner, Incoming: incoming, tone: tone,
+		answered: make(chan struct{}), ended: make(chan struct{})}
+	c.Dialled = req.Recipient.User
+	if f := req.From(); f != nil {
+		c.From, c.FromName = f.Address.User, f.DisplayName
+	}
+	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		var u sip.Uri
+		if _, err := sip.ParseAddressValue(h.Value(), &u, nil); err == nil {
+			c.PAI = u.User
+		}
+	}
+	return c
+}
+
+func (c *Call) String() string {
+	dir := "to"
+	if c.Incoming {
+		dir = "from"
+	}
+	return fmt.Sprintf("%s call %s %q (dialled %q, PAI %q)", c.owner, dir, c.From, c.Dialled, c.PAI)
+}
+
+// start runs the media of an answered call: a writer paced by the RTP
+// clock sends the current tone (or silence) in 20 ms µ-law frames, a
+// reader decodes what arrives and collects RFC 4733 digits.
+func (c *Call) start(ctx context.Context, med *diago.DialogMedia, hangup func(context.Context) error) error {
+	w, err := med.AudioWriterDTMF()
+	if err != nil {
+		return err
+	}
+	r, err := med.AudioReaderDTMF()
+	if err != nil {
+		return err
+	}
+	audioPT := media.CodecAudioFromSession(med.MediaSession()).PayloadType
+	c.mu.Lock()
+	c.med, c.dtmf, c.hangup, c.answerAt = med, w, hangup, time.Now()
+	c.mu.Unlock()
+	close(c.answered)
+
+	go func() {
+		pcm := make([]byte, 2*blockLen)
+		ulaw := make([]byte, blockLen)
+		phase := 0.0
+		for ctx.Err() == nil {
+			c.mu.Lock()
+			hz := c.tone
+			c.mu.Unlock()
+			for i := 0; i < blockLen; i++ {
+				v := 0.0
+				if hz > 0 {
+					v = Amplitude * math.Sin(phase)
+					phase += 2 * math.Pi * hz / sampleRate
+				}
+				binary.LittleEndian.PutUint16(pcm[2*i:], uint16(int16(v)))
+			}
+			phase = math.Mod(phase, 2*math.Pi)
+			audio.EncodeUlawTo(ulaw, pcm)
+			if _, err := w.Write(ulaw); err != nil {
+				return
+			}
+		}
+	}()
+	r.OnDTMF(func(d rune) error {
+		c.mu.Lock()
+		c.digits = append(c.digits, d)
+		c.mu.Unlock()
+		return nil
+	})
+	go func() {
+		buf := make([]byte, media.RTPBufSize)
+		for {
+			n, err := r.Read(buf)
+			if err != nil {
+				return
+			}
+			if n == 0 || med.RTPPacketReader.PacketHeader.PayloadType != audioPT {
+				continue
+			}
+			pcm := make([]byte, 2*n)
+			if _, err := audio.DecodeUlawTo(pcm, buf[:n]); err != nil {
+				continue
+			}
+			f := frame{at: time.Now(), pcm: make([]int16, n)}
+			for i := range f.pcm {
+				f.pcm[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
+			}
+			c.mu.Lock()
+			c.frames = append(c.frames, f)
+			c.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (c *Call) end(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.ended:
+	default:
+		c.endReason = reason
+		close(c.ended)
+	}
+}
+
+// Play makes the person talk: a continuous sine tone at hz from now on
+// (before the answer too: it starts with the media).
+func (c *Call) Play(hz float64) {
+	c.mu.Lock()
+	c.tone = hz
+	c.mu.Unlock()
+}
+
+// Silence stops the tone; the call goes on sending silent frames.
+func (c *Call) Silence() { c.Play(0) }
+
+// SendDigits keys digits as RFC 4733 events, with 200 ms of audio between
+// them so each event has its own timestamp (Asterisk drops repeats).
+func (c *Call) SendDigits(digits string) error {
+	c.mu.Lock()
+	w := c.dtmf
+	c.mu.Unlock()
+	if w == nil {
+		return fmt.Errorf("%s: not answered", c)
+	}
+	for _, d := range digits {
+		if err := w.WriteDTMF(d); err != nil {
+			return fmt.Errorf("%s: digit %c: %w", c, d, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return nil
+}
+
+// Hangup ends the call (BYE). Ending an already ended call is no error.
+func (c *Call) Hangup(ctx context.Context) error {
+	c.mu.Lock()
+	h := c.hangup
+	c.mu.Unlock()
+	select {
+	case <-c.ended:
+		return nil
+	default:
+	}
+	if h == nil {
+		return fmt.Errorf("%s: not answered", c)
+	}
+	err := h(ctx)
+	c.end("hung up here")
+	return err
+}
+
+// Answered is closed once the call is answered.
+func (c *Call) Answered() <-chan struct{} { return c.answered }
+
+// Ended is closed once the call is over (either side hung up, refused,
+// cancelled).
+func (c *Call) Ended() <-chan struct{} { return c.ended }
+
+// EndReason says how the call ended ("" while it goes on).
+func (c *Call) EndReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.endReason
+}
+
+// WaitAnswered fails the test unless the call is answered within timeout.
+func (c *Call) WaitAnswered(timeout time.Duration) {
+	c.t.Helper()
+	select {
+	case <-c.answered:
+	case <-c.ended:
+		c.t.Fatalf("%s ended before the answer: %s", c, c.EndReason())
+	case <-time.After(timeout):
+		c.t.Fatalf("%s not answered within %v", c, timeout)
+	}
+}
+
+// WaitEnded fails the test unless the call ends within timeout, and
+// returns how it ended.
+func (c *Call) WaitEnded(timeout time.Duration) string {
+	c.t.Helper()
+	select {
+	case <-c.ended:
+		return c.EndReason()
+	case <-time.After(timeout):
+		c.t.Fatalf("%s still up after %v", c, timeout)
+		return ""
+	}
+}
+
+// Window is what the person heard between from and to.
+func (c *Call) Window(from, to time.Time) Level {
+	c.mu.Lock()
+	var fs []frame
+	for _, f := range c.frames {
+		if !f.at.Before(from) && f.at.Before(to) {
+			fs = append(fs, f)
+		}
+	}
+	c.mu.Unlock()
+	return newLevel(from, to, fs)
+}
+
+// Level is what the person heard over the last second.
+func (c *Call) Level() Level {
+	now := time.Now()
+	return c.Window(now.Add(-time.Second), now)
+}
+
+// WaitLevel waits until a one-second window that began after the call
+// was made satisfies cond, and returns it; the test fails after timeout,
+// showing the last window.
+func (c *Call) WaitLevel(what string, timeout time.Duration, cond func(Level) bool) Level {
+	c.t.Helper()
+	start := time.Now()
+	deadline := start.Add(timeout)
+	var last Level
+	var endSeen time.Time
+	for {
+		now := time.Now()
+		if from := now.Add(-time.Second); !from.Before(start) {
+			last = c.Window(from, now)
+			if cond(last) {
+				return last
+			}
+		}
+		if now.After(deadline) {
+			c.t.Fatalf("%s: %s not heard within %v; last second: %v", c, what, timeout, last)
+		}
+		select {
+		case <-c.ended:
+			// Nothing new arrives once a second has passed since the end.
+			if endSeen.IsZero() {
+				endSeen = now
+			} else if now.Sub(endSeen) > 1500*time.Millisecond {
+				c.t.Fatalf("%s ended (%s) while waiting for %s; last second: %v", c, c.EndReason(), what, last)
+			}
+		default:
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// WaitHears waits until the person hears the tone at hz.
+func (c *Call) WaitHears(hz float64, timeout time.Duration) Level {
+	c.t.Helper()
+	return c.WaitLevel(fmt.Sprintf("%.0f Hz", hz), timeout, func(l Level) bool { return l.Hears(hz) })
+}
+
+// WaitSilence waits until the person hears silence.
+func (c *Call) WaitSilence(timeout time.Duration) Level {
+	c.t.Helper()
+	return c.WaitLevel("silence", timeout, Level.Silent)
+}
+
+// WaitBroadband waits until the person hears sound that is not a single
+// tone (music on hold, a prompt) and none of the tones notHz: each holds
+// less than ToneShareMax of the window's power (speech and music have
+// some energy at any frequency, so the absolute AbsentMax does not apply).
+func (c *Call) WaitBroadband(timeout time.Duration, notHz ...float64) Level {
+	c.t.Helper()
+	return c.WaitLevel("music or a prompt", timeout, func(l Level) bool {
+		for _, hz := range notHz {
+			if l.ToneShare(hz) >= ToneShareMax {
+				return false
+			}
+		}
+		return l.Broadband()
+	})
+}
+
+// HearsNot listens for the duration over (at least one second) and fails
+// the test if any second of it carried the tone at hz. It returns the
+// seconds it looked at.
+func (c *Call) HearsNot(hz float64, over time.Duration) []Level {
+	c.t.Helper()
+	over = max(over, time.Second)
+	start := time.Now()
+	time.Sleep(over) // listening is the point: the window is the assertion
+	var ls []Level
+	for from := start; from.Add(time.Second).Sub(start) <= over; from = from.Add(time.Second) {
+		l := c.Window(from, from.Add(time.Second))
+		ls = append(ls, l)
+		if l.Tone(hz) >= AbsentMax {
+			c.t.Fatalf("%s: heard %.0f Hz at +%v: %v", c, hz, from.Sub(start), l)
+		}
+	}
+	return ls
+}
+
+// Digits returns every RFC 4733 digit received so far.
+func (c *Call) Digits() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.digits)
+}
+
+// WaitDigits waits until at least n digits were received and returns them.
+func (c *Call) WaitDigits(n int, timeout time.Duration) string {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		d := c.Digits()
+		if len([]rune(d)) >= n {
+			return d
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s: %d digits wanted, got %q within %v", c, n, d, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
