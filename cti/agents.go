@@ -121,11 +121,24 @@ func (e *Engine) onAgentPhoneUp(ch ari.Channel, args []string) {
 // attachPhone puts a persistent agent leg into the agent's own bridge,
 // where customers are added and removed call by call.
 func (e *Engine) attachPhone(a *agent, chID string) {
-	a.bridge = "agent-" + itoa(a.user.ID)
 	ctx, cancel := e.tctx()
 	defer cancel()
+	// The agent's bridge is "agent-<id>" where Asterisk allows it. Real
+	// Asterisk keeps refusing an id whose bridge once held a channel (the
+	// agent's previous connection, or a previous ctid's), so a bridge we
+	// cannot create is not ours: take a fresh id rather than join whatever
+	// that id names.
+	a.bridge = "agent-" + itoa(a.user.ID)
 	if err := e.tel.CreateBridge(ctx, a.bridge, "mixing", "dtmf_events"); err != nil {
-		e.log.Warn("create agent bridge", "bridge", a.bridge, "err", err)
+		fresh := e.newID(a.bridge + "-")
+		e.log.Info("agent bridge id taken; using a fresh one", "bridge", a.bridge, "fresh", fresh, "err", err)
+		a.bridge = fresh
+		if err := e.tel.CreateBridge(ctx, a.bridge, "mixing", "dtmf_events"); err != nil {
+			e.log.Error("create agent bridge", "bridge", a.bridge, "err", err)
+			a.bridge = ""
+			e.hangup(chID, "normal")
+			return
+		}
 	}
 	if err := e.tel.AddToBridge(ctx, a.bridge, chID, false); err != nil {
 		e.log.Error("add agent leg to bridge", "err", err)

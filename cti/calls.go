@@ -448,9 +448,9 @@ func (e *Engine) releaseExtras(c *call) {
 		e.hangup(p.leg, "normal")
 	}
 	c.parties = nil
-	if c.held {
-		c.held = false
-		e.destroyBridge("hold-" + c.rec.ID)
+	if hb := c.holdBridge; hb != "" {
+		c.holdBridge = ""
+		e.destroyBridge(hb)
 	}
 	if c.payment != nil {
 		e.endPayment(c, "customer hung up")

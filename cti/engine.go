@@ -145,13 +145,18 @@ type call struct {
 	number     string // outbound: E.164 to dial
 	offerCount int
 
-	recording *recording   // shared with a child call after a transfer
-	xfer      *transfer    // a blind/consult transfer in progress
-	parties   []*transfer  // conference parties besides customer and agent
-	held      bool         // customer parked in the hold bridge
-	playback  string       // announcement playing, if any
-	payment   *paymentFlow // card capture in progress, if any
-	lead      *leadCall    // dialler attempt this call belongs to
+	recording *recording  // shared with a child call after a transfer
+	xfer      *transfer   // a blind/consult transfer in progress
+	parties   []*transfer // conference parties besides customer and agent
+	// holdBridge is the holding bridge the customer is parked in while the
+	// agent consults ("" when not held). Each hold gets a fresh id: real
+	// Asterisk refuses to re-create a bridge id that once held a channel
+	// (ARI-NOTES "Observed 2026-12-02"), so a reused id left the customer in
+	// the talk bridge, hearing the second consult.
+	holdBridge string
+	playback   string       // announcement playing, if any
+	payment    *paymentFlow // card capture in progress, if any
+	lead       *leadCall    // dialler attempt this call belongs to
 }
 
 // New builds an engine; call Run to start it.

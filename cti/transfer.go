@@ -180,11 +180,15 @@ func (e *Engine) Transfer(ctx context.Context, userID int64, req TransferRequest
 		default:
 			return invalid("type", "type must be agent, workflow or number")
 		}
+		if mode != "add" {
+			// Nobody may be called while the customer could still hear
+			// the agent: no hold, no consult.
+			if err := e.hold(c); err != nil {
+				return err
+			}
+		}
 		t.state = XferRinging
 		c.xfer = t
-		if mode != "add" {
-			e.hold(c)
-		}
 		if err := e.dialTarget(t); err != nil {
 			c.xfer = nil
 			if mode != "add" {
@@ -415,7 +419,10 @@ func (e *Engine) completeTransfer(t *transfer) {
 		cc.parties = []*transfer{party}
 		e.channels[t.leg] = chanRef{role: roleThirdParty, call: cc, xfer: party}
 	}
-	e.destroyBridge("hold-" + c.rec.ID)
+	if hb := c.holdBridge; hb != "" {
+		c.holdBridge = ""
+		e.destroyBridge(hb)
+	}
 	e.saveTransfer(t, cc.rec.ID)
 	c.rec.EndReason = "transferred to " + t.ttype + " " + t.target
 	e.endCall(c, CallActHangup, "transferred")
@@ -463,31 +470,41 @@ func (e *Engine) toWorkflow(t *transfer, wf *Workflow) error {
 	return nil
 }
 
-// hold parks the customer in a per-call holding bridge with music while the
-// agent consults; nobody in the talk bridge hears them.
-func (e *Engine) hold(c *call) {
+// hold parks the customer in a fresh holding bridge with music while the
+// agent consults; nobody in the talk bridge hears them. It fails, leaving
+// the customer where they were, when Asterisk will not take them there.
+func (e *Engine) hold(c *call) error {
 	ctx, cancel := e.tctx()
 	defer cancel()
-	hb := "hold-" + c.rec.ID
-	e.tel.CreateBridge(ctx, hb, "holding")
-	e.tel.BridgeMOH(ctx, hb)
-	if err := e.tel.AddToBridge(ctx, hb, c.rec.CustomerChannel, true); err != nil {
-		e.log.Error("hold customer", "err", err)
+	hb := e.newID("hold-")
+	if err := e.tel.CreateBridge(ctx, hb, "holding"); err != nil {
+		e.log.Error("hold customer: create hold bridge", "bridge", hb, "err", err)
+		return &Error{Kind: KindUnavailable, Msg: "the caller could not be put on hold, so the consult was not started; please try again"}
 	}
-	c.held = true
+	if err := e.tel.BridgeMOH(ctx, hb); err != nil {
+		e.log.Warn("hold customer: music on hold", "bridge", hb, "err", err)
+	}
+	if err := e.tel.AddToBridge(ctx, hb, c.rec.CustomerChannel, true); err != nil {
+		e.log.Error("hold customer", "bridge", hb, "err", err)
+		e.tel.DestroyBridge(ctx, hb)
+		return &Error{Kind: KindUnavailable, Msg: "the caller could not be put on hold, so the consult was not started; please try again"}
+	}
+	c.holdBridge = hb
+	return nil
 }
 
 func (e *Engine) unhold(c *call) {
-	if !c.held {
+	hb := c.holdBridge
+	if hb == "" {
 		return
 	}
-	c.held = false
+	c.holdBridge = ""
 	ctx, cancel := e.tctx()
 	defer cancel()
 	if err := e.tel.AddToBridge(ctx, e.talkBridge(c), c.rec.CustomerChannel, true); err != nil {
 		e.log.Error("unhold customer", "err", err)
 	}
-	e.destroyBridge("hold-" + c.rec.ID)
+	e.destroyBridge(hb)
 }
 
 func (e *Engine) destroyBridge(id string) {

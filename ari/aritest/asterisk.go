@@ -160,10 +160,21 @@ func StartAsterisk(t testing.TB) *Asterisk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, err := launchAsterisk(t, in, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// launchAsterisk renders conf into a fresh run root and starts Asterisk on
+// free loopback ports; it is stopped (and the run root removed unless the
+// test failed) on cleanup.
+func launchAsterisk(t testing.TB, in AsteriskInstall, conf string) (*Asterisk, error) {
 	// Short run root: the control socket path must fit in 108 bytes.
 	dir, err := os.MkdirTemp("", "ast")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	a := &Asterisk{Install: in, Dir: dir, t: t, User: "ctid", App: "ctid",
 		Password: randHex(12), PhonePassword: randHex(8)}
@@ -179,16 +190,16 @@ func StartAsterisk(t testing.TB) *Asterisk {
 		os.RemoveAll(dir)
 	})
 	if a.HTTPPort, err = freeTCPPort(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if a.SIPPort, err = freeUDPPort(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if a.TrunkPort, err = freeUDPPort(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if a.RTPStart, a.RTPEnd, err = freeUDPRange(20); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	vals := map[string]string{
 		"HTTP_PORT": strconv.Itoa(a.HTTPPort), "SIP_PORT": strconv.Itoa(a.SIPPort),
@@ -199,15 +210,15 @@ func StartAsterisk(t testing.TB) *Asterisk {
 		"MODDIR": in.ModDir, "DATADIR": in.DataDir,
 	}
 	if err := renderConf(conf, dir, vals); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if a.proxy, err = newWSProxy(fmt.Sprintf("127.0.0.1:%d", a.HTTPPort)); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := a.start(); err != nil {
-		t.Fatalf("%v\n--- asterisk output ---\n%s", err, a.Logs())
+		return a, fmt.Errorf("%v\n--- asterisk output ---\n%s", err, a.Logs())
 	}
-	return a
+	return a, nil
 }
 
 // renderConf copies src/*.conf to dst/etc with {{NAME}} replaced and
@@ -289,6 +300,9 @@ func (a *Asterisk) Restart() {
 }
 
 func (a *Asterisk) start() error {
+	a.mu.Lock()
+	from := a.logs.Len() // this start's output begins here
+	a.mu.Unlock()
 	cmd := exec.Command(a.Install.Bin, "-f", "-n", "-C", a.ConfFile())
 	cmd.Dir = a.Dir
 	w := lockedWriter{&a.mu, &a.logs}
@@ -322,7 +336,7 @@ func (a *Asterisk) start() error {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return nil
+				return a.checkStartup(from, done)
 			}
 			err = fmt.Errorf("GET /ari/asterisk/info: %s", resp.Status)
 		}
@@ -331,6 +345,59 @@ func (a *Asterisk) start() error {
 	}
 	a.stop()
 	return fmt.Errorf("asterisk did not answer ARI within 60s: %v", last)
+}
+
+// checkStartup waits for the "Asterisk Ready." banner of the start whose
+// output begins at offset from, then fails on any ERROR line Asterisk logged
+// while starting: asterisk-conf/ loads only what ctid uses and configures all
+// of it, so an ERROR at start-up is a configuration that broke (a module
+// renamed, a file missing, a bad option), and tests should say so at once
+// rather than fail later in a stranger way.
+func (a *Asterisk) checkStartup(from int, done <-chan struct{}) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		a.mu.Lock()
+		out := a.logs.String()[from:]
+		a.mu.Unlock()
+		if strings.Contains(out, "Asterisk Ready.") {
+			var bad []string
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "ERROR[") {
+					bad = append(bad, stripANSI(line))
+				}
+			}
+			if len(bad) > 0 {
+				return fmt.Errorf("asterisk logged %d ERROR line(s) at start-up:\n%s", len(bad), strings.Join(bad, "\n"))
+			}
+			return nil
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("asterisk exited during start-up")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return errors.New("asterisk answered ARI but never printed \"Asterisk Ready.\" within 60s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stripANSI removes the terminal colour codes Asterisk's console adds.
+func stripANSI(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] < '@' || s[j] > '~') {
+				j++
+			}
+			i = j
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // stop ends the process: SIGTERM, then SIGKILL after 5 s.

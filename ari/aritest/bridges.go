@@ -16,6 +16,7 @@ type bridge struct {
 	vars      map[string]string
 	moh       string
 	dead      bool
+	used      bool // a channel has been in it (its id is spent once destroyed)
 	playQueue []*playback
 	recs      []*liveRecording
 }
@@ -72,6 +73,7 @@ func (s *Server) bridgeEvent(typ string, b *bridge) event {
 func (s *Server) joinBridge(c *channel, b *bridge, role string, absorb, mute bool) {
 	c.bridge, c.role, c.absorb, c.bridgeMute = b, role, absorb, mute
 	b.chans = append(b.chans, c)
+	b.used = true
 	if c.inStasis {
 		s.subBridge(c.app, b, 1)
 	}
@@ -143,6 +145,9 @@ func (s *Server) createBridge(p params, r *http.Request) (int, any, *apiError) {
 			// 22 answers with the bridge); only type changes are refused.
 			return 200, s.bridgeJSON(s.bridges[id]), nil
 		}
+		return 0, nil, errf(409, "Bridge with id '%s' already exists", id)
+	}
+	if id != "" && s.spentBridges[id] {
 		return 0, nil, errf(409, "Bridge with id '%s' already exists", id)
 	}
 	types := p.list("type")
@@ -241,6 +246,9 @@ func (s *Server) destroyBridgeLocked(b *bridge) {
 	// ChannelLeftBridge, as in Asterisk 22 (contract test Bridge).
 	s.deliver(s.bridgeEvent("BridgeDestroyed", b), b.subs)
 	b.dead = true
+	if b.used {
+		s.spentBridges[b.id] = true
+	}
 	for app := range b.subs {
 		if a := s.apps[app]; a != nil {
 			delete(a.bridges, b.id)

@@ -41,27 +41,32 @@ type Server struct {
 	url      string
 	upgrader websocket.Upgrader
 
-	mu          sync.Mutex
-	closed      bool
-	startup     time.Time
-	reload      time.Time
-	seq         uint64 // unique id / channel name counter
-	channels    map[string]*channel
-	bridges     map[string]*bridge
-	apps        map[string]*application
-	conns       map[*wsConn]struct{}
-	playbacks   map[string]*playback
-	played      map[string][]string // media played per channel/bridge id, for tests
-	recordings  map[string]*liveRecording
-	stored      map[string]*storedRecording
-	devices     map[string]string
-	globals     map[string]string
-	endpoints   map[string]*endpointState // "PJSIP/1001"
-	scriptExact map[string]Behavior
-	scriptGlob  []scriptEntry
-	contexts    map[string]DialplanContext
-	history     map[string]*ChannelState // destroyed channels (for inspection)
-	historyIDs  []string                 // FIFO bounding history
+	mu       sync.Mutex
+	closed   bool
+	startup  time.Time
+	reload   time.Time
+	seq      uint64 // unique id / channel name counter
+	channels map[string]*channel
+	bridges  map[string]*bridge
+	// spentBridges are ids of destroyed bridges that once held a channel:
+	// Asterisk 22.10.1 keeps refusing to re-create them (409) long after
+	// GET answers 404 (ARI-NOTES, observed 2026-12-02).
+	spentBridges map[string]bool
+	faults       []fault // FailNext: requests to refuse, in order
+	apps         map[string]*application
+	conns        map[*wsConn]struct{}
+	playbacks    map[string]*playback
+	played       map[string][]string // media played per channel/bridge id, for tests
+	recordings   map[string]*liveRecording
+	stored       map[string]*storedRecording
+	devices      map[string]string
+	globals      map[string]string
+	endpoints    map[string]*endpointState // "PJSIP/1001"
+	scriptExact  map[string]Behavior
+	scriptGlob   []scriptEntry
+	contexts     map[string]DialplanContext
+	history      map[string]*ChannelState // destroyed channels (for inspection)
+	historyIDs   []string                 // FIFO bounding history
 }
 
 // maxHistory bounds how many destroyed channels are kept for inspection.
@@ -123,6 +128,7 @@ func (s *Server) resetLocked() {
 	s.reload = now
 	s.channels = map[string]*channel{}
 	s.bridges = map[string]*bridge{}
+	s.spentBridges = map[string]bool{}
 	s.apps = map[string]*application{}
 	s.conns = map[*wsConn]struct{}{}
 	s.playbacks = map[string]*playback{}
@@ -662,6 +668,11 @@ func (s *Server) wrap(h handlerFunc) http.HandlerFunc {
 			writeErr(w, 503, "Service Unavailable")
 			return
 		}
+		if f := s.takeFault(r); f != nil {
+			s.mu.Unlock()
+			writeErr(w, f.status, f.msg)
+			return
+		}
 		code, v, err := h(p, r)
 		s.mu.Unlock()
 		if err != nil {
@@ -710,4 +721,33 @@ func (s *Server) nextSeq() uint64 {
 
 func (s *Server) newUniqueID() string {
 	return fmt.Sprintf("%d.%d", s.startup.Unix(), s.nextSeq())
+}
+
+// fault is one request FailNext makes the double refuse.
+type fault struct {
+	method, part string
+	status       int
+	msg          string
+}
+
+// FailNext makes the next REST request whose method is method and whose
+// path (after /ari) contains part fail with status, as a real Asterisk that
+// refuses a request would (tests of ctid's error paths).
+func (s *Server) FailNext(method, part string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, fault{method: method, part: part, status: status,
+		msg: fmt.Sprintf("injected failure (%d)", status)})
+}
+
+// takeFault removes and returns the first fault matching r (s.mu held).
+func (s *Server) takeFault(r *http.Request) *fault {
+	path := strings.TrimPrefix(r.URL.Path, "/ari")
+	for i, f := range s.faults {
+		if f.method == r.Method && strings.Contains(path, f.part) {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			return &f
+		}
+	}
+	return nil
 }
