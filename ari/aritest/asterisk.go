@@ -205,7 +205,7 @@ func launchAsterisk(t testing.TB, in AsteriskInstall, conf string) (*Asterisk, e
 		"HTTP_PORT": strconv.Itoa(a.HTTPPort), "SIP_PORT": strconv.Itoa(a.SIPPort),
 		"RTP_START": strconv.Itoa(a.RTPStart), "RTP_END": strconv.Itoa(a.RTPEnd),
 		"ARI_USER": a.User, "ARI_PASSWORD": a.Password, "PHONE_PASSWORD": a.PhonePassword,
-		"APP": a.App, "BIND_ADDR": "127.0.0.1", "TRUNK_HOST": "127.0.0.1",
+		"APP": a.App, "ARI_BIND_ADDR": "127.0.0.1", "SIP_BIND_ADDR": "127.0.0.1", "TRUNK_HOST": "127.0.0.1",
 		"TRUNK_PORT": strconv.Itoa(a.TrunkPort), "ASTDIR": dir,
 		"MODDIR": in.ModDir, "DATADIR": in.DataDir,
 	}
