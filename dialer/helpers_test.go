@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/ctid/ctid/cti/postgres/pgtest"
+	"github.com/ctid/ctid/dialer/store"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -184,6 +185,13 @@ type leadRow struct {
 func lead(t testing.TB, db *gorm.DB, id int64) leadRow {
 	t.Helper()
 	return scalar[leadRow](t, db, `SELECT status, attempts, next_phone, next_attempt_at, last_outcome FROM dialer_leads WHERE id = ?`, id)
+}
+
+// attempts is a lead's attempt history, oldest first.
+func attempts(t testing.TB, db *gorm.DB, leadID int64) []store.Attempt {
+	t.Helper()
+	return scalar[[]store.Attempt](t, db, `SELECT id, lead_id, campaign_id, number, outcome, channel_id, interaction_id,
+		agent_id, started_at, answered_at, ended_at FROM dialer_attempts WHERE lead_id = ? ORDER BY started_at, id`, leadID)
 }
 
 func ukNumber(i int) string { return fmt.Sprintf("+4479110%05d", i) }

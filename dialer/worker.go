@@ -351,22 +351,6 @@ func (w *Worker) LastDecision(campaignID int64) (Decision, bool) {
 	return st.last, !st.last.At.IsZero()
 }
 
-// Tick runs every active outbound campaign's tick once (tests, or a
-// deployment without cron).
-func (w *Worker) Tick(ctx context.Context) error {
-	var ids []int64
-	if err := w.db.WithContext(ctx).Raw(`SELECT id FROM campaigns WHERE kind = 'outbound' ORDER BY id`).Scan(&ids).Error; err != nil {
-		return err
-	}
-	var errs []error
-	for _, id := range ids {
-		if err := w.TickCampaign(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // TickCampaign is one campaign's job: offer due callbacks, then preview
 // leads to free agents or place the calls the pacer asks for.
 func (w *Worker) TickCampaign(ctx context.Context, id int64) error {

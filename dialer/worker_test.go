@@ -133,7 +133,7 @@ func TestPreviewOutcomesSkipAndRefusal(t *testing.T) {
 	if l.Status != "retry" || l.Attempts != 1 || l.NextAttemptAt == nil || !l.NextAttemptAt.Equal(clk.Now().Add(10*time.Minute)) {
 		t.Fatalf("after skip %+v", l)
 	}
-	atts, _ := store.New(db).Attempts(ctx, l1)
+	atts := attempts(t, db, l1)
 	if len(atts) != 1 || atts[0].Outcome != store.OutcomeNoAnswer || atts[0].Number != ukNumber(1) {
 		t.Fatalf("attempts %+v", atts)
 	}
@@ -195,7 +195,7 @@ func TestAttemptLimitsRetryDelaysAndNextPhone(t *testing.T) {
 	if l := lead(t, db, l1); l.Status != "exhausted" || l.Attempts != 3 {
 		t.Fatalf("after max attempts %+v", l)
 	}
-	atts, _ := store.New(db).Attempts(ctx, l1)
+	atts := attempts(t, db, l1)
 	var got []string
 	for _, a := range atts {
 		got = append(got, a.Number+":"+string(a.Outcome))

@@ -2,7 +2,12 @@ package payment
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -339,22 +344,107 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
+// TestCaptureConcurrent keys whole cards while other goroutines read the
+// capture through every public view. Each view must be a consistent state
+// (never a half-applied digit) and none may show the card number or CVV.
+// Run under -race (make test-race) it also checks the locking.
 func TestCaptureConcurrent(t *testing.T) {
+	const rounds, readers, minLooks = 300, 2, 5000
+	var looks atomic.Int64
+	const card, cvv = "4242424242424242", "987"
 	c := NewCapture()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 0; i < 2000; i++ {
-			_ = c.Progress()
-			_ = c.String()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	seen := make([]map[Phase]int, readers)
+	for r := range readers {
+		seen[r] = map[Phase]int{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p := c.Progress()
+				looks.Add(1)
+				seen[r][p.Phase]++
+				if err := progressConsistent(p); err != "" {
+					t.Errorf("reader saw %s: %+v", err, p)
+					return
+				}
+				js, err := json.Marshal(c)
+				if err != nil {
+					t.Errorf("MarshalJSON: %v", err)
+					return
+				}
+				for _, out := range []string{c.String(), fmt.Sprintf("%v %+v %#v %s", c, c, c, c), string(js)} {
+					if strings.Contains(out, card[:8]) || strings.Contains(out, cvv) {
+						t.Errorf("a view of the capture shows card data: %s", out)
+						return
+					}
+				}
+			}
+		}()
+	}
+	// Key cards until the readers have looked often enough to have seen
+	// the capture mid-entry (bounded, for a loaded machine).
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; i < rounds || looks.Load() < minLooks; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("readers looked %d times in 20 s (%d rounds keyed)", looks.Load(), i)
 		}
-	}()
-	for i := 0; i < 200; i++ {
-		_ = c.Digit('4')
-		if i%20 == 0 {
-			c.ResetCard()
+		for _, k := range card + "#" + cvv {
+			if err := c.Digit(k); err != nil {
+				t.Fatalf("round %d: Digit(%q): %v", i, k, err)
+			}
 		}
+		if !c.Complete() {
+			t.Fatalf("round %d: not complete: %+v", i, c.Progress())
+		}
+		c.ResetCard()
 	}
 	c.Wipe()
-	<-done
+	close(stop)
+	wg.Wait()
+	if p := c.Progress(); p.Phase != PhaseWiped || p.CardDigits != 0 || p.CVVDigits != 0 {
+		t.Fatalf("after Wipe: %+v", p)
+	}
+	if err := c.Digit('4'); !errors.Is(err, ErrWiped) {
+		t.Fatalf("Digit after Wipe: %v", err)
+	}
+	t.Logf("phases seen by readers: %v", seen)
+}
+
+// progressConsistent names what is wrong with a Progress that the capture
+// of the Visa test card 4242424242424242 with CVV 987 (possibly wiped at
+// the end) can never show, or returns "".
+func progressConsistent(p Progress) string {
+	switch p.Phase {
+	case PhaseCard:
+		if p.CardDigits > 16 || p.CVVDigits != 0 || p.CardLast4 != "" || p.CardValid != (p.CardDigits == 16) {
+			return "an impossible card phase"
+		}
+		if (p.CardDigits > 0) != (p.CardBrand == Visa) {
+			return "a brand that does not match the digits"
+		}
+	case PhaseCVV, PhaseComplete:
+		if p.CardDigits != 16 || !p.CardValid || p.CardLast4 != "4242" || p.CardBrand != Visa || p.CVVLength != 3 {
+			return "a CVV phase without the whole card"
+		}
+		if (p.Phase == PhaseComplete) != (p.CVVDigits == 3) || p.CVVValid != (p.Phase == PhaseComplete) {
+			return "a CVV count that does not match the phase"
+		}
+	case PhaseWiped:
+		if p.CardDigits != 0 || p.CVVDigits != 0 {
+			return "digits after a wipe"
+		}
+	default:
+		return "an unknown phase"
+	}
+	if p.Error != "" {
+		return "an error for an accepted key"
+	}
+	return ""
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -234,16 +233,6 @@ func (s *Store) OpenInteractions(ctx context.Context) ([]cti.Interaction, error)
 		out[i] = r.toInteraction()
 	}
 	return out, err
-}
-
-// Interaction reads one record.
-func (s *Store) Interaction(ctx context.Context, id string) (cti.Interaction, error) {
-	var r interactionRow
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return cti.Interaction{}, &cti.Error{Kind: cti.KindNotFound, Msg: "no such interaction"}
-	}
-	return r.toInteraction(), err
 }
 
 // AddAgentState appends to the agent's state history (for reporting).

@@ -243,7 +243,7 @@ type answerRec struct {
 }
 
 // Run simulates one day of cfg with pacer p. A pacer that needs foresight
-// (the Oracle) gets it through NewOracle.
+// (the Oracle) is given the simulated world as its Foresight.
 func Run(cfg Config, p pacing.Pacer) Result {
 	cfg = cfg.Defaults()
 	w := &world{

@@ -53,20 +53,6 @@ func (s *Store) CreateList(ctx context.Context, campaignID int64, name, source s
 	return l, nil
 }
 
-// GetList reads a list.
-func (s *Store) GetList(ctx context.Context, id int64) (List, error) {
-	var l List
-	res := s.db.WithContext(ctx).Raw(`SELECT id, campaign_id, name, active, source, created_at
-		FROM dialer_lead_lists WHERE id = ?`, id).Scan(&l)
-	if res.Error != nil {
-		return List{}, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return List{}, ErrNotFound
-	}
-	return l, nil
-}
-
 // SetMapping records the mapping an import used.
 func (s *Store) SetMapping(ctx context.Context, listID int64, m leads.Mapping) error {
 	b, _ := json.Marshal(m)
@@ -193,32 +179,6 @@ func (r leadRow) lead() (Lead, error) {
 	return l, nil
 }
 
-// ListLeads returns a page of a list's leads in id order, after afterID.
-func (s *Store) ListLeads(ctx context.Context, listID, afterID int64, limit int) ([]Lead, error) {
-	var rows []leadRow
-	err := s.db.WithContext(ctx).Raw(`SELECT `+leadCols+` FROM dialer_leads
-		WHERE list_id = ? AND id > ? ORDER BY id LIMIT ?`, listID, afterID, limit).Scan(&rows).Error
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Lead, 0, len(rows))
-	for _, r := range rows {
-		l, err := r.lead()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, nil
-}
-
-// CountLeads counts a list's leads.
-func (s *Store) CountLeads(ctx context.Context, listID int64) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM dialer_leads WHERE list_id = ?`, listID).Scan(&n).Error
-	return n, err
-}
-
 // DNC is the do-not-call list as seen by one campaign: its own numbers plus
 // the global ones. It implements leads.DNC and leads.BatchDNC.
 type DNC struct {
@@ -331,13 +291,4 @@ func (s *Store) EndAttempt(ctx context.Context, attemptID int64, outcome Outcome
 		return tx.Exec(`UPDATE dialer_leads SET status = ?, next_attempt_at = ?, last_outcome = ?, updated_at = now()
 			WHERE id = ?`, leadStatus, nextAttemptAt, string(outcome), leadID).Error
 	})
-}
-
-// Attempts returns a lead's attempt history, oldest first.
-func (s *Store) Attempts(ctx context.Context, leadID int64) ([]Attempt, error) {
-	var out []Attempt
-	err := s.db.WithContext(ctx).Raw(`SELECT id, lead_id, campaign_id, number, outcome, channel_id, interaction_id,
-		agent_id, started_at, answered_at, ended_at FROM dialer_attempts WHERE lead_id = ? ORDER BY started_at, id`,
-		leadID).Scan(&out).Error
-	return out, err
 }
