@@ -7,49 +7,22 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-)
 
-// findStripeMock locates the stripe-mock binary: $STRIPE_MOCK, then PATH,
-// then $GOBIN / $GOPATH/bin (where `go install` puts it).
-func findStripeMock() string {
-	if p := os.Getenv("STRIPE_MOCK"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("stripe-mock"); err == nil {
-		return p
-	}
-	var dirs []string
-	if d := os.Getenv("GOBIN"); d != "" {
-		dirs = append(dirs, d)
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, d := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			dirs = append(dirs, filepath.Join(d, "bin"))
-		}
-	}
-	for _, d := range dirs {
-		p := filepath.Join(d, "stripe-mock")
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p
-		}
-	}
-	return ""
-}
+	"github.com/ctid/ctid/testenv"
+)
 
 // startStripeMock runs stripe-mock on a free loopback port and returns its
 // base URL.
 func startStripeMock(t *testing.T) string {
 	t.Helper()
-	bin := findStripeMock()
-	if bin == "" {
-		t.Skip("stripe-mock not installed: go install github.com/stripe/stripe-mock@v0.203.0 (or set STRIPE_MOCK=/path/to/stripe-mock)")
+	bin, err := testenv.StripeMock()
+	if err != nil {
+		t.Skip(err)
 	}
 	// Both listeners get explicit free ports (stripe-mock otherwise also
 	// binds HTTPS on :12112).

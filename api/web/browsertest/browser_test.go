@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-const chromium = "/usr/bin/chromium"
+	"github.com/ctid/ctid/testenv"
+)
 
 // backend is a running ctid (or the fake) the pages talk to.
 type backend interface {
@@ -108,8 +108,9 @@ func call(t *testing.T, b backend, token, method, path, body string, out any) {
 
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skip("browser tests need Debian chromium at " + chromium + " (apt-get install -y chromium)")
+	chromium, err := testenv.Chromium()
+	if err != nil {
+		t.Skip(err)
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),

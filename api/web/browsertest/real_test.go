@@ -24,6 +24,8 @@ import (
 	"github.com/ctid/ctid/cti/ctitest"
 	"github.com/ctid/ctid/cti/postgres"
 	"github.com/ctid/ctid/cti/postgres/pgtest"
+
+	"github.com/ctid/ctid/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -55,8 +57,8 @@ type real struct {
 }
 
 func newReal(t *testing.T) *real {
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skip("browser tests need Debian chromium at " + chromium + " (apt-get install -y chromium)")
+	if _, err := testenv.Chromium(); err != nil {
+		t.Skip(err)
 	}
 	r := &real{t: t, camps: map[string]int64{}}
 	r.Stack = ctitest.Start(t, ctitest.Options{})
