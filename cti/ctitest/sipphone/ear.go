@@ -14,7 +14,10 @@ import (
 // at 5,620-5,650 component RMS and the party's own tone at < 25; the
 // dialplan's im-sorry prompt shows RMS ≈ 2,850 with its strongest 50 Hz
 // bin holding 19-36 % of the power and ≤ 380 (≤ 2 % of the power) at each
-// test tone; a bridge nobody talks into is digital silence (RMS 0, packets
+// test tone; music on hold (the first file of the default class) shows RMS
+// 1,300-2,300, its strongest bin 33-51 %, ≤ 230 at 1000, 1400 and 1800 Hz
+// (≤ 1 %) but up to 1,190 (38 %) at 600 Hz; a tone alone puts > 99 % in
+// its bin; a bridge nobody talks into is digital silence (RMS 0, packets
 // still flowing). The thresholds sit far from all of these.
 const (
 	// Amplitude is the peak of the tones a Call plays (-12 dBFS).
@@ -28,11 +31,13 @@ const (
 	// SoundMin: total RMS at or above this is something audible.
 	SoundMin = 200
 	// ToneShareMin: a window whose strongest 50 Hz bin holds at least this
-	// share of the power is a tone; music and speech stay well below.
-	ToneShareMin = 0.5
+	// share of the power is a tone; music and speech stay below.
+	ToneShareMin = 0.8
 	// ToneShareMax: in broadband sound, a tone holding less than this
-	// share of the power is not heard (speech measured ≤ 3 % at any of
-	// the test tones; a party talking over music at HearMin holds > 10 %).
+	// share of the power is not heard (prompts measured ≤ 2 % at the test
+	// tones, music ≤ 1 % at 1000-1800 Hz; a party at HearMin over music
+	// holds ≥ 20 %). Music can carry a lot at 600 Hz (38 % measured), so
+	// do not ask WaitBroadband to exclude the customer's tone from it.
 	ToneShareMax = 0.1
 )
 
@@ -77,6 +82,18 @@ func newLevel(from, to time.Time, frames []frame) Level {
 		l.RMS = math.Sqrt(sum / float64(l.samples))
 	}
 	return l
+}
+
+// LevelOf is the Level of a stretch of 8 kHz 16-bit audio that did not
+// come from a call, such as a recording downloaded from ARI; its window
+// is the audio's own length, starting at the zero time.
+func LevelOf(pcm []int16) Level {
+	var fs []frame
+	for p := 0; p < len(pcm); p += blockLen {
+		fs = append(fs, frame{pcm: pcm[p:min(p+blockLen, len(pcm))]})
+	}
+	d := time.Duration(len(pcm)) * time.Second / sampleRate
+	return newLevel(time.Time{}, time.Time{}.Add(d), fs)
 }
 
 // Tone is the RMS of the component at hz (Goertzel over each 20 ms block,
