@@ -56,7 +56,7 @@ type RecordingEventView struct {
 // recordings of interactions they handled (directly or as the agent a call
 // was transferred to, whose interaction is a child of the recorded one).
 func visibleRecordings(u int64, role cti.Role) (string, []any) {
-	if role == cti.RoleSupervisor || role == cti.RoleAdmin {
+	if role == cti.RoleSupervisor || role == cti.RoleAdmin || role == cti.RoleReviewer {
 		return "TRUE", nil
 	}
 	return `r.interaction_id IN (SELECT id FROM interactions WHERE agent_id = ?

@@ -255,6 +255,7 @@ func (s *Server) routes() {
 
 	sup := authed.Group("/supervisor", requireRole(cti.RoleSupervisor, cti.RoleAdmin))
 	sup.Get("/snapshot", s.supervisorSnapshot)
+	s.supervisionRoutes(v1, authed) // history, reports, floor, monitoring (history.go)
 
 	adm := authed.Group("/admin", requireRole(cti.RoleAdmin), s.forgetSessionsOnChange)
 	adm.Get("/campaigns", s.listCampaigns)

@@ -9,6 +9,9 @@ const (
 	RoleAgent      Role = "agent"
 	RoleSupervisor Role = "supervisor"
 	RoleAdmin      Role = "admin"
+	// RoleReviewer searches call history and listens to recordings (quality
+	// review); a reviewer takes no calls and changes nothing.
+	RoleReviewer Role = "reviewer"
 )
 
 // User is a person who logs in: an agent, supervisor or admin.

@@ -15,6 +15,20 @@ type SupervisorView struct {
 	// Calls by state: queued (waiting for an agent), offering (ringing an
 	// agent), dialing (outbound customer ringing), connected.
 	Queued, Offering, Dialing, Connected int
+	// Calls is every call in progress (queued, ringing or connected).
+	Calls []SupervisorCall `json:"calls"`
+}
+
+// SupervisorCall is one call in progress on the floor.
+type SupervisorCall struct {
+	ID             string     `json:"id"`
+	CampaignID     *int64     `json:"campaignId"`
+	Direction      string     `json:"direction"`
+	CustomerNumber string     `json:"customerNumber"`
+	State          CallState  `json:"state"`
+	AgentID        *int64     `json:"agentId"`
+	QueuedAt       *time.Time `json:"queuedAt"`
+	ConnectedAt    *time.Time `json:"connectedAt"`
 }
 
 // SupervisorAgent is one row of the supervisor's agent list.
@@ -28,6 +42,10 @@ type SupervisorAgent struct {
 	// InteractionID is the call the agent is on or wrapping, if any.
 	InteractionID string `json:"interactionId,omitempty"`
 	CampaignID    *int64 `json:"campaignId,omitempty"`
+	// Phone is the number the agent's phone connection uses.
+	Phone string `json:"phone"`
+	// Campaigns the agent takes calls for.
+	CampaignIDs []int64 `json:"campaignIds"`
 }
 
 // QueueView is one campaign's queue right now.
@@ -48,7 +66,11 @@ func (e *Engine) Supervisor(ctx context.Context) (SupervisorView, error) {
 		v.Agents = make([]SupervisorAgent, 0, len(e.agents))
 		for _, a := range e.agents {
 			sa := SupervisorAgent{ID: a.user.ID, Username: a.user.Username, DisplayName: a.user.DisplayName,
-				State: a.state, PauseReason: a.pauseReason, Since: a.since}
+				State: a.state, PauseReason: a.pauseReason, Since: a.since, Phone: a.number,
+				CampaignIDs: slices.Clone(e.campaignsOf[a.user.ID])}
+			if sa.CampaignIDs == nil {
+				sa.CampaignIDs = []int64{}
+			}
 			if a.call != nil {
 				sa.InteractionID, sa.CampaignID = a.call.rec.ID, a.call.rec.CampaignID
 			}
@@ -78,7 +100,13 @@ func (e *Engine) Supervisor(ctx context.Context) (SupervisorView, error) {
 			v.Queues = append(v.Queues, qv)
 		}
 		slices.SortFunc(v.Queues, func(x, y QueueView) int { return int(x.CampaignID - y.CampaignID) })
+		v.Calls = make([]SupervisorCall, 0, len(e.calls))
 		for _, c := range e.calls {
+			if c.rec.State != CallEnded && c.rec.State != CallWrapped {
+				v.Calls = append(v.Calls, SupervisorCall{ID: c.rec.ID, CampaignID: c.rec.CampaignID, Direction: c.rec.Direction,
+					CustomerNumber: c.rec.CustomerNumber, State: c.rec.State, AgentID: c.rec.AgentID,
+					QueuedAt: c.rec.QueuedAt, ConnectedAt: c.rec.ConnectedAt})
+			}
 			switch c.rec.State {
 			case CallQueued:
 				v.Queued++

@@ -151,9 +151,9 @@ type UserPatch struct {
 	Disabled             *bool
 }
 
-// ValidRole reports whether r is one of the three roles.
+// ValidRole reports whether r is one of the four roles.
 func ValidRole(r cti.Role) bool {
-	return r == cti.RoleAgent || r == cti.RoleSupervisor || r == cti.RoleAdmin
+	return r == cti.RoleAgent || r == cti.RoleSupervisor || r == cti.RoleAdmin || r == cti.RoleReviewer
 }
 
 // CreateUser stores a new user with an argon2id password hash.
@@ -168,7 +168,7 @@ func (a *Admin) CreateUser(ctx context.Context, u NewUser) (Account, error) {
 		u.Role = cti.RoleAgent
 	}
 	if !ValidRole(u.Role) {
-		return Account{}, &cti.Error{Kind: cti.KindInvalid, Field: "role", Msg: "role must be agent, supervisor or admin"}
+		return Account{}, &cti.Error{Kind: cti.KindInvalid, Field: "role", Msg: "role must be agent, supervisor, reviewer or admin"}
 	}
 	h, err := HashPassword(u.Password)
 	if err != nil {
@@ -244,7 +244,7 @@ func (a *Admin) UpdateUser(ctx context.Context, id int64, p UserPatch) (Account,
 	}
 	if p.Role != nil {
 		if !ValidRole(*p.Role) {
-			return Account{}, &cti.Error{Kind: cti.KindInvalid, Field: "role", Msg: "role must be agent, supervisor or admin"}
+			return Account{}, &cti.Error{Kind: cti.KindInvalid, Field: "role", Msg: "role must be agent, supervisor, reviewer or admin"}
 		}
 		set["role"] = string(*p.Role)
 	}
