@@ -208,49 +208,102 @@ func TestFailedDestinationReturnsCustomer(t *testing.T) {
 	}
 }
 
+// The fake clock drives the double and the engine, so every span below is
+// exact: the recorded file, the bookmark offset and the stored duration are
+// checked to the millisecond against the spans the test advanced.
 func TestRecordingPauseBookmarksAndFollowsTransfer(t *testing.T) {
-	f := setup(t, ctitest.CampaignSpec{Recording: true}, ctitest.Options{})
+	fc := aritest.NewFakeClock(time.Now())
+	f := setup(t, ctitest.CampaignSpec{Recording: true}, ctitest.Options{FakeClock: fc})
+	step := func(what string, cond func() bool) {
+		t.Helper()
+		ctitest.StepUntil(t, fc, 10*time.Millisecond, 20*time.Second, what, cond)
+	}
+	state := func(id int64) cti.AgentState {
+		s, err := f.Engine.Snapshot(bg, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.State.State
+	}
 	w := f.WatchAgent(t, f.alice)
-	cust, iid := f.inCall(t, w)
-	ctitest.Eventually(t, 2*time.Second, "recorder started", func() bool {
+	f.Double.Script("PJSIP/1001", aritest.Behavior{AnswerAfter: 10 * time.Millisecond})
+	if _, err := f.Engine.Login(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Engine.Connect(bg, f.alice, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: "1001", Persistent: true}); err != nil {
+		t.Fatal(err)
+	}
+	step("alice's phone connected", func() bool { return state(f.alice) == cti.AgentPaused })
+	if err := f.Engine.SetReady(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	cust := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900200", did, nil)
+	step("call connected", func() bool { return state(f.alice) == cti.AgentOnCall })
+	snap, _ := f.Engine.Snapshot(bg, f.alice)
+	iid := snap.Call.InteractionID
+	// The recorder starts on connect without any timer: wait for it with
+	// the clock standing still, so the double and the engine agree on t0.
+	liveRec := func() aritest.RecordingState {
+		for _, r := range f.Double.Recordings() {
+			if r.Live {
+				return r
+			}
+		}
+		return aritest.RecordingState{}
+	}
+	ctitest.Eventually(t, 10*time.Second, "recorder started", func() bool {
 		var st string
 		f.Engine.Flush(bg)
 		f.DB.Raw(`SELECT state FROM recordings WHERE interaction_id = ?`, iid).Scan(&st)
-		return st == "recording"
+		return st == "recording" && liveRec().State == "recording"
 	})
+	t0 := fc.Now()
 	if s, _ := f.Engine.Snapshot(bg, f.alice); s.Recording == nil || s.Recording.Icon != "red" || !s.Recording.Allowed {
 		t.Fatalf("recording view %+v", s.Recording)
 	}
-	time.Sleep(400 * time.Millisecond)
+	const before, paused, after = 1400 * time.Millisecond, 5 * time.Second, 1200 * time.Millisecond
+	fc.Advance(before)
 	if err := f.Engine.PauseRecording(bg, f.alice, true); err != nil {
 		t.Fatal(err)
 	}
-	for rv := decode[cti.RecordingView](t, w.Next("recording.state", time.Second)); rv.State != "paused"; {
-		rv = decode[cti.RecordingView](t, w.Next("recording.state", time.Second))
+	for rv := decode[cti.RecordingView](t, w.Next("recording.state", 10*time.Second)); rv.State != "paused"; {
+		rv = decode[cti.RecordingView](t, w.Next("recording.state", 10*time.Second))
 		if rv.State == "paused" && rv.Icon != "white" {
 			t.Fatalf("paused icon %+v", rv)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	ctitest.Eventually(t, 10*time.Second, "the double's recorder paused", func() bool { return liveRec().State == "paused" })
+	fc.Advance(paused)
 	if err := f.Engine.PauseRecording(bg, f.alice, false); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	ctitest.Eventually(t, 10*time.Second, "the double's recorder resumed", func() bool { return liveRec().State == "recording" })
+	fc.Advance(after)
 	bm, err := f.Engine.AddBookmark(bg, f.alice, "customer agreed")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Truth: ~400 ms before the pause + ~200 ms after it; paused time excluded.
-	if bm.OffsetMs < 500 || bm.OffsetMs > 1000 {
-		t.Fatalf("bookmark offset %d ms, want about 600", bm.OffsetMs)
+	// The offset is audio time: the paused span is excluded.
+	if want := (before + after).Milliseconds(); bm.OffsetMs != want {
+		t.Fatalf("bookmark offset %d ms, want %d (%v before the pause + %v after it)", bm.OffsetMs, want, before, after)
 	}
 	// The recording rides on the customer leg through a blind transfer.
 	f.Double.Script("PJSIP/+4420*@trunk", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
-	f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "number", Target: "+442079460001"})
-	f.WaitState(t, f.alice, cti.AgentOnWrap, 2*time.Second)
-	time.Sleep(300 * time.Millisecond)
+	if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "number", Target: "+442079460001"}); err != nil {
+		t.Fatal(err)
+	}
+	step("alice wrapping after the transfer", func() bool { return state(f.alice) == cti.AgentOnWrap })
+	step("customer bridged with the destination", func() bool {
+		b := bridgeOf(f, cust)
+		return b != "" && b != "agent-"+itoa(f.alice)
+	})
+	fc.Advance(time.Second)
+	if st := liveRec(); st.State != "recording" {
+		t.Fatalf("recorder after the transfer: %+v", st)
+	}
 	f.Double.HangupChannel(cust, 16)
-	ctitest.Eventually(t, 3*time.Second, "recording stored", func() bool {
+	end := fc.Now()
+	ctitest.Eventually(t, 10*time.Second, "recording stored", func() bool {
 		f.Engine.Flush(bg)
 		var st string
 		f.DB.Raw(`SELECT state FROM recordings WHERE interaction_id = ?`, iid).Scan(&st)
@@ -264,7 +317,16 @@ func TestRecordingPauseBookmarksAndFollowsTransfer(t *testing.T) {
 	if len(recs) != 1 {
 		t.Fatalf("want one recording per interaction chain, got %+v", recs)
 	}
-	// Wall ≈ 1.6 s with 0.5 s paused: the file must be shorter than the call.
+	// The file holds the call minus the pause; ctid stores the whole
+	// seconds Asterisk reports for it.
+	wall := end.Sub(t0)
+	audio := wall - paused
+	if got, ok := f.Double.StoredRecordingDuration(recs[0].Name); !ok || got != audio {
+		t.Fatalf("stored file %s: %v (found %v), want %v (%v of call minus the %v pause)", recs[0].Name, got, ok, audio, wall, paused)
+	}
+	if want := (audio / time.Second * time.Second).Milliseconds(); recs[0].DurationMs != want {
+		t.Fatalf("recording duration %d ms, want %d (the %v file in whole seconds)", recs[0].DurationMs, want, audio)
+	}
 	var actions []string
 	f.DB.Raw(`SELECT action FROM recording_events ORDER BY id`).Scan(&actions)
 	if join(actions) != "start pause resume stop" {

@@ -34,7 +34,13 @@ type Stack struct {
 
 // Options tweak the stack.
 type Options struct {
-	Clock        cti.Clock
+	Clock cti.Clock
+	// FakeClock, if set, drives both the double and the engine (Clock is
+	// ignored): nothing timed happens until the test advances it.
+	FakeClock *aritest.FakeClock
+	// EventLag, if set, gets every ARI event's lag as the engine measures
+	// it (Engine.PumpObserved, as cmd/ctid runs it).
+	EventLag     func(typ string, d time.Duration)
 	OfferTimeout time.Duration
 	Logger       *slog.Logger
 	// Tune lets a test change engine options before start.
@@ -74,7 +80,11 @@ func StartSeeded(t testing.TB, o Options, seed func(db *gorm.DB)) *Stack {
 		double = o.Target.Double
 		url, user, pass = o.Target.URL, o.Target.Username, o.Target.Password
 	} else {
-		double = aritest.NewServer(aritest.Options{Username: user, Password: pass})
+		do := aritest.Options{Username: user, Password: pass}
+		if o.FakeClock != nil {
+			do.Clock = o.FakeClock
+		}
+		double = aritest.NewServer(do)
 		url = double.URL()
 	}
 	client, err := ari.New(ari.Config{URL: url, Username: user, Password: pass, App: "ctid",
@@ -84,6 +94,9 @@ func StartSeeded(t testing.TB, o Options, seed func(db *gorm.DB)) *Stack {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	store := postgres.NewStore(db)
+	if o.FakeClock != nil {
+		o.Clock = Clock(o.FakeClock)
+	}
 	opts := cti.Options{Telephony: cti.ARITelephony{C: client}, Store: store, Clock: o.Clock, Logger: log,
 		OfferTimeout: o.OfferTimeout, DefaultRegion: "GB"}
 	if o.Tune != nil {
@@ -92,7 +105,7 @@ func StartSeeded(t testing.TB, o Options, seed func(db *gorm.DB)) *Stack {
 	eng := cti.New(opts)
 	runDone := make(chan struct{})
 	go func() { client.Run(ctx) }()
-	go func() { eng.Pump(ctx, client.Events()) }()
+	go func() { eng.PumpObserved(ctx, client.Events(), o.EventLag) }()
 	go func() { eng.Run(ctx); close(runDone) }()
 	s := &Stack{DB: db, Store: store, Double: double, ARI: client, Engine: eng, Cancel: cancel,
 		ARIURL: url, ARIUser: user, ARIPassword: pass}
@@ -269,4 +282,21 @@ type fakeClock struct{ fc *aritest.FakeClock }
 func (c fakeClock) Now() time.Time { return c.fc.Now() }
 func (c fakeClock) AfterFunc(d time.Duration, f func()) cti.Timer {
 	return c.fc.AfterFunc(d, f)
+}
+
+// StepUntil advances fc by step until cond holds, failing the test after
+// timeout of real time. With a fake clock whatever waits on a timer (a phone
+// that answers after 10 ms, a wrap limit) happens only while the test
+// advances it; cond is checked after each step, once the engine and the
+// double have had a moment to react.
+func StepUntil(t testing.TB, fc *aritest.FakeClock, step, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v (fake clock at %s) waiting for %s", timeout, fc.Now().Format("15:04:05.000"), what)
+		}
+		fc.Advance(step)
+		time.Sleep(time.Millisecond)
+	}
 }
