@@ -156,6 +156,9 @@ func (s *Server) importLeads(c *fiber.Ctx) error {
 		return newProblem(400, "malformed multipart form: "+err.Error())
 	}
 	defer form.RemoveAll()
+	if p := checkForm(form.Value); p != nil {
+		return p
+	}
 	value := func(k string) string {
 		if v := form.Value[k]; len(v) > 0 {
 			return strings.TrimSpace(v[0])
@@ -183,6 +186,10 @@ func (s *Server) importLeads(c *fiber.Ctx) error {
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&mr); err != nil {
 			return badField("mapping", "mapping must be a JSON object {name, phones:[…], timeZone, externalId}: "+strings.TrimPrefix(err.Error(), "json: "))
+		}
+		if p := checkText([]byte(m)); p != nil {
+			p.Field = "mapping." + p.Field
+			return p
 		}
 		if len(mr.Phones) == 0 || len(mr.Phones) > leads.MaxPhones {
 			return badField("mapping.phones", fmt.Sprintf("mapping.phones must name 1 to %d columns", leads.MaxPhones))
@@ -566,12 +573,12 @@ type agentCallbackRequest struct {
 // forQueue, for the campaign's queue). Number and campaign default to the
 // agent's current call, else their last one.
 func (s *Server) agentCreateCallback(c *fiber.Ctx) error {
-	w, err := s.dialerOrUnavailable()
-	if err != nil {
-		return err
-	}
 	var in agentCallbackRequest
 	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	w, err := s.dialerOrUnavailable()
+	if err != nil {
 		return err
 	}
 	due, err := time.Parse(time.RFC3339, strings.TrimSpace(in.DueAt))
@@ -762,6 +769,9 @@ func (s *Server) dialplanCallback(c *fiber.Ctx) error {
 		v, err := url.ParseQuery(string(c.Body()))
 		if err != nil {
 			return newProblem(400, "malformed form: "+err.Error())
+		}
+		if p := checkForm(v); p != nil {
+			return p
 		}
 		for k := range v {
 			switch k {

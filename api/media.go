@@ -288,6 +288,9 @@ func (s *Server) createAnnouncement(c *fiber.Ctx) error {
 		if err != nil {
 			return newProblem(400, "malformed multipart form: "+err.Error())
 		}
+		if p := checkForm(form.Value); p != nil {
+			return p
+		}
 		if v := form.Value["name"]; len(v) == 1 {
 			name = v[0]
 		}

@@ -46,6 +46,8 @@ var (
 	descQueued    = prometheus.NewDesc("ctid_calls_queued", "Callers waiting in queues.", nil, nil)
 	descCalls     = prometheus.NewDesc("ctid_calls_total", "Calls by outcome.", []string{"outcome"}, nil)
 	descAutoPause = prometheus.NewDesc("ctid_auto_pauses_total", "Agents auto-paused for a missed call.", nil, nil)
+	descWriteLost = prometheus.NewDesc("ctid_record_writes_lost_total",
+		"Record writes lost: refused by Postgres for their content (not retried), or failed after the retries.", []string{"reason"}, nil)
 )
 
 var allAgentStates = []cti.AgentState{cti.AgentLoggedIn, cti.AgentConnecting, cti.AgentPaused, cti.AgentReady,
@@ -56,6 +58,7 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descQueued
 	ch <- descCalls
 	ch <- descAutoPause
+	ch <- descWriteLost
 }
 
 func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
@@ -74,4 +77,7 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descAutoPause, prometheus.CounterValue, float64(st.AutoPaused))
 	}
+	lost := c.eng.WriteFailures()
+	ch <- prometheus.MustNewConstMetric(descWriteLost, prometheus.CounterValue, float64(lost.Refused), "refused")
+	ch <- prometheus.MustNewConstMetric(descWriteLost, prometheus.CounterValue, float64(lost.Failed), "failed")
 }

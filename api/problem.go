@@ -27,6 +27,9 @@ type Problem struct {
 	State     string `json:"state,omitempty"`
 	Field     string `json:"field,omitempty"`
 	RequestID string `json:"requestId,omitempty"`
+	// ChangeKept, on a 503 for an unavailable database, says whether the
+	// request's change was kept (false: nothing was changed, send it again).
+	ChangeKept *bool `json:"changeKept,omitempty"`
 
 	retryAfter int // seconds, for 429 and 503
 }
@@ -99,6 +102,9 @@ func toProblem(err error) *Problem {
 		q.State, q.Field = ce.State, ce.Field
 		return q
 	}
+	if p := dbProblem(err); p != nil {
+		return p
+	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		return newProblem(fe.Code, fe.Message)
@@ -159,6 +165,9 @@ func decode(c *fiber.Ctx, v any, optional bool) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return newProblem(400, "unexpected data after the JSON object")
+	}
+	if p := checkText(body); p != nil {
+		return p
 	}
 	return nil
 }

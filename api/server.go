@@ -198,7 +198,7 @@ func (s *Server) routes() {
 	app.Get("/readyz", s.readyz)
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 
-	v1 := app.Group("/api/v1")
+	v1 := app.Group("/api/v1", s.checkURL)
 	v1.Get("/openapi.json", s.openapi)
 	v1.Post("/auth/login", s.login)
 	v1.Get("/ws", s.wsUpgrade, s.wsHandler())
@@ -287,7 +287,7 @@ func (s *Server) routes() {
 	adm.Delete("/workflows/:id", s.deleteWorkflow)
 
 	// Uploaded announcements, fetched by Asterisk: the token is the credential.
-	app.Get("/media/:token.wav", s.mediaFile)
+	app.Get("/media/:token.wav", s.checkURL, s.mediaFile)
 
 	// Anything else under /api is a 404 problem, never a web page.
 	app.Use("/api", func(c *fiber.Ctx) error { return newProblem(404, "no such endpoint") })

@@ -2,10 +2,13 @@ package cti
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,7 +25,11 @@ import (
 // one transaction (one commit instead of dozens), and a full-state write
 // (an agent's session, an interaction's row) that a newer one for the same
 // record has overtaken in the queue is skipped. Writes are retried a few
-// times; what still fails is logged.
+// times; what still fails is logged and counted (WriteFailures). A write
+// the database refuses for its content (SQLSTATE class 22, data exception,
+// e.g. 22021 for a NUL byte; class 23, integrity) would fail the same way
+// every time: it is not retried, so it costs one round trip and never
+// holds up the writes queued behind it.
 type writer struct {
 	store  Store
 	shards []chan write
@@ -33,6 +40,9 @@ type writer struct {
 	mu     sync.Mutex
 	latest map[string]uint64 // slot → version of the newest queued write
 	ver    uint64
+
+	refused atomic.Int64 // writes the database refused for their content
+	failed  atomic.Int64 // writes that still failed after the retries
 }
 
 // write is one queued write. A write with a slot is a full-state write:
@@ -40,6 +50,7 @@ type writer struct {
 // A write with barrier only marks a point in the queue (flush).
 type write struct {
 	f       func(context.Context, Store) error
+	key     string // for the log: an interaction id or an agent
 	slot    string
 	ver     uint64
 	barrier func()
@@ -155,9 +166,40 @@ func (w *writer) one(x write) {
 		if err == nil {
 			return
 		}
+		if code, ok := refusedContent(err); ok {
+			w.refused.Add(1)
+			// The error's message and detail may quote the record's content
+			// (notes, numbers): log only where and why.
+			w.log.Error("record write refused by the database; the record is lost", "key", x.key, "sqlstate", code)
+			return
+		}
 		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
 	}
-	w.log.Error("record write failed", "err", err)
+	w.failed.Add(1)
+	w.log.Error("record write failed", "key", x.key, "err", err)
+}
+
+// refusedContent reports whether err is the database refusing a write for
+// what it holds (SQLSTATE class 22 or 23), with the code. Such a write
+// fails the same way when retried.
+func refusedContent(err error) (string, bool) {
+	var se interface{ SQLState() string }
+	if errors.As(err, &se) {
+		code := se.SQLState()
+		return code, strings.HasPrefix(code, "22") || strings.HasPrefix(code, "23")
+	}
+	return "", false
+}
+
+// WriterStats counts the record writes that were lost.
+type WriterStats struct {
+	Refused int64 // refused by the database for their content (not retried)
+	Failed  int64 // failed after the retries (database unreachable)
+}
+
+// WriteFailures reports the record writes lost since the engine started.
+func (e *Engine) WriteFailures() WriterStats {
+	return WriterStats{Refused: e.writer.refused.Load(), Failed: e.writer.failed.Load()}
 }
 
 func (w *writer) shard(key string) chan write {
@@ -169,7 +211,7 @@ func (w *writer) shard(key string) chan write {
 // add queues f behind earlier writes with the same key. It blocks when that
 // shard is full (backpressure rather than lost records).
 func (w *writer) add(key string, f func(context.Context, Store) error) {
-	w.shard(key) <- write{f: f}
+	w.shard(key) <- write{f: f, key: key}
 }
 
 // replace queues a full-state write for slot (one record): if a newer one
@@ -181,7 +223,7 @@ func (w *writer) replace(key, slot string, f func(context.Context, Store) error)
 	v := w.ver
 	w.latest[slot] = v
 	w.mu.Unlock()
-	w.shard(key) <- write{f: f, slot: slot, ver: v}
+	w.shard(key) <- write{f: f, key: key, slot: slot, ver: v}
 }
 
 // flush waits until every write queued so far, on every shard, is done.

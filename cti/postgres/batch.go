@@ -120,7 +120,7 @@ func (b *batchStore) UpdateInteraction(_ context.Context, in cti.Interaction) er
 
 func (b *batchStore) AddInteractionEvent(_ context.Context, id string, at time.Time, from, to cti.CallState, detail string) error {
 	b.batch.Queue(pg(interactionEventInsert),
-		id, at, string(from), string(to), detail)
+		id, at, string(from), string(to), storable(detail))
 	return nil
 }
 
@@ -128,8 +128,8 @@ func (b *batchStore) UpsertLeg(_ context.Context, l cti.Leg) error {
 	if l.StartedAt.IsZero() {
 		l.StartedAt = time.Now()
 	}
-	b.batch.Queue(pg(legUpsert), l.InteractionID, l.ChannelID, l.Role, l.Endpoint, l.AgentID, l.StartedAt,
-		l.AnsweredAt, l.EndedAt, l.Cause)
+	b.batch.Queue(pg(legUpsert), l.InteractionID, storable(l.ChannelID), l.Role, storable(l.Endpoint), l.AgentID, l.StartedAt,
+		l.AnsweredAt, l.EndedAt, storable(l.Cause))
 	return nil
 }
 
@@ -173,7 +173,7 @@ func (b *batchStore) AddRecordingEvent(_ context.Context, name, iid string, uid 
 }
 
 func (b *batchStore) AddBookmark(_ context.Context, bm cti.Bookmark) error {
-	b.batch.Queue(pg(bookmarkInsert), bm.RecordingName, bm.InteractionID, bm.OffsetMs, bm.Note, bm.UserID, bm.At)
+	b.batch.Queue(pg(bookmarkInsert), bm.RecordingName, bm.InteractionID, bm.OffsetMs, storable(bm.Note), bm.UserID, bm.At)
 	return nil
 }
 

@@ -148,11 +148,11 @@ func (interactionRow) TableName() string { return "interactions" }
 
 func toRow(in cti.Interaction) interactionRow {
 	return interactionRow{ID: in.ID, CampaignID: in.CampaignID, Direction: in.Direction,
-		CustomerNumber: in.CustomerNumber, PlatformNumber: in.PlatformNumber, IVRText: in.IVRText,
-		IVRData: in.IVRData, AgentID: in.AgentID, State: string(in.State), QueuedAt: in.QueuedAt,
+		CustomerNumber: storable(in.CustomerNumber), PlatformNumber: storable(in.PlatformNumber), IVRText: storable(in.IVRText),
+		IVRData: storable(in.IVRData), AgentID: in.AgentID, State: string(in.State), QueuedAt: in.QueuedAt,
 		OfferedAt: in.OfferedAt, ConnectedAt: in.ConnectedAt, EndedAt: in.EndedAt, WrappedAt: in.WrappedAt,
-		QueueMs: in.QueueMs, WrapCode: in.WrapCode, Notes: in.Notes, EndReason: in.EndReason,
-		CustomerChannel: in.CustomerChannel, ParentID: nilIfEmpty(in.ParentID), UpdatedAt: time.Now()}
+		QueueMs: in.QueueMs, WrapCode: storable(in.WrapCode), Notes: storable(in.Notes), EndReason: storable(in.EndReason),
+		CustomerChannel: storable(in.CustomerChannel), ParentID: nilIfEmpty(in.ParentID), UpdatedAt: time.Now()}
 }
 
 func nilIfEmpty(s string) *string {
@@ -200,7 +200,7 @@ func (s *Store) UpdateInteraction(ctx context.Context, in cti.Interaction) error
 
 // AddInteractionEvent appends to the interaction's state history.
 func (s *Store) AddInteractionEvent(ctx context.Context, id string, at time.Time, from, to cti.CallState, detail string) error {
-	return s.db.WithContext(ctx).Exec(interactionEventInsert, id, at, string(from), string(to), detail).Error
+	return s.db.WithContext(ctx).Exec(interactionEventInsert, id, at, string(from), string(to), storable(detail)).Error
 }
 
 // legUpsert records a leg; later writes fill in answered/ended times.
@@ -219,7 +219,7 @@ func (s *Store) UpsertLeg(ctx context.Context, l cti.Leg) error {
 		l.StartedAt = time.Now()
 	}
 	return s.db.WithContext(ctx).Exec(legUpsert,
-		l.InteractionID, l.ChannelID, l.Role, l.Endpoint, l.AgentID, l.StartedAt, l.AnsweredAt, l.EndedAt, l.Cause).Error
+		l.InteractionID, storable(l.ChannelID), l.Role, storable(l.Endpoint), l.AgentID, l.StartedAt, l.AnsweredAt, l.EndedAt, storable(l.Cause)).Error
 }
 
 // OpenInteractions returns records not yet wrapped (ended ones may still be
@@ -304,7 +304,7 @@ func (s *Store) AddRecordingEvent(ctx context.Context, name, iid string, uid *in
 
 // AddBookmark stores a bookmark.
 func (s *Store) AddBookmark(ctx context.Context, b cti.Bookmark) error {
-	return s.db.WithContext(ctx).Exec(bookmarkInsert, b.RecordingName, b.InteractionID, b.OffsetMs, b.Note, b.UserID, b.At).Error
+	return s.db.WithContext(ctx).Exec(bookmarkInsert, b.RecordingName, b.InteractionID, b.OffsetMs, storable(b.Note), b.UserID, b.At).Error
 }
 
 // SavePayment stores a payment outcome (brand and last four only).
