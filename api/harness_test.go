@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/ctid/ctid/api"
+	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti"
 	"github.com/ctid/ctid/cti/ctitest"
 	"github.com/ctid/ctid/cti/postgres"
@@ -65,6 +66,10 @@ type env struct {
 }
 
 type envOptions struct {
+	// fakeClock drives the engine and the double (ctitest.Options.FakeClock).
+	fakeClock *aritest.FakeClock
+	// eventLag gets the engine's ARI event lag (ctitest.Options.EventLag).
+	eventLag  func(typ string, d time.Duration)
 	heartbeat time.Duration
 	tune      func(*api.Options)
 	feed      *cti.Feed
@@ -74,7 +79,7 @@ type envOptions struct {
 func newEnv(t testing.TB, eo envOptions) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Now()}, ids: map[string]int64{}}
-	e.Stack = ctitest.Start(t, ctitest.Options{Tune: func(o *cti.Options) {
+	e.Stack = ctitest.Start(t, ctitest.Options{FakeClock: eo.fakeClock, EventLag: eo.eventLag, Tune: func(o *cti.Options) {
 		if eo.feed != nil {
 			o.Feed = eo.feed
 		}
@@ -221,10 +226,11 @@ func (e *env) snapshot(tok string) cti.AgentSnapshot {
 	return s
 }
 
-// waitState polls the API until the agent is in state.
+// waitState polls the API until the agent is in state (15 s: what takes a
+// moment alone can take seconds on a loaded machine).
 func (e *env) waitState(tok string, st cti.AgentState) cti.AgentSnapshot {
 	e.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		s := e.snapshot(tok)
 		if s.State.State == st {
@@ -290,10 +296,11 @@ func (e *env) dialWS(tok string, after uint64) *wsClient {
 	return c
 }
 
-// next returns the next message of type typ, skipping others (pings).
+// next returns the next message of type typ, skipping others (pings),
+// waiting up to 15 s.
 func (c *wsClient) next(typ string) wsMsg {
 	c.t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(15 * time.Second)
 	var seen []string
 	for {
 		select {
