@@ -184,6 +184,22 @@ func (e *env) waitEv(desc string, timeout time.Duration, from int, pred func(ari
 	}
 }
 
+// drain keeps collecting events for window (woken by each arrival) and
+// returns when it has passed: what a "nothing else arrived" check needs
+// after its sync point, instead of a sleep before it.
+func (e *env) drain(window time.Duration) {
+	e.t.Helper()
+	end := time.NewTimer(window)
+	defer end.Stop()
+	for {
+		select {
+		case <-e.notify:
+		case <-end.C:
+			return
+		}
+	}
+}
+
 func (e *env) dump(from int) string {
 	var b strings.Builder
 	for _, ev := range e.events(from) {
@@ -401,11 +417,21 @@ func scDTMF(e *env, absorb bool) {
 	from := e.mark()
 	e.originate("test-dtmf", cust, map[string]string{"DTMF_DIGITS": digits, "DTMF_DELAY": "1"})
 	e.addChannel(br, cust, absorb)
-	e.waitEv("# on customer", 10*time.Second, from, func(ev ari.Event) bool {
-		x, ok := ev.(*ari.ChannelDtmfReceived)
-		return ok && x.Channel.ID == cust && x.Digit == "#"
-	})
-	time.Sleep(700 * time.Millisecond) // let delivered digits arrive
+	dtmfOn := func(ch, digit string) func(ari.Event) bool {
+		return func(ev ari.Event) bool {
+			x, ok := ev.(*ari.ChannelDtmfReceived)
+			return ok && x.Channel.ID == ch && x.Digit == digit
+		}
+	}
+	// Sync point: the last digit seen where it must arrive (on the
+	// customer, and at the agent's far end unless absorbed). Then every
+	// DTMF event is collected for a further window after it, so a late
+	// duplicate, or a digit leaking through absorbDTMF, is counted.
+	e.waitEv("# on customer", 10*time.Second, from, dtmfOn(cust, "#"))
+	if !absorb {
+		e.waitEv("# at the agent's far end", 10*time.Second, from, dtmfOn(agent+"-2", "#"))
+	}
+	e.drain(1500 * time.Millisecond)
 	got := map[string]string{}
 	for _, ev := range e.events(from) {
 		if x, ok := ev.(*ari.ChannelDtmfReceived); ok {
