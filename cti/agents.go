@@ -71,7 +71,7 @@ func (e *Engine) connect(a *agent, req ConnectRequest) error {
 		req.Number = n
 	}
 	if a.phoneUp {
-		return conflict(string(a.state), "phone already connected")
+		return conflict(string(a.state), "Your phone is already connected.")
 	}
 	if err := e.transition(a, ActConnect, ""); err != nil {
 		return err
@@ -197,8 +197,11 @@ func (e *Engine) agentPhoneGone(a *agent, chID string) {
 		e.publish(a, "phone.failed", map[string]string{"error": "the phone did not answer"})
 	case AgentOnCall:
 		// The customer is alone in the agent's bridge: end the call; the
-		// agent wraps and then has to reconnect.
-		if c := a.call; c != nil && c.rec.CustomerChannel != "" {
+		// agent wraps and then has to reconnect. A conference party agent
+		// just leaves the conference.
+		if c := a.call; c != nil && c.partyOf != nil {
+			e.leaveAsParty(c)
+		} else if c != nil && c.rec.CustomerChannel != "" {
 			e.hangup(c.rec.CustomerChannel, "normal")
 		}
 		e.publish(a, "phone.disconnected", e.phoneView(a))
@@ -219,10 +222,10 @@ func (e *Engine) agentPhoneGone(a *agent, chID string) {
 func (e *Engine) SetReady(ctx context.Context, userID int64) error {
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		if a.state == AgentOnWrap {
-			return conflict(string(a.state), "choose a wrap code first")
+			return conflict(string(a.state), "Choose a wrap code for your last call first.")
 		}
 		if !e.phoneReady(a) {
-			return conflict(string(a.state), "the phone is not connected")
+			return conflict(string(a.state), "Your phone is not connected. Connect it first.")
 		}
 		if err := e.transition(a, ActReady, ""); err != nil {
 			return err
@@ -237,6 +240,11 @@ func (e *Engine) SetPaused(ctx context.Context, userID int64, reason string) err
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		if err := e.checkReason(reason); err != nil {
 			return err
+		}
+		if a.preview != nil && a.state == AgentReserved {
+			// Pausing during a preview hands the lead back to the list.
+			e.withdrawPreview(a, "agent paused")
+			return e.transition(a, ActReturnPaused, reason)
 		}
 		return e.transition(a, ActPause, reason)
 	})
@@ -314,7 +322,7 @@ func (e *Engine) dropAgent(a *agent) {
 func (e *Engine) Wrap(ctx context.Context, userID int64, req WrapRequest) error {
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		if a.state != AgentOnWrap || a.call == nil {
-			return conflict(string(a.state), "nothing to wrap")
+			return conflict(string(a.state), "There is no call to wrap up.")
 		}
 		c := a.call
 		if req.Code == "" && c.campaign != nil && len(c.campaign.WrapCodes) > 0 {
@@ -382,11 +390,11 @@ func (e *Engine) finishWrap(a *agent, code string, act AgentAction, reason strin
 func (e *Engine) ExtendWrap(ctx context.Context, userID int64) error {
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		if a.state != AgentOnWrap || a.call == nil {
-			return conflict(string(a.state), "not wrapping")
+			return conflict(string(a.state), "You are not wrapping up a call.")
 		}
 		c := a.call.campaign
 		if c == nil || c.ExtendWrapSeconds <= 0 || a.wrapTimer == nil {
-			return forbidden("this campaign does not allow extending wrap")
+			return forbidden("This campaign does not allow more wrap time.")
 		}
 		e.startWrapTimer(a, a.wrapUntil.Add(time.Duration(c.ExtendWrapSeconds)*time.Second))
 		e.publish(a, "wrap.extended", e.wrapView(a))
@@ -416,6 +424,11 @@ func (e *Engine) startWrapTimer(a *agent, until time.Time) {
 		}
 		e.finishWrap(a, code, ActWrapReady, "")
 		e.publish(a, "wrap.auto", map[string]string{"interactionId": c.rec.ID, "code": code})
+		text := "Wrap time ran out, so the call was closed"
+		if code != "" {
+			text += " with the default code " + wrapLabel(c.campaign, code)
+		}
+		e.notify(a, NoticeAutoWrap, text+".")
 	})
 }
 
@@ -426,7 +439,7 @@ func (e *Engine) SetNotes(ctx context.Context, userID int64, interactionID, note
 	}
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		if a.call == nil || a.call.rec.ID != interactionID {
-			return notFound("no such call for this agent")
+			return notFound("That call is not yours, or it is over.")
 		}
 		a.call.rec.Notes = notes
 		e.saveInteraction(a.call)
@@ -439,7 +452,7 @@ func (e *Engine) withAgent(ctx context.Context, userID int64, f func(*agent) err
 	return e.exec(ctx, func() error {
 		a := e.agents[userID]
 		if a == nil {
-			return conflict(string(AgentLoggedOut), "agent is not logged in")
+			return conflict(string(AgentLoggedOut), "You are not logged in. Log in first.")
 		}
 		return f(a)
 	})
@@ -491,6 +504,7 @@ func (e *Engine) transition(a *agent, act AgentAction, reason string) error {
 		return s.AddAgentState(ctx, uid, now, from, to, reason, iid)
 	})
 	e.publish(a, "agent.state", e.stateView(a))
+	e.presenceChanged(a)
 	e.saveSession(a)
 	return nil
 }

@@ -11,7 +11,7 @@ func (e *Engine) PlayAnnouncement(ctx context.Context, userID, announcementID in
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		c := a.call
 		if c == nil || a.state != AgentOnCall || c.rec.State != CallConnected {
-			return conflict(string(a.state), "announcements need a connected call")
+			return conflict(string(a.state), "You can play an announcement only during a connected call.")
 		}
 		if c.campaign == nil {
 			return notFound("this call has no campaign announcements")
@@ -26,7 +26,7 @@ func (e *Engine) PlayAnnouncement(ctx context.Context, userID, announcementID in
 			return notFound("no such announcement on this campaign")
 		}
 		if c.playback != "" {
-			return conflict(string(a.state), "an announcement is already playing")
+			return conflict(string(a.state), "An announcement is already playing.")
 		}
 		media := ann.Media
 		if tok, ok := strings.CutPrefix(media, "media:"); ok {
@@ -52,7 +52,7 @@ func (e *Engine) StopAnnouncement(ctx context.Context, userID int64) error {
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		c := a.call
 		if c == nil || c.playback == "" {
-			return conflict(string(a.state), "no announcement is playing")
+			return conflict(string(a.state), "No announcement is playing.")
 		}
 		tctx, cancel := e.tctx()
 		defer cancel()

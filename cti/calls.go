@@ -256,6 +256,7 @@ func (e *Engine) requeue(c *call, a *agent, autoPause bool) {
 	c.agent, c.rec.AgentID = nil, nil
 	if autoPause {
 		e.transition(a, ActMiss, "Auto Pause")
+		e.notify(a, NoticeAutoPause, "You missed a call, so you are paused (Auto Pause). Choose Ready when you can take calls again.")
 	} else {
 		e.transition(a, ActRecall, "")
 	}
@@ -443,11 +444,11 @@ func (e *Engine) releaseExtras(c *call) {
 		e.saveTransfer(t, "")
 		e.dropXfer(t)
 	}
-	for _, p := range c.parties {
-		delete(e.channels, p.leg)
-		e.hangup(p.leg, "normal")
-	}
+	parties := c.parties
 	c.parties = nil
+	for _, p := range parties {
+		e.releasePartyLeg(p) // a party agent's own leg stays up; they wrap
+	}
 	if hb := c.holdBridge; hb != "" {
 		c.holdBridge = ""
 		e.destroyBridge(hb)
@@ -480,6 +481,7 @@ func (e *Engine) agentToWrap(c *call) {
 }
 
 func (e *Engine) endCall(c *call, act CallAction, cause string) {
+	e.stopControls(c)
 	if c.lead != nil {
 		result, aid := cause, int64(0)
 		if c.rec.ConnectedAt != nil {
@@ -562,13 +564,13 @@ func (e *Engine) Dial(ctx context.Context, userID int64, req DialRequest) (CallI
 		case AgentReady:
 		case AgentPaused:
 			if !a.user.ManualCallWhenPaused {
-				return forbidden("your profile does not allow manual calls while paused")
+				return forbidden("Your profile does not allow manual calls while you are paused.")
 			}
 		default:
-			return conflict(string(a.state), "manual calls need Ready or Paused")
+			return conflict(string(a.state), "You can make a call only when you are Ready or Paused.")
 		}
 		if !e.phoneReady(a) {
-			return conflict(string(a.state), "the phone is not connected")
+			return conflict(string(a.state), "Your phone is not connected. Connect it first.")
 		}
 		var camp *Campaign
 		region, platform := e.o.DefaultRegion, ""
@@ -659,10 +661,15 @@ func (e *Engine) Hangup(ctx context.Context, userID int64) error {
 	err := e.withAgent(ctx, userID, func(a *agent) error {
 		c := a.call
 		if c == nil || (a.state != AgentOnCall) {
-			return conflict(string(a.state), "no call to hang up")
+			return conflict(string(a.state), "There is no call to hang up.")
+		}
+		if c.partyOf != nil {
+			e.leaveAsParty(c)
+			close(done)
+			return nil
 		}
 		if len(c.parties) > 0 {
-			return conflict(string(a.state), "in a conference: choose leave or terminate")
+			return conflict(string(a.state), "You are in a conference: choose Leave (the others carry on) or End for all.")
 		}
 		if c.rec.EndReason == "" {
 			c.rec.EndReason = "agent hung up"

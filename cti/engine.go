@@ -77,6 +77,7 @@ type Engine struct {
 	// hangupCause remembers ChannelHangupRequest causes until the channel
 	// leaves Stasis (whose event carries none).
 	hangupCause map[string]string
+	watch       directoryWatch // who gets directory.presence (desk.go)
 
 	writer  *writer
 	pipe    *pipeline
@@ -157,6 +158,12 @@ type call struct {
 	playback   string       // announcement playing, if any
 	payment    *paymentFlow // card capture in progress, if any
 	lead       *leadCall    // dialler attempt this call belongs to
+
+	ctl  controls         // hold, mute (controls.go)
+	from *TransferredFrom // who handed this call over, when it came by transfer
+	// partyOf is set on a conference party agent's own interaction: the
+	// transfer that made them a party of another agent's call.
+	partyOf *transfer
 }
 
 // New builds an engine; call Run to start it.

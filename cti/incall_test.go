@@ -95,7 +95,7 @@ func TestConsultMergeConferenceLimitAndLeave(t *testing.T) {
 	if bridgeOf(f, cust) != talk || bridgeOf(f, "xf-"+v.ID) != talk {
 		t.Fatalf("merge: customer in %q, party in %q", bridgeOf(f, cust), bridgeOf(f, "xf-"+v.ID))
 	}
-	for i := 2; i <= 4; i++ {
+	for i := 2; i <= 3; i++ { // the default limit: 3 parties besides customer and agent
 		if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "number", Target: "+44207946000" + itoa(int64(i))}); err != nil {
 			t.Fatalf("add party %d: %v", i, err)
 		}
@@ -106,7 +106,7 @@ func TestConsultMergeConferenceLimitAndLeave(t *testing.T) {
 	}
 	if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "number", Target: "+442079460005"}); cti.KindOf(err) != cti.KindConflict ||
 		!strings.Contains(err.Error(), "full") {
-		t.Fatalf("5th party: %v", err)
+		t.Fatalf("4th party: %v", err)
 	}
 	if err := f.Engine.Hangup(bg, f.alice); cti.KindOf(err) != cti.KindConflict {
 		t.Fatalf("plain hang-up in conference should ask leave/terminate: %v", err)
@@ -115,9 +115,9 @@ func TestConsultMergeConferenceLimitAndLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.WaitState(t, f.alice, cti.AgentOnWrap, 2*time.Second)
-	// The conference goes on without the agent: customer + 4 parties.
+	// The conference goes on without the agent: customer + 3 parties.
 	b, _ := f.Double.Bridge(bridgeOf(f, cust))
-	if len(b.Channels) != 5 || b.ID == talk {
+	if len(b.Channels) != 4 || b.ID == talk {
 		t.Fatalf("conference after leave: %+v", b)
 	}
 	f.Double.HangupChannel(cust, 16)

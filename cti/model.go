@@ -105,6 +105,7 @@ type Interaction struct {
 	EndedAt         *time.Time `json:"endedAt,omitempty"`
 	WrappedAt       *time.Time `json:"wrappedAt,omitempty"`
 	QueueMs         int64      `json:"queueMs"`
+	HoldMs          int64      `json:"holdMs"` // time the agent held the customer
 	WrapCode        string     `json:"wrapCode"`
 	Notes           string     `json:"notes"`
 	EndReason       string     `json:"endReason"`

@@ -13,12 +13,15 @@ import (
 
 // Lead is an outbound contact as the agent's Lead tab shows it.
 type Lead struct {
-	ID       int64             `json:"id"`
-	ListID   int64             `json:"listId"`
-	Name     string            `json:"name"`
-	Phones   []string          `json:"phones"`
-	TimeZone string            `json:"timeZone"`
-	Data     map[string]string `json:"data"`
+	ID     int64    `json:"id"`
+	ListID int64    `json:"listId"`
+	Name   string   `json:"name"`
+	Phones []string `json:"phones"`
+	// PhoneLabels says which kind each number is (mobile, home, work), by
+	// number; absent: "other".
+	PhoneLabels map[string]string `json:"phoneLabels,omitempty"`
+	TimeZone    string            `json:"timeZone"`
+	Data        map[string]string `json:"data"`
 }
 
 // CampaignLoad is the engine's view of a campaign for pacing.
@@ -26,9 +29,9 @@ type CampaignLoad struct {
 	Ready           []int64         // Ready agents on the campaign, longest idle first
 	ReadyPersistent int             // of those, with a nailed-up leg (predictive needs it)
 	Busy            []time.Duration // agents on a call: time since it connected
-	Wrapping        int
-	Dialing         int // predictive calls ringing
-	Queued          int // answered predictive calls waiting for an agent
+	Wrapping        []time.Duration // agents in wrap: time since wrap began
+	Dialing         int             // predictive calls ringing
+	Queued          int             // answered predictive calls waiting for an agent
 }
 
 // PredictiveCall asks the engine to dial a contact and connect them to a
@@ -45,11 +48,14 @@ type PredictiveCall struct {
 
 // AttemptOutcome tells the dialler how an attempt ended.
 type AttemptOutcome struct {
-	AttemptID     string
-	CampaignID    int64
-	LeadID        int64
-	Number        string
-	Result        string // answered, abandoned, busy, no_answer, failed, skipped, preview_timeout_dialled
+	AttemptID  string
+	CampaignID int64
+	LeadID     int64
+	Number     string
+	Result     string // answered, abandoned, busy, no_answer, failed, skipped, returned, preview_timeout_dialled
+	// Reason is the agent's skip reason ("Do not call" puts the lead's
+	// numbers on the campaign's do-not-call list).
+	Reason        string
 	AgentID       int64
 	InteractionID string
 	At            time.Time
@@ -65,6 +71,7 @@ type leadCall struct {
 	campaignID int64
 	lead       Lead
 	number     string
+	reason     string // skip reason
 	reported   bool
 }
 
@@ -78,10 +85,20 @@ type preview struct {
 
 // PreviewView is the preview card.
 type PreviewView struct {
-	CampaignID   int64      `json:"campaignId"`
-	CampaignName string     `json:"campaignName"`
-	Lead         Lead       `json:"lead"`
-	Deadline     *time.Time `json:"deadline,omitempty"` // absent: no auto-dial
+	CampaignID   int64  `json:"campaignId"`
+	CampaignName string `json:"campaignName"`
+	// Kind is "lead" (from a lead list) or "callback" (a callback that is
+	// due, offered like a preview).
+	Kind     string          `json:"kind"`
+	Lead     Lead            `json:"lead"`
+	Numbers  []PreviewNumber `json:"numbers"`            // the lead's numbers with what they are
+	Deadline *time.Time      `json:"deadline,omitempty"` // absent: no auto-dial
+}
+
+// PreviewNumber is one number button of the preview card.
+type PreviewNumber struct {
+	Number string `json:"number"`
+	Label  string `json:"label"` // mobile, home, work or other
 }
 
 type predictive struct {
@@ -97,7 +114,7 @@ func (e *Engine) outcome(lc *leadCall, result string, agentID int64, iid string)
 	}
 	lc.reported = true
 	o := AttemptOutcome{AttemptID: lc.attempt, CampaignID: lc.campaignID, LeadID: lc.lead.ID, Number: lc.number,
-		Result: result, AgentID: agentID, InteractionID: iid, At: e.now()}
+		Result: result, Reason: lc.reason, AgentID: agentID, InteractionID: iid, At: e.now()}
 	go e.o.Outcome(o) // never block the loop on the dialler
 }
 
@@ -131,7 +148,7 @@ func (e *Engine) CampaignLoad(ctx context.Context, campaignID int64) (CampaignLo
 					l.Busy = append(l.Busy, 0)
 				}
 			case AgentOnWrap:
-				l.Wrapping++
+				l.Wrapping = append(l.Wrapping, now.Sub(a.since))
 			}
 		}
 		slices.SortFunc(ready, func(x, y *agent) int { return x.idleSince.Compare(y.idleSince) })
@@ -164,7 +181,7 @@ func (e *Engine) OfferPreview(ctx context.Context, agentID, campaignID int64, le
 			return invalid("lead", "lead has no phone number")
 		}
 		if a.state != AgentReady || a.preview != nil || !e.phoneReady(a) {
-			return conflict(string(a.state), "agent is not free for a preview")
+			return conflict(string(a.state), "The agent cannot take a preview now.")
 		}
 		if err := e.transition(a, ActOffer, ""); err != nil {
 			return err
@@ -186,7 +203,17 @@ func (e *Engine) OfferPreview(ctx context.Context, agentID, campaignID int64, le
 
 func (e *Engine) previewView(a *agent) PreviewView {
 	p := a.preview
-	v := PreviewView{CampaignID: p.camp.ID, CampaignName: p.camp.Name, Lead: p.lead}
+	v := PreviewView{CampaignID: p.camp.ID, CampaignName: p.camp.Name, Lead: p.lead, Kind: "lead", Numbers: []PreviewNumber{}}
+	if _, ok := p.lead.Data["callbackId"]; ok {
+		v.Kind = "callback"
+	}
+	for _, n := range p.lead.Phones {
+		label := p.lead.PhoneLabels[n]
+		if label == "" {
+			label = "other"
+		}
+		v.Numbers = append(v.Numbers, PreviewNumber{Number: n, Label: label})
+	}
 	if !p.deadline.IsZero() {
 		d := p.deadline
 		v.Deadline = &d
@@ -199,7 +226,7 @@ func (e *Engine) PreviewDial(ctx context.Context, agentID int64, number string) 
 	var info CallInfo
 	err := e.withAgent(ctx, agentID, func(a *agent) error {
 		if a.preview == nil {
-			return conflict(string(a.state), "no preview offered")
+			return conflict(string(a.state), "There is no preview to dial or skip.")
 		}
 		if !slices.Contains(a.preview.lead.Phones, number) {
 			return invalid("number", "not one of the lead's numbers")
@@ -236,7 +263,7 @@ func (e *Engine) PreviewSkip(ctx context.Context, agentID int64, reason string) 
 	return e.withAgent(ctx, agentID, func(a *agent) error {
 		p := a.preview
 		if p == nil {
-			return conflict(string(a.state), "no preview offered")
+			return conflict(string(a.state), "There is no preview to dial or skip.")
 		}
 		if reason == "" {
 			return invalid("reason", "a skip reason is required")
@@ -244,12 +271,26 @@ func (e *Engine) PreviewSkip(ctx context.Context, agentID int64, reason string) 
 		a.preview = nil
 		stopTimer(&p.timer)
 		e.transition(a, ActRecall, "")
-		lc := &leadCall{attempt: p.attempt, campaignID: p.camp.ID, lead: p.lead}
+		lc := &leadCall{attempt: p.attempt, campaignID: p.camp.ID, lead: p.lead, reason: reason}
 		e.outcome(lc, "skipped", a.user.ID, "")
 		e.publish(a, "preview.skipped", map[string]string{"reason": reason})
 		e.allocate()
 		return nil
 	})
+}
+
+// withdrawPreview returns the offered lead to the dialler untouched (the
+// agent paused instead of dialling or skipping it): no attempt counts.
+func (e *Engine) withdrawPreview(a *agent, why string) {
+	p := a.preview
+	if p == nil {
+		return
+	}
+	a.preview = nil
+	stopTimer(&p.timer)
+	lc := &leadCall{attempt: p.attempt, campaignID: p.camp.ID, lead: p.lead, reason: why}
+	e.outcome(lc, "returned", a.user.ID, "")
+	e.publish(a, "preview.withdrawn", map[string]string{"reason": why})
 }
 
 // DialPredictive originates a dialler call; see PredictiveCall.

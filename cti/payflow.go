@@ -72,13 +72,13 @@ func (e *Engine) StartPayment(ctx context.Context, userID int64) (PaymentView, e
 	err := e.withAgent(ctx, userID, func(a *agent) error {
 		c := a.call
 		if c == nil || a.state != AgentOnCall || c.rec.State != CallConnected {
-			return conflict(string(a.state), "payments need a connected call")
+			return conflict(string(a.state), "You can take a payment only during a connected call.")
 		}
 		if c.campaign == nil || !c.campaign.PaymentEnabled {
-			return forbidden("payments are not enabled for this campaign")
+			return forbidden("Payments are not enabled for this campaign.")
 		}
 		if c.payment != nil {
-			return conflict(string(a.state), "a payment is already in progress")
+			return conflict(string(a.state), "A payment is already in progress.")
 		}
 		gw, cur, err := e.gatewayFor(c.campaign)
 		if err != nil {
@@ -128,7 +128,7 @@ func (e *Engine) ResetPayment(ctx context.Context, userID int64, what string) (P
 	var v PaymentView
 	err := e.withPayment(ctx, userID, func(a *agent, c *call) error {
 		if c.payment.charging {
-			return conflict(string(a.state), "the payment is being processed")
+			return conflict(string(a.state), "The payment is being processed. Please wait for the result.")
 		}
 		switch what {
 		case "card":
@@ -153,7 +153,7 @@ func (e *Engine) MakePayment(ctx context.Context, userID int64, d PaymentDetails
 	err := e.withPayment(ctx, userID, func(a *agent, c *call) error {
 		p := c.payment
 		if p.charging {
-			return conflict(string(a.state), "the payment is being processed")
+			return conflict(string(a.state), "The payment is being processed. Please wait for the result.")
 		}
 		if !p.capture.Complete() {
 			return invalid("card", "the customer has not finished keying a valid card number and security code")
@@ -221,7 +221,7 @@ func (e *Engine) paymentDone(c *call, iid string, uid int64, req payment.Request
 func (e *Engine) ExitPayment(ctx context.Context, userID int64) error {
 	return e.withPayment(ctx, userID, func(a *agent, c *call) error {
 		if c.payment.charging {
-			return conflict(string(a.state), "the payment is being processed")
+			return conflict(string(a.state), "The payment is being processed. Please wait for the result.")
 		}
 		e.endPayment(c, "agent exit")
 		return nil
@@ -268,7 +268,7 @@ func paymentField(err error) string {
 func (e *Engine) withPayment(ctx context.Context, userID int64, f func(*agent, *call) error) error {
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		if a.call == nil || a.call.payment == nil {
-			return conflict(string(a.state), "no payment in progress")
+			return conflict(string(a.state), "No payment is in progress.")
 		}
 		return f(a, a.call)
 	})

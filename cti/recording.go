@@ -139,18 +139,18 @@ func (e *Engine) recOffset(r *recording, t time.Time) time.Duration {
 func (e *Engine) PauseRecording(ctx context.Context, userID int64, pause bool) error {
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		if !a.user.RecordingControl {
-			return forbidden("your profile does not allow changing the recording")
+			return forbidden("Your profile does not allow pausing or resuming the recording.")
 		}
 		c := a.call
 		if c == nil || a.state != AgentOnCall {
-			return conflict(string(a.state), "no call")
+			return conflict(string(a.state), "You are not on a call.")
 		}
 		r := c.recording
 		if r == nil || (r.state != "recording" && r.state != "paused") {
-			return conflict(string(a.state), "this call is not being recorded")
+			return conflict(string(a.state), "This call is not being recorded.")
 		}
 		if r.pausedBy == "payment" {
-			return conflict(string(a.state), "recording is paused for payment capture")
+			return conflict(string(a.state), "The recording is paused while the customer keys card details.")
 		}
 		return e.setRecordingPaused(c, pause, &a.user.ID, "agent")
 	})
@@ -195,11 +195,11 @@ func (e *Engine) AddBookmark(ctx context.Context, userID int64, note string) (Bo
 	err := e.withAgent(ctx, userID, func(a *agent) error {
 		c := a.call
 		if c == nil || a.state != AgentOnCall {
-			return conflict(string(a.state), "bookmarks need a call in progress")
+			return conflict(string(a.state), "You can add a bookmark only during a call.")
 		}
 		r := c.recording
 		if r == nil || (r.state != "recording" && r.state != "paused") {
-			return conflict(string(a.state), "this call is not being recorded")
+			return conflict(string(a.state), "This call is not being recorded.")
 		}
 		now := e.now()
 		b = Bookmark{RecordingName: r.name, InteractionID: c.rec.ID, OffsetMs: e.recOffset(r, now).Milliseconds(),

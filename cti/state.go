@@ -32,11 +32,14 @@ const (
 	ActAccept      AgentAction = "accept" // agent answered the offered call
 	ActMiss        AgentAction = "miss"   // agent did not answer: Auto Pause
 	ActRecall      AgentAction = "recall" // offer withdrawn (caller hung up first)
-	ActDial        AgentAction = "dial"   // manual outbound call
-	ActCallEnd     AgentAction = "call_end"
-	ActWrapReady   AgentAction = "wrap_ready"
-	ActWrapPause   AgentAction = "wrap_pause"
-	ActLogout      AgentAction = "logout"
+	// ActReturnPaused: a transfer offered to a Paused agent did not reach
+	// them; they go back to Paused with their reason.
+	ActReturnPaused AgentAction = "return_paused"
+	ActDial         AgentAction = "dial" // manual outbound call
+	ActCallEnd      AgentAction = "call_end"
+	ActWrapReady    AgentAction = "wrap_ready"
+	ActWrapPause    AgentAction = "wrap_pause"
+	ActLogout       AgentAction = "logout"
 )
 
 // agentTransitions is the whole agent state machine: from a state, an action
@@ -60,7 +63,7 @@ var agentTransitions = map[AgentState]map[AgentAction]AgentState{
 		ActPhoneLost: AgentLoggedIn, ActLogin: AgentReady, ActLogout: AgentLoggedOut,
 	},
 	AgentReserved: {
-		ActAccept: AgentOnCall, ActMiss: AgentPaused, ActRecall: AgentReady,
+		ActAccept: AgentOnCall, ActMiss: AgentPaused, ActRecall: AgentReady, ActReturnPaused: AgentPaused,
 		ActPhoneLost: AgentLoggedIn, ActLogin: AgentReserved,
 	},
 	AgentOnCall: {ActCallEnd: AgentOnWrap, ActLogin: AgentOnCall},
@@ -70,13 +73,58 @@ var agentTransitions = map[AgentState]map[AgentAction]AgentState{
 	},
 }
 
-// nextAgentState looks up the transition table.
+// nextAgentState looks up the transition table. A refusal is a sentence
+// the agent reads as it is (the adaptor shows it), never "cannot ready
+// while ready".
 func nextAgentState(from AgentState, act AgentAction) (AgentState, error) {
 	if to, ok := agentTransitions[from][act]; ok {
 		return to, nil
 	}
-	return from, &Error{Kind: KindConflict, State: string(from),
-		Msg: fmt.Sprintf("cannot %s while %s", act, from)}
+	return from, &Error{Kind: KindConflict, State: string(from), Msg: refusal(from, act)}
+}
+
+// agentStateWords says where an agent is, for sentences ("while you are …").
+var agentStateWords = map[AgentState]string{
+	AgentLoggedOut:  "logged out",
+	AgentLoggedIn:   "logged in without a connected phone",
+	AgentConnecting: "connecting your phone",
+	AgentPaused:     "paused",
+	AgentReady:      "Ready",
+	AgentReserved:   "being offered a call",
+	AgentOnCall:     "on a call",
+	AgentOnWrap:     "wrapping up a call",
+}
+
+// agentActionWords says what the agent tried, for sentences ("You cannot …").
+var agentActionWords = map[AgentAction]string{
+	ActLogin: "log in", ActConnect: "connect your phone", ActConnected: "connect your phone",
+	ActConnectFail: "connect your phone", ActPhoneLost: "disconnect your phone", ActReady: "go Ready",
+	ActPause: "pause", ActOffer: "take a call", ActAccept: "take the call", ActMiss: "miss the call",
+	ActRecall: "release the call", ActReturnPaused: "release the call", ActDial: "make a call",
+	ActCallEnd: "end the call", ActWrapReady: "finish wrap-up", ActWrapPause: "finish wrap-up", ActLogout: "log out",
+}
+
+func refusal(from AgentState, act AgentAction) string {
+	switch {
+	case act == ActReady && from == AgentReady:
+		return "You are already Ready."
+	case act == ActLogout && (from == AgentOnCall || from == AgentReserved):
+		return "You cannot log out during a call. Finish the call first."
+	case act == ActLogout && from == AgentOnWrap:
+		return "Finish wrapping up your call before you log out."
+	case from == AgentLoggedOut:
+		return "You are not logged in. Log in first."
+	case from == AgentLoggedIn && (act == ActReady || act == ActPause || act == ActDial):
+		return "Connect your phone first."
+	}
+	what, where := agentActionWords[act], agentStateWords[from]
+	if what == "" {
+		what = "do that"
+	}
+	if where == "" {
+		where = string(from)
+	}
+	return fmt.Sprintf("You cannot %s while you are %s.", what, where)
 }
 
 // CallState is where an interaction (a customer call) is.

@@ -44,6 +44,9 @@ type Telephony interface {
 	StopRecording(ctx context.Context, name string) error
 	BridgePlay(ctx context.Context, bridgeID, playbackID, media string) error
 	StopPlayback(ctx context.Context, playbackID string) error
+	// SendDTMF writes keypad digits to a channel (the agent's keypad, to the
+	// customer's side).
+	SendDTMF(ctx context.Context, channelID string, o ari.DTMFOptions) error
 }
 
 // ARITelephony adapts the project's ARI client to Telephony.
@@ -124,4 +127,7 @@ func (t ARITelephony) BridgePlay(ctx context.Context, bridgeID, playbackID, medi
 }
 func (t ARITelephony) StopPlayback(ctx context.Context, id string) error {
 	return t.C.Playbacks.Stop(ctx, id)
+}
+func (t ARITelephony) SendDTMF(ctx context.Context, ch string, o ari.DTMFOptions) error {
+	return t.C.Channels.SendDTMF(ctx, ch, o)
 }

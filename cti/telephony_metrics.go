@@ -104,6 +104,10 @@ func (t TimedTelephony) StopPlayback(ctx context.Context, id string) error {
 	s := time.Now()
 	return t.obs("stop_playback", s, t.T.StopPlayback(ctx, id))
 }
+func (t TimedTelephony) SendDTMF(ctx context.Context, ch string, o ari.DTMFOptions) error {
+	s := time.Now()
+	return t.obs("send_dtmf", s, t.T.SendDTMF(ctx, ch, o))
+}
 
 // PumpObserved is Pump that also reports each event's lag: from the time
 // Asterisk stamped it to the moment the engine loop starts handling it

@@ -2,16 +2,18 @@ package cti
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/ctid/ctid/ari"
 )
 
 // TransferRequest starts a transfer, a consult, or adds a conference party.
 type TransferRequest struct {
-	Type   string `json:"type"`   // agent, workflow, number
-	Target string `json:"target"` // username or id, workflow name, phone number
+	Type   string `json:"type"`   // agent, queue, workflow, number
+	Target string `json:"target"` // username or user id, campaign id, workflow name, phone number
 	Mode   string `json:"mode"`   // blind (default) or consult
 }
 
@@ -50,9 +52,24 @@ var xferTransitions = map[XferState]map[XferAction]XferState{
 	XferConferenced: {XActHangup: XferEnded},
 }
 
-// MaxConferenceParties is how many parties besides the customer and the
-// agent a conference holds: the merged destination plus three more.
-const MaxConferenceParties = 4
+// DefaultMaxConferenceParties is how many parties besides the customer and
+// the agent a conference holds ("up to 3 additional callers") unless the
+// campaign's settings say otherwise (maxConferenceParties).
+const DefaultMaxConferenceParties = 3
+
+// maxParties is the campaign's conference limit.
+func maxParties(c *Campaign) int {
+	if c == nil || len(c.Settings) == 0 {
+		return DefaultMaxConferenceParties
+	}
+	var s struct {
+		Max *int `json:"maxConferenceParties"`
+	}
+	if json.Unmarshal(c.Settings, &s) != nil || s.Max == nil || *s.Max < 1 {
+		return DefaultMaxConferenceParties
+	}
+	return *s.Max
+}
 
 // TransferView is what the adaptor shows of a transfer.
 type TransferView struct {
@@ -77,6 +94,19 @@ type transfer struct {
 	borrowed bool   // a persistent target agent's own leg, moved into the talk bridge
 	state    XferState
 	detail   string
+	// back is where a target agent returns when the transfer does not
+	// reach them after all (cancelled, failed): exactly the state, pause
+	// reason and place in the ready line they had.
+	back agentReturn
+	// pcall is a party agent's own interaction while they are in the
+	// conference (their call state, wrap and records follow it).
+	pcall *call
+}
+
+type agentReturn struct {
+	state  AgentState
+	reason string
+	idle   time.Time
 }
 
 func (e *Engine) xferStep(t *transfer, act XferAction, detail string) bool {
@@ -128,10 +158,10 @@ func (e *Engine) Transfer(ctx context.Context, userID int64, req TransferRequest
 	err := e.withAgent(ctx, userID, func(a *agent) error {
 		c := a.call
 		if c == nil || a.state != AgentOnCall || c.rec.State != CallConnected {
-			return conflict(string(a.state), "transfers need a connected call")
+			return conflict(string(a.state), "You can transfer only a connected call.")
 		}
 		if c.xfer != nil {
-			return conflict(string(a.state), "a transfer is already in progress")
+			return conflict(string(a.state), "A transfer is already in progress: complete, merge or cancel it first.")
 		}
 		mode := req.Mode
 		switch mode {
@@ -141,13 +171,19 @@ func (e *Engine) Transfer(ctx context.Context, userID int64, req TransferRequest
 		default:
 			return invalid("mode", "mode must be blind or consult")
 		}
+		if c.partyOf != nil {
+			return conflict(string(a.state), "You joined this call as a conference party: only the agent who owns it can transfer it.")
+		}
+		if c.payment != nil {
+			return conflict(string(a.state), "Finish or leave the payment before transferring the call.")
+		}
 		if len(c.parties) > 0 {
 			mode = "add" // in a conference, a new destination joins it
-			if len(c.parties) >= MaxConferenceParties {
-				return conflict(string(a.state), fmt.Sprintf("the conference is full (%d parties besides the customer)", MaxConferenceParties))
+			if n := maxParties(c.campaign); len(c.parties) >= n {
+				return conflict(string(a.state), fmt.Sprintf("The conference is full: it already has %d people besides you and the customer.", n))
 			}
-			if req.Type != "number" {
-				return invalid("type", "only phone numbers can be added to a conference")
+			if req.Type != "number" && req.Type != "agent" {
+				return invalid("type", "Only a phone number or another agent can be added to a conference.")
 			}
 		}
 		t := &transfer{id: e.newID("X"), c: c, from: a, mode: mode, ttype: req.Type, target: req.Target}
@@ -158,15 +194,34 @@ func (e *Engine) Transfer(ctx context.Context, userID int64, req TransferRequest
 				return invalid("target", "unknown workflow '"+req.Target+"'")
 			}
 			if mode != "blind" {
-				return invalid("mode", "a workflow transfer is blind")
+				return invalid("mode", "A transfer to a workflow is blind.")
 			}
-			return e.toWorkflow(t, wf)
+			if err := e.toWorkflow(t, wf); err != nil {
+				return err
+			}
+			v = t.view()
+			return nil
 		case "agent":
 			ta, err := e.findTargetAgent(a, req.Target)
 			if err != nil {
 				return err
 			}
 			t.tagent = ta
+			t.target = ta.user.Username
+		case "queue":
+			camp, err := e.queueTarget(req.Target)
+			if err != nil {
+				return err
+			}
+			if mode != "blind" {
+				return invalid("mode", "A transfer to a queue is blind: the next free agent takes the call.")
+			}
+			t.target = camp.Name
+			if err := e.toQueue(t, camp); err != nil {
+				return err
+			}
+			v = t.view()
+			return nil
 		case "number":
 			region := e.o.DefaultRegion
 			if c.campaign != nil && c.campaign.DefaultRegion != "" {
@@ -178,9 +233,15 @@ func (e *Engine) Transfer(ctx context.Context, userID int64, req TransferRequest
 			}
 			t.number = n
 		default:
-			return invalid("type", "type must be agent, workflow or number")
+			return invalid("type", "type must be agent, queue, workflow or number")
 		}
-		if mode != "add" {
+		if c.ctl.held {
+			// The agent's own hold becomes the consult's hold: the
+			// customer is already parked with music.
+			e.closeHold(c)
+			e.publishControls(c)
+		}
+		if mode != "add" && c.holdBridge == "" {
 			// Nobody may be called while the customer could still hear
 			// the agent: no hold, no consult.
 			if err := e.hold(c); err != nil {
@@ -214,17 +275,17 @@ func (e *Engine) findTargetAgent(from *agent, target string) (*agent, error) {
 	if ta == nil {
 		for _, u := range e.cfg.Users {
 			if u.Username == target || strconv.FormatInt(u.ID, 10) == target {
-				return nil, conflict("", "agent "+u.Username+" is not logged in")
+				return nil, conflict("", personName(u)+" is not logged in.")
 			}
 		}
-		return nil, invalid("target", "unknown agent '"+target+"'")
+		return nil, invalid("target", "There is no agent called '"+target+"'.")
 	}
 	if ta == from {
-		return nil, invalid("target", "you cannot transfer to yourself")
+		return nil, invalid("target", "You cannot transfer a call to yourself.")
 	}
 	ok := ta.state == AgentReady || (ta.state == AgentPaused && ta.user.TransferWhenPaused)
 	if !ok || !e.phoneReady(ta) {
-		return nil, conflict(string(ta.state), "agent "+ta.user.Username+" is not available ("+string(ta.state)+")")
+		return nil, conflict(string(ta.state), personName(ta.user)+" cannot take a call now ("+presenceLabel(ta)+").")
 	}
 	return ta, nil
 }
@@ -235,8 +296,10 @@ func (e *Engine) dialTarget(t *transfer) error {
 	ctx, cancel := e.tctx()
 	defer cancel()
 	if ta := t.tagent; ta != nil {
+		t.back = agentReturn{state: ta.state, reason: ta.pauseReason, idle: ta.idleSince}
 		e.transition(ta, ActOffer, "")
-		e.publish(ta, "transfer.offered", map[string]string{"from": t.from.user.Username, "customerNumber": t.c.rec.CustomerNumber})
+		e.publish(ta, "transfer.offered", TransferOffer{From: t.from.user.Username, CustomerNumber: t.c.rec.CustomerNumber,
+			Mode: t.mode, TransferredFrom: e.transferredFrom(t)})
 		if ta.persistent && ta.phoneUp {
 			t.leg, t.borrowed = ta.phoneChan, true
 			e.xferAnswered(t)
@@ -257,9 +320,9 @@ func (e *Engine) dialTarget(t *transfer) error {
 	if err != nil {
 		delete(e.channels, t.leg)
 		if t.tagent != nil {
-			e.transition(t.tagent, ActRecall, "")
+			e.returnTarget(t)
 		}
-		return &Error{Kind: KindUnavailable, Msg: "could not call the destination: " + err.Error()}
+		return &Error{Kind: KindUnavailable, Msg: "The destination could not be called. Please try again."}
 	}
 	return nil
 }
@@ -286,12 +349,17 @@ func (e *Engine) xferAnswered(t *transfer) {
 		}
 		e.xferStep(t, XActAnswerConsult, "answered")
 	case "add":
-		if err := e.tel.AddToBridge(ctx, e.talkBridge(t.c), t.leg, true); err != nil {
+		// A party agent talks like the agent (their keys are theirs); a
+		// number's digits are absorbed like the customer's.
+		if err := e.tel.AddToBridge(ctx, e.talkBridge(t.c), t.leg, t.tagent == nil); err != nil {
 			e.log.Error("conference: join party", "err", err)
 		}
 		e.xferStep(t, XActMerge, "joined the conference")
 		t.c.xfer = nil
 		t.c.parties = append(t.c.parties, t)
+		if t.tagent != nil {
+			e.joinAsParty(t)
+		}
 		e.publishConference(t.c)
 	}
 }
@@ -302,26 +370,29 @@ func (e *Engine) TransferAction(ctx context.Context, userID int64, action string
 	err := e.withAgent(ctx, userID, func(a *agent) error {
 		c := a.call
 		if c == nil || c.xfer == nil {
-			return conflict(string(a.state), "no transfer in progress")
+			return conflict(string(a.state), "No transfer is in progress.")
 		}
 		t := c.xfer
 		switch action {
 		case "complete":
 			if t.state != XferConsulting {
-				return conflict(string(t.state), "the destination has not answered yet")
+				return conflict(string(t.state), "The person you are calling has not answered yet.")
 			}
 			e.xferStep(t, XActComplete, "completed by agent")
 			e.completeTransfer(t)
 		case "merge":
 			if t.state != XferConsulting {
-				return conflict(string(t.state), "the destination has not answered yet")
+				return conflict(string(t.state), "The person you are calling has not answered yet.")
 			}
-			if t.tagent != nil {
-				return conflict(string(t.state), "conferences with another agent are not supported; transfer instead")
+			if n := maxParties(c.campaign); len(c.parties) >= n {
+				return conflict(string(t.state), fmt.Sprintf("The conference is full: it already has %d people besides you and the customer.", n))
 			}
 			e.xferStep(t, XActMerge, "merged")
 			c.xfer = nil
 			c.parties = append(c.parties, t)
+			if t.tagent != nil {
+				e.joinAsParty(t)
+			}
 			e.unhold(c)
 			e.publishConference(c)
 		case "cancel":
@@ -349,7 +420,28 @@ func (e *Engine) dropXfer(t *transfer) {
 		e.hangup(t.leg, "normal")
 	}
 	if ta := t.tagent; ta != nil && ta.state == AgentReserved {
-		e.transition(ta, ActRecall, "")
+		e.returnTarget(t)
+	}
+}
+
+// returnTarget puts a target agent the transfer did not reach back where
+// they were: a Paused agent stays Paused with their reason (not Ready, which
+// would hand them the next queued call), a Ready agent keeps their place in
+// the ready line.
+func (e *Engine) returnTarget(t *transfer) {
+	ta := t.tagent
+	if ta.state != AgentReserved {
+		return
+	}
+	if t.back.state == AgentPaused {
+		e.transition(ta, ActReturnPaused, t.back.reason)
+		return
+	}
+	e.transition(ta, ActRecall, "")
+	if ta.state == AgentReady && !t.back.idle.IsZero() {
+		e.markReady(ta, false)
+		ta.idleSince = t.back.idle
+		e.markReady(ta, true)
 	}
 }
 
@@ -364,22 +456,16 @@ func (e *Engine) xferLegGone(t *transfer, cause string) {
 		}
 		e.xferStep(t, act, "destination "+cause)
 		t.leg = ""
+		if ta := t.tagent; ta != nil && act == XActFail && ta.state == AgentReserved {
+			e.notify(ta, NoticeMissedTransfer, "You missed a call transferred to you by "+personName(t.from.user)+".")
+		}
 		e.dropXfer(t)
 		if t.mode != "add" && c.rec.State == CallConnected {
 			e.unhold(c) // a failed destination returns the customer to the agent
 		}
 	case XferConferenced:
-		e.xferStep(t, XActHangup, "party left")
-		for i, p := range c.parties {
-			if p == t {
-				c.parties = append(c.parties[:i:i], c.parties[i+1:]...)
-				break
-			}
-		}
-		if c.agent == nil && len(c.parties) == 0 && c.rec.CustomerChannel != "" {
-			e.hangup(c.rec.CustomerChannel, "normal") // nobody left to talk to
-		}
-		e.publishConference(c)
+		t.leg = ""
+		e.endParty(c, t, "party left")
 	}
 }
 
@@ -391,6 +477,7 @@ func (e *Engine) completeTransfer(t *transfer) {
 	ctx, cancel := e.tctx()
 	defer cancel()
 	cc := e.childCall(c)
+	cc.from = e.transferredFrom(t)
 	switch {
 	case t.tagent != nil:
 		ta := t.tagent
@@ -518,16 +605,20 @@ func (e *Engine) destroyBridge(id string) {
 func (e *Engine) ConferenceEnd(ctx context.Context, userID int64, terminate bool) error {
 	return e.withAgent(ctx, userID, func(a *agent) error {
 		c := a.call
+		if c != nil && c.partyOf != nil && a.state == AgentOnCall {
+			e.leaveAsParty(c) // a party agent only ever leaves
+			return nil
+		}
 		if c == nil || len(c.parties) == 0 {
-			return conflict(string(a.state), "not in a conference")
+			return conflict(string(a.state), "You are not in a conference.")
 		}
 		if terminate {
 			c.rec.EndReason = "conference terminated by agent"
-			for _, p := range c.parties {
-				delete(e.channels, p.leg)
-				e.hangup(p.leg, "normal")
-			}
+			parties := c.parties
 			c.parties = nil
+			for _, p := range parties {
+				e.releasePartyLeg(p)
+			}
 			e.hangup(c.rec.CustomerChannel, "normal")
 			return nil
 		}
@@ -543,7 +634,9 @@ func (e *Engine) leaveConference(c *call) {
 	cc.parties = c.parties
 	for _, p := range cc.parties {
 		p.c = cc
-		e.channels[p.leg] = chanRef{role: roleThirdParty, call: cc, xfer: p}
+		if !p.borrowed { // a persistent party agent's leg stays their phone
+			e.channels[p.leg] = chanRef{role: roleThirdParty, call: cc, xfer: p}
+		}
 	}
 	c.parties = nil
 	if c.bridge != "" {
@@ -572,9 +665,13 @@ func (e *Engine) publishConference(c *call) {
 	if c.agent == nil || c.agent.call != c {
 		return
 	}
-	v := ConferenceView{InteractionID: c.rec.ID, Max: MaxConferenceParties}
+	e.publish(c.agent, "conference.state", e.conferenceView(c))
+}
+
+func (e *Engine) conferenceView(c *call) ConferenceView {
+	v := ConferenceView{InteractionID: c.rec.ID, Max: maxParties(c.campaign), Parties: []TransferView{}}
 	for _, p := range c.parties {
 		v.Parties = append(v.Parties, p.view())
 	}
-	e.publish(c.agent, "conference.state", v)
+	return v
 }

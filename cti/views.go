@@ -31,6 +31,7 @@ type AgentSnapshot struct {
 	Payment        *PaymentView    `json:"payment,omitempty"`
 	Workflows      []string        `json:"workflows"`
 	Preview        *PreviewView    `json:"preview,omitempty"`
+	Controls       *ControlsView   `json:"controls,omitempty"` // hold and mute, during a call
 }
 
 // StateView is an agent's state as shown to them.
@@ -66,6 +67,12 @@ type CallInfo struct {
 	Notes          string     `json:"notes"`
 	EndReason      string     `json:"endReason,omitempty"`
 	Lead           *Lead      `json:"lead,omitempty"` // outbound campaign calls: the Lead tab
+	HoldMs         int64      `json:"holdMs"`
+	// TransferredFrom is set when the call came by transfer (or the agent
+	// joined it as a conference party).
+	TransferredFrom *TransferredFrom `json:"transferredFrom,omitempty"`
+	// ConferenceParty: this agent joined another agent's call as a party.
+	ConferenceParty bool `json:"conferenceParty,omitempty"`
 }
 
 // WrapView is the wrap panel: codes, default, countdown deadline, extension.
@@ -150,11 +157,12 @@ func (e *Engine) snapshot(a *agent) AgentSnapshot {
 				s.Transfer = &tv
 			}
 			if len(c.parties) > 0 {
-				cv := ConferenceView{InteractionID: c.rec.ID, Max: MaxConferenceParties}
-				for _, p := range c.parties {
-					cv.Parties = append(cv.Parties, p.view())
-				}
+				cv := e.conferenceView(c)
 				s.Conference = &cv
+			}
+			if c.partyOf == nil {
+				ctl := e.controlsView(c)
+				s.Controls = &ctl
 			}
 			if c.campaign != nil {
 				s.Announcements = c.campaign.Announcements
@@ -185,7 +193,8 @@ func (e *Engine) callView(c *call) CallInfo {
 		CustomerNumber: c.rec.CustomerNumber, PlatformNumber: c.rec.PlatformNumber,
 		IVRText: c.rec.IVRText, IVRData: c.rec.IVRData, TimeInQueueMs: c.rec.QueueMs,
 		State: c.rec.State, ConnectedAt: c.rec.ConnectedAt, EndedAt: c.rec.EndedAt,
-		Notes: c.rec.Notes, EndReason: c.rec.EndReason,
+		Notes: c.rec.Notes, EndReason: c.rec.EndReason, HoldMs: c.rec.HoldMs,
+		TransferredFrom: c.from, ConferenceParty: c.partyOf != nil,
 	}
 	if c.campaign != nil {
 		ci.CampaignName = c.campaign.Name

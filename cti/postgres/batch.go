@@ -88,8 +88,8 @@ type batchStore struct {
 
 const interactionUpsert = `INSERT INTO interactions (id, campaign_id, direction, customer_number, platform_number,
 	ivr_text, ivr_data, agent_id, state, queued_at, offered_at, connected_at, ended_at, wrapped_at, queue_ms,
-	wrap_code, notes, end_reason, customer_channel, parent_id, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+	wrap_code, notes, end_reason, customer_channel, parent_id, updated_at, hold_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 ON CONFLICT (id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id, direction = EXCLUDED.direction,
 	customer_number = EXCLUDED.customer_number, platform_number = EXCLUDED.platform_number,
 	ivr_text = EXCLUDED.ivr_text, ivr_data = EXCLUDED.ivr_data, agent_id = EXCLUDED.agent_id,
@@ -97,13 +97,13 @@ ON CONFLICT (id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id, direction = E
 	connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, wrapped_at = EXCLUDED.wrapped_at,
 	queue_ms = EXCLUDED.queue_ms, wrap_code = EXCLUDED.wrap_code, notes = EXCLUDED.notes,
 	end_reason = EXCLUDED.end_reason, customer_channel = EXCLUDED.customer_channel,
-	parent_id = EXCLUDED.parent_id, updated_at = EXCLUDED.updated_at`
+	parent_id = EXCLUDED.parent_id, updated_at = EXCLUDED.updated_at, hold_ms = EXCLUDED.hold_ms`
 
 func (b *batchStore) upsertInteraction(in cti.Interaction) {
 	r := toRow(in)
 	b.batch.Queue(interactionUpsert, r.ID, r.CampaignID, r.Direction, r.CustomerNumber, r.PlatformNumber,
 		r.IVRText, r.IVRData, r.AgentID, r.State, r.QueuedAt, r.OfferedAt, r.ConnectedAt, r.EndedAt, r.WrappedAt,
-		r.QueueMs, r.WrapCode, r.Notes, r.EndReason, r.CustomerChannel, r.ParentID, r.UpdatedAt)
+		r.QueueMs, r.WrapCode, r.Notes, r.EndReason, r.CustomerChannel, r.ParentID, r.UpdatedAt, r.HoldMs)
 }
 
 func (b *batchStore) CreateInteraction(_ context.Context, in cti.Interaction) error {

@@ -136,6 +136,7 @@ type interactionRow struct {
 	EndedAt         *time.Time
 	WrappedAt       *time.Time
 	QueueMs         int64
+	HoldMs          int64
 	WrapCode        string
 	Notes           string
 	EndReason       string
@@ -151,7 +152,7 @@ func toRow(in cti.Interaction) interactionRow {
 		CustomerNumber: storable(in.CustomerNumber), PlatformNumber: storable(in.PlatformNumber), IVRText: storable(in.IVRText),
 		IVRData: storable(in.IVRData), AgentID: in.AgentID, State: string(in.State), QueuedAt: in.QueuedAt,
 		OfferedAt: in.OfferedAt, ConnectedAt: in.ConnectedAt, EndedAt: in.EndedAt, WrappedAt: in.WrappedAt,
-		QueueMs: in.QueueMs, WrapCode: storable(in.WrapCode), Notes: storable(in.Notes), EndReason: storable(in.EndReason),
+		QueueMs: in.QueueMs, HoldMs: in.HoldMs, WrapCode: storable(in.WrapCode), Notes: storable(in.Notes), EndReason: storable(in.EndReason),
 		CustomerChannel: storable(in.CustomerChannel), ParentID: nilIfEmpty(in.ParentID), UpdatedAt: time.Now()}
 }
 
@@ -167,7 +168,7 @@ func (r interactionRow) toInteraction() cti.Interaction {
 		CustomerNumber: r.CustomerNumber, PlatformNumber: r.PlatformNumber, IVRText: r.IVRText,
 		IVRData: r.IVRData, AgentID: r.AgentID, State: cti.CallState(r.State), QueuedAt: r.QueuedAt,
 		OfferedAt: r.OfferedAt, ConnectedAt: r.ConnectedAt, EndedAt: r.EndedAt, WrappedAt: r.WrappedAt,
-		QueueMs: r.QueueMs, WrapCode: r.WrapCode, Notes: r.Notes, EndReason: r.EndReason,
+		QueueMs: r.QueueMs, HoldMs: r.HoldMs, WrapCode: r.WrapCode, Notes: r.Notes, EndReason: r.EndReason,
 		CustomerChannel: r.CustomerChannel, ParentID: deref(r.ParentID)}
 }
 
