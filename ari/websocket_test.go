@@ -163,31 +163,38 @@ func TestRunAuthFailure(t *testing.T) {
 	}
 }
 
+// A connection that stops answering pings is dropped once PingInterval +
+// PongTimeout pass without a frame, and not before; with pongs answered it
+// stays up through many pings. The timeouts are generous next to scheduling
+// delays on a loaded machine (a 30 ms pong timeout was not).
 func TestRunPingTimeout(t *testing.T) {
+	const ping, pong = 100 * time.Millisecond, time.Second
 	f := newFakeARI(t)
 	f.noPong = true
 	c := f.client(func(cfg *Config) {
-		cfg.PingInterval = 30 * time.Millisecond
-		cfg.PongTimeout = 30 * time.Millisecond
+		cfg.PingInterval = ping
+		cfg.PongTimeout = pong
 	})
 	runClient(t, c)
 	f.waitConn()
 	expectConn(t, c, Connected)
 	start := time.Now()
 	ce := expectConn(t, c, Disconnected)
-	if time.Since(start) > 2*time.Second || ce.Err == nil {
-		t.Errorf("dead connection detected after %v: %v", time.Since(start), ce.Err)
+	if d := time.Since(start); d < ping+pong-50*time.Millisecond || d > 10*time.Second || ce.Err == nil {
+		t.Errorf("dead connection detected after %v (want about %v): %v", d, ping+pong, ce.Err)
 	}
 	// It comes back; with pongs answered it stays up through many pings.
 	f.mu.Lock()
 	f.noPong = false
 	f.mu.Unlock()
 	f.waitConn()
-	expectConn(t, c, Connected)
+	if ce := expectConn(t, c, Connected); !ce.Reconnect {
+		t.Errorf("second connection not flagged as reconnect")
+	}
 	select {
 	case ev := <-c.Events():
 		t.Errorf("unexpected %T %+v", ev, ev)
-	case <-time.After(300 * time.Millisecond):
+	case <-time.After(2*ping + 2*pong): // 20+ pings, two read deadlines
 	}
 }
 
@@ -195,8 +202,8 @@ func TestRunSlowConsumer(t *testing.T) {
 	f := newFakeARI(t)
 	c := f.client(func(cfg *Config) {
 		cfg.EventBuffer = 1
-		cfg.PingInterval = 20 * time.Millisecond
-		cfg.PongTimeout = 20 * time.Millisecond
+		cfg.PingInterval = 100 * time.Millisecond
+		cfg.PongTimeout = 300 * time.Millisecond
 	})
 	runClient(t, c)
 	ws := f.waitConn()
@@ -207,11 +214,20 @@ func TestRunSlowConsumer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // consumer stalls far longer than ping+pong
+	time.Sleep(2 * time.Second) // the consumer stalls for 5× ping+pong: the connection must survive it
 	for i := range 20 {
 		if got := nextEvent(t, c); got.GetType() != TypeChannelStateChange {
 			t.Fatalf("event %d: %T (%+v)", i, got, got)
 		}
+	}
+	// Nothing else: no Disconnected after the events, no second websocket.
+	select {
+	case ev := <-c.Events():
+		t.Errorf("after the stall: %T %+v", ev, ev)
+	case ws := <-f.connected:
+		ws.Close()
+		t.Error("the client reconnected: the stall dropped the connection")
+	default:
 	}
 }
 
