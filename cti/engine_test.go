@@ -64,6 +64,28 @@ func (f *fixture) loginPersistent(t *testing.T, id int64, ext string) {
 	f.WaitState(t, id, cti.AgentPaused, 5*time.Second)
 }
 
+// fakeSetup is setup on a fake clock that drives the engine and the
+// double: wrap limits, offer timeouts and idle order are exact and cost no
+// real time.
+func fakeSetup(t *testing.T, spec ctitest.CampaignSpec, o ctitest.Options) (*fixture, *aritest.FakeClock) {
+	o.FakeClock = aritest.NewFakeClock(time.Now())
+	return setup(t, spec, o), o.FakeClock
+}
+
+// loginAnswering logs an agent in with a persistent connection to an
+// extension that answers at once (no timer: works on a still fake clock).
+func (f *fixture) loginAnswering(t *testing.T, id int64, ext string) {
+	t.Helper()
+	f.Double.Script("PJSIP/"+ext, aritest.Behavior{})
+	if _, err := f.Engine.Login(bg, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Engine.Connect(bg, id, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: ext, Persistent: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.WaitState(t, id, cti.AgentPaused, 15*time.Second)
+}
+
 func decode[T any](t *testing.T, e cti.Envelope) T {
 	var v T
 	if err := json.Unmarshal(e.Data, &v); err != nil {
@@ -133,10 +155,13 @@ func TestInboundCallPersistentAgentFullCycle(t *testing.T) {
 	}
 }
 
+// On the fake clock: alice's phone rings for exactly the offer timeout, not
+// a moment less, then she is auto-paused and the call goes to bob.
 func TestNonPersistentMissGoesAutoPauseAndCallRequeues(t *testing.T) {
-	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{OfferTimeout: 300 * time.Millisecond})
+	const offer = 15 * time.Second
+	f, fc := fakeSetup(t, ctitest.CampaignSpec{}, ctitest.Options{OfferTimeout: offer})
 	f.Double.Script("PJSIP/1001", aritest.Behavior{NoAnswer: true})
-	f.Double.Script("PJSIP/1002", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
+	f.Double.Script("PJSIP/1002", aritest.Behavior{}) // answers at once
 	for _, id := range []int64{f.alice, f.bob} {
 		f.Engine.Login(bg, id)
 		num := map[int64]string{f.alice: "1001", f.bob: "1002"}[id]
@@ -148,17 +173,31 @@ func TestNonPersistentMissGoesAutoPauseAndCallRequeues(t *testing.T) {
 	if err := f.Engine.SetReady(bg, f.alice); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Millisecond)
+	fc.Advance(time.Second)
 	if err := f.Engine.SetReady(bg, f.bob); err != nil {
 		t.Fatal(err)
 	}
 	wb := f.WatchAgent(t, f.bob)
 	f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900124", did, nil)
-	snap := f.WaitState(t, f.alice, cti.AgentPaused, 5*time.Second)
+	f.WaitState(t, f.alice, cti.AgentReserved, 15*time.Second)
+	ctitest.Eventually(t, 15*time.Second, "alice's phone ringing", func() bool {
+		for _, c := range f.Double.Channels() {
+			if strings.HasPrefix(c.Name, "PJSIP/1001-") && c.State == "Ringing" {
+				return true
+			}
+		}
+		return false
+	})
+	fc.Advance(offer - time.Millisecond)
+	if s, _ := f.Engine.Snapshot(bg, f.alice); s.State.State != cti.AgentReserved {
+		t.Fatalf("alice %s a millisecond before the offer timeout, want still reserved", s.State.State)
+	}
+	fc.Advance(time.Millisecond)
+	snap := f.WaitState(t, f.alice, cti.AgentPaused, 15*time.Second)
 	if snap.State.PauseReason != "Auto Pause" {
 		t.Fatalf("alice pause reason %q, want Auto Pause", snap.State.PauseReason)
 	}
-	info := decode[cti.CallInfo](t, wb.Next("call.connected", 5*time.Second))
+	info := decode[cti.CallInfo](t, wb.Next("call.connected", 15*time.Second))
 	if info.CustomerNumber != "+447700900124" {
 		t.Fatalf("bob got %+v", info)
 	}
@@ -225,31 +264,38 @@ func TestManualCallSkipCampaignBusy(t *testing.T) {
 	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
 }
 
+// On the fake clock: the wrap deadline is exact, an extension moves it by
+// the campaign's seconds, and auto-wrap fires at the new deadline, not a
+// millisecond before.
 func TestAutoWrapAppliesDefaultCodeAndExtend(t *testing.T) {
-	f := setup(t, ctitest.CampaignSpec{WrapLimit: 1, ExtendWrap: 1}, ctitest.Options{})
+	const limit, extend = 30 * time.Second, 15 * time.Second
+	f, fc := fakeSetup(t, ctitest.CampaignSpec{WrapLimit: 30, ExtendWrap: 15}, ctitest.Options{})
 	w := f.WatchAgent(t, f.alice)
-	f.loginPersistent(t, f.alice, "1001")
+	f.loginAnswering(t, f.alice, "1001")
 	f.Engine.SetReady(bg, f.alice)
 	cust := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900125", did, nil)
-	info := decode[cti.CallInfo](t, w.Next("call.connected", 5*time.Second))
+	info := decode[cti.CallInfo](t, w.Next("call.connected", 15*time.Second))
 	f.Double.HangupChannel(cust, 16)
-	wrap := decode[cti.WrapView](t, w.Next("wrap.started", 5*time.Second))
-	if wrap.Deadline == nil || wrap.DefaultCode != "SALE" || wrap.ExtendSeconds != 1 {
-		t.Fatalf("wrap view %+v", wrap)
+	wrap := decode[cti.WrapView](t, w.Next("wrap.started", 15*time.Second))
+	started := fc.Now()
+	if wrap.Deadline == nil || !wrap.Deadline.Equal(started.Add(limit)) || wrap.DefaultCode != "SALE" || wrap.ExtendSeconds != 15 {
+		t.Fatalf("wrap view %+v, want deadline %v (wrap start + %v)", wrap, started.Add(limit), limit)
 	}
-	start := time.Now()
+	fc.Advance(20 * time.Second)
 	if err := f.Engine.ExtendWrap(bg, f.alice); err != nil {
 		t.Fatal(err)
 	}
-	ext := decode[cti.WrapView](t, w.Next("wrap.extended", time.Second))
-	if !ext.Deadline.After(*wrap.Deadline) {
-		t.Fatalf("extend did not move the deadline: %v → %v", wrap.Deadline, ext.Deadline)
+	ext := decode[cti.WrapView](t, w.Next("wrap.extended", 15*time.Second))
+	if ext.Deadline == nil || !ext.Deadline.Equal(started.Add(limit+extend)) {
+		t.Fatalf("extended deadline %v, want %v (the old deadline + %v)", ext.Deadline, started.Add(limit+extend), extend)
 	}
-	w.Next("wrap.auto", 5*time.Second)
-	if time.Since(start) < 1500*time.Millisecond {
-		t.Fatalf("auto-wrap fired before the extended deadline")
+	fc.Advance(limit + extend - 20*time.Second - time.Millisecond)
+	if s, _ := f.Engine.Snapshot(bg, f.alice); s.State.State != cti.AgentOnWrap {
+		t.Fatalf("alice %s a millisecond before the extended deadline, want on wrap", s.State.State)
 	}
-	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
+	fc.Advance(time.Millisecond)
+	w.Next("wrap.auto", 15*time.Second)
+	f.WaitState(t, f.alice, cti.AgentReady, 15*time.Second)
 	f.Engine.Flush(bg)
 	var code string
 	f.DB.Raw(`SELECT wrap_code FROM interactions WHERE id = ?`, info.InteractionID).Scan(&code)
@@ -416,23 +462,25 @@ func TestCallerGoneAtConnectEndsCallWithoutRetrying(t *testing.T) {
 // TestLongestIdleAgentTakesTheCall: callers go to the agent who has been
 // Ready longest, and an agent back from a call joins the end of the line.
 func TestLongestIdleAgentTakesTheCall(t *testing.T) {
-	f := setup(t, ctitest.CampaignSpec{WrapLimit: 1}, ctitest.Options{})
-	f.loginPersistent(t, f.bob, "1002")
-	f.loginPersistent(t, f.alice, "1001")
-	// Bob becomes Ready first, then Alice.
+	f, fc := fakeSetup(t, ctitest.CampaignSpec{WrapLimit: 30}, ctitest.Options{})
+	f.loginAnswering(t, f.bob, "1002")
+	f.loginAnswering(t, f.alice, "1001")
+	// Bob becomes Ready first, then Alice, a second later.
 	for _, id := range []int64{f.bob, f.alice} {
 		if err := f.Engine.SetReady(bg, id); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
+		fc.Advance(time.Second)
 	}
 	cust := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900001", did, nil)
-	f.WaitState(t, f.bob, cti.AgentOnCall, 5*time.Second)
+	f.WaitState(t, f.bob, cti.AgentOnCall, 15*time.Second)
 	f.Double.HangupChannel(cust, 16)
-	f.WaitState(t, f.bob, cti.AgentReady, 5*time.Second) // auto-wrap after 1 s
+	f.WaitState(t, f.bob, cti.AgentOnWrap, 15*time.Second)
+	fc.Advance(30 * time.Second) // auto-wrap: bob is Ready again, at the end of the line
+	f.WaitState(t, f.bob, cti.AgentReady, 15*time.Second)
 	// Alice has now been idle longer than Bob.
 	cust = f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900002", did, nil)
-	f.WaitState(t, f.alice, cti.AgentOnCall, 5*time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnCall, 15*time.Second)
 	if bad := f.Engine.CheckInvariants(bg); len(bad) > 0 {
 		t.Fatal(bad)
 	}
