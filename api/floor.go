@@ -100,9 +100,10 @@ func (s *Server) floorHub() *floorHub {
 	return h.(*floorHub)
 }
 
-// floorRoutes registers the floor feed, its ticket and supervisor actions.
+// floorRoutes registers the floor feed's ticket and supervisor actions (the
+// feed itself, authenticated by its ticket, is registered before the
+// bearer-token group in routes).
 func (s *Server) floorRoutes(v1, authed fiber.Router) {
-	v1.Get("/supervisor/ws", s.floorUpgrade, s.floorHandler())
 	sup := authed.Group("/supervisor", requireRole(cti.RoleSupervisor, cti.RoleAdmin))
 	sup.Post("/ws-ticket", s.floorTicket)
 	sup.Get("/floor", s.floorSnapshot)

@@ -202,6 +202,7 @@ func (s *Server) routes() {
 	v1.Get("/openapi.json", s.openapi)
 	v1.Post("/auth/login", s.login)
 	v1.Get("/ws", s.wsUpgrade, s.wsHandler())
+	v1.Get("/supervisor/ws", s.floorUpgrade, s.floorHandler()) // the floor feed (floor.go)
 
 	// The dialplan's workflow steps, authenticated by a shared secret (not
 	// a bearer token), so before the authenticated group.
