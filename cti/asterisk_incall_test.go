@@ -2,6 +2,9 @@ package cti_test
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -12,253 +15,572 @@ import (
 	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti"
 	"github.com/ctid/ctid/cti/ctitest"
+	"github.com/ctid/ctid/cti/ctitest/sipphone"
 )
 
-// realStack starts a real Asterisk and the engine on it: agents' phones and
-// the carrier are Local channels into asterisk-conf's test contexts.
-func realStack(t *testing.T, spec ctitest.CampaignSpec) (*ctitest.Stack, int64, func(id, ctx string, vars map[string]string)) {
-	tg := aritest.AsteriskTarget(t)
-	return realStackOn(t, &tg, spec)
+// The in-call scenarios (transfers, conferences, recording, payment,
+// announcements) on a real Asterisk with a registered agent phone and the
+// carrier behind the PJSIP trunk, with the production dial strings
+// (PJSIP/<ext>, PJSIP/<E.164>@trunk). Every party talks its own tone, so
+// each assertion is about who a person hears.
+const (
+	hzCustomer = 600  // the caller on the DID
+	hzAgent    = 1000 // alice's phone, 1001
+)
+
+// hzParty are the tones of the numbers the agent consults or adds to a
+// conference, in the order they are called.
+var hzParty = []float64{1400, 1800, 2200}
+
+const (
+	incallDID      = "5550100"
+	incallPlatform = "+442071234567"
+)
+
+// inCallRig is ctid on a real Asterisk with alice Ready on a nailed-up leg
+// to her registered phone 1001 (which talks hzAgent), and the carrier.
+type inCallRig struct {
+	st      *ctitest.Stack
+	ast     *aritest.Asterisk
+	alice   int64
+	camp    int64
+	carrier *sipphone.Carrier
+	phone   *sipphone.Phone
+	leg     *sipphone.Call // alice's persistent leg, as her phone sees it
+	w       *ctitest.Watch
 }
 
-// realStackOn is realStack on a target the test already holds (for its
-// ports). Alice ends up Ready with a persistent leg to Local/1001@test-answer.
-func realStackOn(t *testing.T, tg *aritest.Target, spec ctitest.CampaignSpec) (*ctitest.Stack, int64, func(id, ctx string, vars map[string]string)) {
-	var alice int64
-	st := ctitest.StartSeeded(t, ctitest.Options{Target: tg, OfferTimeout: 3 * time.Second, Tune: func(o *cti.Options) {
-		o.AgentEndpoint = func(n string) string { return "Local/" + n + "@test-answer" }
-		o.TrunkEndpoint = func(n string) string { return "Local/" + strings.TrimPrefix(n, "+") + "@test-answer" }
-	}}, func(db *gorm.DB) {
-		alice = ctitest.Agent(t, db, "alice", "1001")
-		spec.Agents, spec.Name, spec.DID, spec.Platform, spec.Codes = []int64{alice}, "Real", "5550100", "+442071234567", []string{"DONE"}
-		ctitest.Campaign(t, db, spec)
+// newInCallRig starts the rig on campaign "Real" built from spec; seed,
+// if set, adds rows for the campaign (announcements) before ctid loads.
+func newInCallRig(t *testing.T, spec ctitest.CampaignSpec, seed func(db *gorm.DB, camp int64)) *inCallRig {
+	t.Helper()
+	tg := aritest.AsteriskTarget(t)
+	r := &inCallRig{ast: tg.Asterisk}
+	r.st = ctitest.StartSeeded(t, ctitest.Options{Target: &tg, OfferTimeout: 15 * time.Second}, func(db *gorm.DB) {
+		r.alice = ctitest.Agent(t, db, "alice", "1001")
+		spec.Agents, spec.Name, spec.DID, spec.Platform, spec.Codes = []int64{r.alice}, "Real", incallDID, incallPlatform, []string{"DONE"}
+		r.camp = ctitest.Campaign(t, db, spec)
+		if seed != nil {
+			seed(db, r.camp)
+		}
 	})
+	r.phone = sipphone.NewPhone(t, r.ast, "1001", sipphone.WithTone(hzAgent))
+	r.carrier = sipphone.NewCarrier(t, r.ast)
+	r.w = r.st.WatchAgent(t, r.alice)
 	ctx := context.Background()
-	st.Engine.Login(ctx, alice)
-	if err := st.Engine.Connect(ctx, alice, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: "1001", Persistent: true}); err != nil {
+	r.st.Engine.Login(ctx, r.alice)
+	if err := r.st.Engine.Connect(ctx, r.alice, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: "1001", Persistent: true}); err != nil {
 		t.Fatal(err)
 	}
-	st.WaitState(t, alice, cti.AgentPaused, 10*time.Second)
-	st.Engine.SetReady(ctx, alice)
-	// customer originates a caller on the DID whose own side runs dpctx.
-	customer := func(id, dpctx string, vars map[string]string) {
-		_, err := st.ARI.Channels.Originate(ctx, ari.OriginateRequest{Endpoint: "Local/5550100@test-customer",
-			Context: dpctx, Extension: "s", Priority: 1, CallerID: "+447700900123", ChannelID: id, Variables: vars})
-		if err != nil {
-			t.Fatal(err)
+	r.leg = r.phone.NextCall(15 * time.Second)
+	r.leg.WaitAnswered(15 * time.Second)
+	r.st.WaitState(t, r.alice, cti.AgentPaused, 15*time.Second)
+	if err := r.st.Engine.SetReady(ctx, r.alice); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// inbound: the carrier calls the DID from number, the caller talks
+// hzCustomer and reaches alice; both hear each other.
+func (r *inCallRig) inbound(t *testing.T, from string) (*sipphone.Call, cti.CallInfo) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cust, err := r.carrier.Call(ctx, incallDID, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust.Play(hzCustomer)
+	info := decode[cti.CallInfo](t, r.w.Next("call.connected", 20*time.Second))
+	if info.CustomerNumber != from {
+		t.Fatalf("connected %+v, want the caller %s", info, from)
+	}
+	hearEachOther(t, r.leg, hzAgent, cust, hzCustomer)
+	return cust, info
+}
+
+// dialled takes the carrier's next call (a number the agent consults or
+// adds), checks the number, and makes that person talk hz.
+func (r *inCallRig) dialled(t *testing.T, want string, hz float64) *sipphone.Call {
+	t.Helper()
+	c := r.carrier.NextCall(20 * time.Second)
+	if c.Dialled != want {
+		t.Fatalf("the carrier was asked for %q, want %s", c.Dialled, want)
+	}
+	c.Play(hz)
+	return c
+}
+
+func (r *inCallRig) waitXfer(t *testing.T, state cti.XferState) {
+	t.Helper()
+	ctitest.Eventually(t, 20*time.Second, "transfer "+string(state), func() bool {
+		s, _ := r.st.Engine.Snapshot(context.Background(), r.alice)
+		return s.Transfer != nil && s.Transfer.State == state
+	})
+}
+
+func (r *inCallRig) waitParties(t *testing.T, n int) {
+	t.Helper()
+	ctitest.Eventually(t, 20*time.Second, fmt.Sprintf("%d conference parties", n), func() bool {
+		s, _ := r.st.Engine.Snapshot(context.Background(), r.alice)
+		return s.Conference != nil && len(s.Conference.Parties) == n
+	})
+}
+
+// gotBye waits for Asterisk to end c (the phone's "ended": a BYE it
+// received, not one it sent).
+func gotBye(t *testing.T, c *sipphone.Call) {
+	t.Helper()
+	if why := c.WaitEnded(15 * time.Second); why != "ended" {
+		t.Fatalf("%s: %s, want a BYE from Asterisk", c, why)
+	}
+}
+
+// hearEachOther asserts that two parties hear each other's tone and not
+// their own.
+func hearEachOther(t *testing.T, a *sipphone.Call, aHz float64, b *sipphone.Call, bHz float64) {
+	t.Helper()
+	hearsOnly(t, a, aHz, bHz)
+	hearsOnly(t, b, bHz, aHz)
+}
+
+// hearsOnly waits until c hears every tone of others in one second, then
+// checks it did not hear its own tone in that second.
+func hearsOnly(t *testing.T, c *sipphone.Call, own float64, others ...float64) sipphone.Level {
+	t.Helper()
+	l := c.WaitLevel(fmt.Sprint(others, " Hz"), 20*time.Second, func(l sipphone.Level) bool {
+		for _, hz := range others {
+			if !l.Hears(hz) {
+				return false
+			}
+		}
+		return true
+	})
+	if own > 0 && l.Tone(own) >= sipphone.AbsentMax {
+		t.Fatalf("%s hears itself: %v", c, l)
+	}
+	t.Logf("%s hears %v", c, l)
+	return l
+}
+
+// talksFor listens to c for d and fails unless every second carried the
+// tones of others and none of notHz: a conversation that carries on.
+func talksFor(t *testing.T, c *sipphone.Call, d time.Duration, others []float64, notHz ...float64) {
+	t.Helper()
+	for i, l := range c.Listen(d) {
+		for _, hz := range others {
+			if !l.Hears(hz) {
+				t.Fatalf("%s lost %.0f Hz at +%ds: %v", c, hz, i, l)
+			}
+		}
+		for _, hz := range notHz {
+			if l.Tone(hz) >= sipphone.AbsentMax {
+				t.Fatalf("%s heard %.0f Hz at +%ds: %v", c, hz, i, l)
+			}
 		}
 	}
-	return st, alice, customer
 }
 
+// onHold asserts what a held customer hears: music (broadband), and in no
+// second of d a voice among notHz (the agent, the consulted party).
+// Against music the absolute AbsentMax does not apply (music has some
+// energy at every frequency): a voice is heard when its tone holds
+// ToneShareMax of the power.
+func onHold(t *testing.T, cust *sipphone.Call, d time.Duration, notHz ...float64) {
+	t.Helper()
+	t.Logf("held customer hears %v", cust.WaitBroadband(20*time.Second, notHz...))
+	for i, l := range cust.Listen(d) {
+		if !l.Broadband() {
+			t.Errorf("held customer at +%ds: not music: %v", i, l)
+		}
+		for _, hz := range notHz {
+			if l.ToneShare(hz) >= sipphone.ToneShareMax || l.Hears(hz) {
+				t.Errorf("held customer at +%ds hears %.0f Hz (%.0f%% of the power): %v", i, hz, 100*l.ToneShare(hz), l)
+			}
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// TestAsteriskConferenceLeaveAndTerminate: alice consults a number (the
+// carrier receives the INVITE, the party answers talking its tone) while
+// the customer hears music → merge → everybody hears everybody → parties
+// are added up to the campaign's limit (DefaultMaxConferenceParties) and
+// one more is refused → alice leaves: the customer and the parties go on
+// talking, alice's phone hears none of them → the customer hangs up and
+// every party gets a BYE. A second call: consult, merge, terminate: the
+// customer and the party both get a BYE, alice's leg stays up.
 func TestAsteriskConferenceLeaveAndTerminate(t *testing.T) {
-	st, alice, customer := realStack(t, ctitest.CampaignSpec{})
+	r := newInCallRig(t, ctitest.CampaignSpec{}, nil)
+	st, alice := r.st, r.alice
 	ctx := context.Background()
-	w := st.WatchAgent(t, alice)
-	customer("c1", "test-answer", nil)
-	w.Next("call.connected", 10*time.Second)
-	if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+442079460001", Mode: "consult"}); err != nil {
+	cust, info := r.inbound(t, "+447700900123")
+
+	if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "020 7946 0001", Mode: "consult"}); err != nil {
 		t.Fatal(err)
 	}
-	ctitest.Eventually(t, 10*time.Second, "consulting", func() bool {
-		s, _ := st.Engine.Snapshot(ctx, alice)
-		return s.Transfer != nil && s.Transfer.State == cti.XferConsulting
-	})
+	p1 := r.dialled(t, "+442079460001", hzParty[0])
+	if p1.From != incallDID && p1.PAI != incallDID {
+		t.Errorf("caller id shown to the consulted number: From %q PAI %q, want the DID the customer called (%s)", p1.From, p1.PAI, incallDID)
+	}
+	r.waitXfer(t, cti.XferConsulting)
+	hearEachOther(t, r.leg, hzAgent, p1, hzParty[0])
+	onHold(t, cust, 2*time.Second, hzAgent, hzParty[0])
 	if _, err := st.Engine.TransferAction(ctx, alice, "merge"); err != nil {
 		t.Fatal(err)
 	}
-	for i := 2; i <= 4; i++ {
-		if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+44207946000" + itoa(int64(i))}); err != nil {
+	r.waitParties(t, 1)
+	parties := []*sipphone.Call{p1}
+	hearsOnly(t, cust, hzCustomer, hzAgent, hzParty[0])
+	hearsOnly(t, p1, hzParty[0], hzCustomer, hzAgent)
+	hearsOnly(t, r.leg, hzAgent, hzCustomer, hzParty[0])
+
+	// Up to the limit: each new number joins as it answers.
+	limit := cti.DefaultMaxConferenceParties
+	if s, _ := st.Engine.Snapshot(ctx, alice); s.Conference == nil || s.Conference.Max != limit {
+		t.Fatalf("conference view %+v, want the default limit %d", s.Conference, limit)
+	}
+	for i := 1; i < limit; i++ {
+		num := fmt.Sprintf("+44207946000%d", i+1)
+		if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: num}); err != nil {
 			t.Fatal(err)
 		}
-		ctitest.Eventually(t, 10*time.Second, "party joined", func() bool {
-			s, _ := st.Engine.Snapshot(ctx, alice)
-			return s.Conference != nil && len(s.Conference.Parties) == i
-		})
+		parties = append(parties, r.dialled(t, num, hzParty[i]))
+		r.waitParties(t, i+1)
 	}
-	if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+442079460005"}); cti.KindOf(err) != cti.KindConflict {
-		t.Fatalf("5th party: %v", err)
+	if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+442079460009"}); cti.KindOf(err) != cti.KindConflict {
+		t.Fatalf("a party beyond the limit of %d: %v, want a conflict", limit, err)
+	}
+	if n := r.carrier.Invites(); n != limit {
+		t.Fatalf("the carrier received %d INVITEs, want the %d parties'", n, limit)
+	}
+	everyone := map[*sipphone.Call]float64{cust: hzCustomer, r.leg: hzAgent}
+	for i, p := range parties {
+		everyone[p] = hzParty[i]
+	}
+	for c, own := range everyone {
+		var others []float64
+		for _, hz := range everyone {
+			if hz != own {
+				others = append(others, hz)
+			}
+		}
+		hearsOnly(t, c, own, others...)
 	}
 	talk := "agent-" + itoa(alice)
-	b, _ := st.ARI.Bridges.Get(ctx, talk)
-	if b == nil || len(b.Channels) != 6 { // agent, customer, 4 parties
-		t.Fatalf("conference bridge: %+v", b)
+	if b, _ := st.ARI.Bridges.Get(ctx, talk); b == nil || len(b.Channels) != 2+limit {
+		t.Fatalf("conference bridge: %+v, want agent, customer and %d parties", b, limit)
 	}
+
+	// Alice leaves: the others carry on in a bridge of their own.
 	if err := st.Engine.ConferenceEnd(ctx, alice, false); err != nil {
 		t.Fatal(err)
 	}
-	st.WaitState(t, alice, cti.AgentOnWrap, 5*time.Second)
-	// The conference goes on in Asterisk without the agent.
-	bs, _ := st.ARI.Bridges.List(ctx)
+	st.WaitState(t, alice, cti.AgentOnWrap, 15*time.Second)
 	var conf *ari.Bridge
-	for i := range bs {
-		if strings.HasPrefix(bs[i].ID, "conf-") {
-			conf = &bs[i]
+	ctitest.Eventually(t, 15*time.Second, "the conference without alice", func() bool {
+		bs, _ := st.ARI.Bridges.List(ctx)
+		for i := range bs {
+			if strings.HasPrefix(bs[i].ID, "conf-") && len(bs[i].Channels) == 1+limit {
+				conf = &bs[i]
+			}
+		}
+		b, _ := st.ARI.Bridges.Get(ctx, talk)
+		return conf != nil && b != nil && len(b.Channels) == 1
+	})
+	partyHz := hzParty[:limit]
+	talksFor(t, cust, 3*time.Second, partyHz, hzAgent)
+	for i, p := range parties {
+		var others []float64
+		others = append(others, hzCustomer)
+		for j, hz := range partyHz {
+			if j != i {
+				others = append(others, hz)
+			}
+		}
+		hearsOnly(t, p, hzParty[i], others...)
+		if l := p.Level(); l.Tone(hzAgent) >= sipphone.AbsentMax {
+			t.Fatalf("party %d still hears alice: %v", i+1, l)
 		}
 	}
-	if conf == nil || len(conf.Channels) != 5 {
-		t.Fatalf("conference after leave: %+v", bs)
+	r.leg.WaitSilence(10 * time.Second)
+	for i, l := range r.leg.Listen(2 * time.Second) {
+		if !l.Silent() {
+			t.Fatalf("alice's phone after she left, +%ds: %v", i, l)
+		}
 	}
-	if b, _ := st.ARI.Bridges.Get(ctx, talk); len(b.Channels) != 1 {
-		t.Fatalf("agent bridge after leave: %+v", b)
-	}
-	st.Engine.Wrap(ctx, alice, cti.WrapRequest{Code: "DONE"})
-
-	// A second call: consult, merge, terminate ends every call.
-	customer("c2", "test-answer", nil)
-	w.Next("call.connected", 10*time.Second)
-	v2, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+442079460009", Mode: "consult"})
-	if err != nil {
+	if err := st.Engine.Wrap(ctx, alice, cti.WrapRequest{Code: "DONE", Next: "ready"}); err != nil {
 		t.Fatal(err)
 	}
-	ctitest.Eventually(t, 10*time.Second, "consulting", func() bool {
-		s, _ := st.Engine.Snapshot(ctx, alice)
-		return s.Transfer != nil && s.Transfer.State == cti.XferConsulting
-	})
-	st.Engine.TransferAction(ctx, alice, "merge")
+	// The customer hangs up: nobody is left to hold the conference.
+	if err := cust.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parties {
+		gotBye(t, p)
+	}
+	st.Engine.Flush(ctx)
+	var first struct{ State, EndReason string }
+	st.DB.Raw(`SELECT state, end_reason FROM interactions WHERE id = ?`, info.InteractionID).Scan(&first)
+	var child struct {
+		State string
+		N     int
+	}
+	st.DB.Raw(`SELECT max(state) AS state, count(*) AS n FROM interactions WHERE parent_id = ?`, info.InteractionID).Scan(&child)
+	if first.State != "wrapped" || first.EndReason != "agent left the conference" || child.N != 1 || child.State != "ended" {
+		t.Fatalf("records: alice's %+v, the conference that carried on %+v", first, child)
+	}
+
+	// A second call: consult, merge, terminate.
+	st.WaitState(t, alice, cti.AgentReady, 10*time.Second)
+	cust2, _ := r.inbound(t, "+447700900456")
+	if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+442079460010", Mode: "consult"}); err != nil {
+		t.Fatal(err)
+	}
+	p := r.dialled(t, "+442079460010", hzParty[0])
+	r.waitXfer(t, cti.XferConsulting)
+	hearEachOther(t, r.leg, hzAgent, p, hzParty[0])
+	if _, err := st.Engine.TransferAction(ctx, alice, "merge"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitParties(t, 1)
+	hearsOnly(t, cust2, hzCustomer, hzAgent, hzParty[0])
 	if err := st.Engine.ConferenceEnd(ctx, alice, true); err != nil {
 		t.Fatal(err)
 	}
-	st.WaitState(t, alice, cti.AgentOnWrap, 5*time.Second)
-	ctitest.Eventually(t, 10*time.Second, "only the agent leg left", func() bool {
-		chans, _ := st.ARI.Channels.List(ctx)
-		n := 0
-		for _, c := range chans {
-			if strings.HasPrefix(c.ID, "c2") || strings.HasPrefix(c.ID, "xf-"+v2.ID) {
-				n++
-			}
-		}
-		return n == 0
-	})
+	gotBye(t, cust2)
+	gotBye(t, p)
+	st.WaitState(t, alice, cti.AgentOnWrap, 15*time.Second)
+	select {
+	case <-r.leg.Ended():
+		t.Fatalf("alice's nailed-up leg ended with the conference: %s", r.leg.EndReason())
+	default:
+	}
+	r.leg.WaitSilence(10 * time.Second)
+	if n := r.phone.Invites(); n != 1 {
+		t.Fatalf("alice's phone received %d INVITEs, want only the nailed-up leg's", n)
+	}
 }
 
-func TestAsteriskRecordingSpansTransferWithPauseAndBookmark(t *testing.T) {
-	st, alice, customer := realStack(t, ctitest.CampaignSpec{Recording: true})
+// TestAsteriskConsultPrivacy is issue 15 item 9 on real phones: consult →
+// cancel → consult again. On both consults the customer hears music and
+// never the agent or the consulted party; after each cancel the party
+// gets a BYE and customer and agent hear each other again. (The second
+// consult once reused the first one's hold bridge id, Asterisk refused it
+// and the customer stayed in the talk bridge, hearing the consult.)
+func TestAsteriskConsultPrivacy(t *testing.T) {
+	r := newInCallRig(t, ctitest.CampaignSpec{}, nil)
+	st, alice := r.st, r.alice
 	ctx := context.Background()
-	w := st.WatchAgent(t, alice)
-	customer("r1", "test-milliwatt", nil)
-	info := decode[cti.CallInfo](t, w.Next("call.connected", 10*time.Second))
-	ctitest.Eventually(t, 10*time.Second, "recorder started", func() bool {
+	cust, _ := r.inbound(t, "+447700900123")
+	for round, num := range []string{"+442079460001", "+442079460002"} {
+		if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: num, Mode: "consult"}); err != nil {
+			t.Fatalf("consult %d: %v", round+1, err)
+		}
+		p := r.dialled(t, num, hzParty[round])
+		r.waitXfer(t, cti.XferConsulting)
+		hearEachOther(t, r.leg, hzAgent, p, hzParty[round])
+		onHold(t, cust, 3*time.Second, hzAgent, hzParty[round])
+		if l := r.leg.Level(); l.Tone(hzCustomer) >= sipphone.AbsentMax {
+			t.Fatalf("consult %d: alice hears the held customer: %v", round+1, l)
+		}
+		if _, err := st.Engine.TransferAction(ctx, alice, "cancel"); err != nil {
+			t.Fatalf("cancel %d: %v", round+1, err)
+		}
+		gotBye(t, p)
+		hearEachOther(t, r.leg, hzAgent, cust, hzCustomer)
+	}
+	bs, _ := st.ARI.Bridges.List(ctx)
+	for _, b := range bs {
+		if strings.HasPrefix(b.ID, "hold-") {
+			t.Errorf("a hold bridge outlived its consult: %+v", b)
+		}
+	}
+}
+
+// TestAsteriskRecordingSpansTransferWithPauseAndBookmark: a recorded call
+// with the recording paused for a while, a bookmark, then a blind transfer
+// to a number; the file is downloaded through ARI and measured. Its length
+// is the call's minus the pause; the customer's tone and the agent's are
+// in it, the tone the customer talked only while paused is not, the
+// party's after the transfer is (the recording follows the customer), and
+// the bookmark's offset is where the file shows the customer's tone change
+// that the test made at the bookmark.
+func TestAsteriskRecordingSpansTransferWithPauseAndBookmark(t *testing.T) {
+	// The customer's tone marks the file: hzCustomer until the pause,
+	// hzPaused only while paused, hzResumed from the resume, hzAfterMark
+	// from the bookmark on.
+	const hzPaused, hzResumed, hzAfterMark = 1800, 2600, 2200
+	r := newInCallRig(t, ctitest.CampaignSpec{Recording: true}, nil)
+	st, alice := r.st, r.alice
+	ctx := context.Background()
+	cust, info := r.inbound(t, "+447700900123")
+	ctitest.Eventually(t, 15*time.Second, "recorder started", func() bool {
 		s, _ := st.Engine.Snapshot(ctx, alice)
 		return s.Recording != nil && s.Recording.Icon == "red"
 	})
-	start := time.Now()
-	time.Sleep(2 * time.Second)
+	talksFor(t, r.leg, 3*time.Second, []float64{hzCustomer})
+
+	pauseAt := time.Now()
 	if err := st.Engine.PauseRecording(ctx, alice, true); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
-	st.Engine.PauseRecording(ctx, alice, false)
-	time.Sleep(time.Second)
-	bm, err := st.Engine.AddBookmark(ctx, alice, "truth is ~3 s")
+	cust.Play(hzPaused)
+	talksFor(t, r.leg, 3*time.Second, []float64{hzPaused}) // the call goes on; only the file stops
+	cust.Play(hzResumed)
+	// What the customer said while paused is still on its way through
+	// Asterisk (tens of milliseconds); it must not land after the resume.
+	r.leg.WaitHears(hzResumed, 10*time.Second)
+	if err := st.Engine.PauseRecording(ctx, alice, false); err != nil {
+		t.Fatal(err)
+	}
+	resumeAt := time.Now()
+	paused := resumeAt.Sub(pauseAt)
+	talksFor(t, r.leg, 2*time.Second, []float64{hzResumed})
+
+	markAt := time.Now()
+	bm, err := st.Engine.AddBookmark(ctx, alice, "the customer changes tone here")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bm.OffsetMs < 2000 || bm.OffsetMs > 4000 {
-		t.Fatalf("bookmark offset %d ms, want 3000 ± 1000", bm.OffsetMs)
+	cust.Play(hzAfterMark)
+	talksFor(t, r.leg, 2*time.Second, []float64{hzAfterMark})
+
+	// Blind transfer to a number: the customer talks to the party, alice wraps.
+	r.carrier.SetPolicy(sipphone.AnswerAfter(2 * time.Second)) // the customer waits on hold
+	if _, err := st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+442079460001"}); err != nil {
+		t.Fatal(err)
 	}
-	// Blind transfer to a number: the recording follows the customer.
-	st.Engine.Transfer(ctx, alice, cti.TransferRequest{Type: "number", Target: "+442079460001"})
-	st.WaitState(t, alice, cti.AgentOnWrap, 10*time.Second)
-	time.Sleep(2 * time.Second)
-	st.ARI.Channels.Hangup(ctx, "r1", "normal")
-	wall := time.Since(start)
+	p := r.dialled(t, "+442079460001", hzParty[0])
+	st.WaitState(t, alice, cti.AgentOnWrap, 20*time.Second)
+	hearEachOther(t, cust, hzAfterMark, p, hzParty[0])
+	talksFor(t, cust, 2*time.Second, []float64{hzParty[0]}, hzAgent)
+	if err := cust.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hungUp := time.Now()
+	gotBye(t, p) // nobody left to talk to
+
 	var rec struct {
 		Name       string
 		DurationMs int64
 		State      string
+		StartedAt  time.Time // ctid's clock at RecordingStarted: the file's zero
 	}
-	ctitest.Eventually(t, 15*time.Second, "recording finished", func() bool {
+	ctitest.Eventually(t, 20*time.Second, "recording finished", func() bool {
 		st.Engine.Flush(ctx)
-		st.DB.Raw(`SELECT name, duration_ms, state FROM recordings WHERE interaction_id = ?`, info.InteractionID).Scan(&rec)
+		st.DB.Raw(`SELECT name, duration_ms, state, started_at FROM recordings WHERE interaction_id = ?`, info.InteractionID).Scan(&rec)
 		return rec.State == "stopped"
 	})
+	wall := hungUp.Sub(rec.StartedAt)
+	wantMark := markAt.Sub(rec.StartedAt) - paused
+	if d := time.Duration(bm.OffsetMs)*time.Millisecond - wantMark; d < -500*time.Millisecond || d > 500*time.Millisecond {
+		t.Errorf("bookmark offset %d ms, want %v (time since the recording started, minus the pause) ± 500 ms", bm.OffsetMs, wantMark.Round(time.Millisecond))
+	}
 	var n int64
 	st.DB.Raw(`SELECT count(*) FROM recordings`).Scan(&n)
 	if n != 1 {
 		t.Fatalf("%d recordings, want one spanning the transfer", n)
 	}
-	// Pause shortens it: ~2 s of the wall time is missing from the file.
-	got := time.Duration(rec.DurationMs) * time.Millisecond
-	if got > wall-1500*time.Millisecond || got < wall-4*time.Second {
-		t.Fatalf("recording %v for a %v call with 2 s paused", got, wall)
-	}
-	stored, err := st.ARI.Recordings.GetStored(ctx, rec.Name)
-	if err != nil || stored.Format != "wav" {
-		t.Fatalf("stored recording: %+v %v", stored, err)
-	}
-	t.Logf("recording %s: %v for %v of call, bookmark at %d ms", rec.Name, got, wall.Round(100*time.Millisecond), bm.OffsetMs)
-}
-
-// TestAsteriskPaymentDigitsNeverReachAgent: the customer's side keys a card
-// (SendDTMF in [test-dtmf]); the capture sees every digit and the agent's
-// phone receives none (a second app watches the agent leg's far half).
-func TestAsteriskPaymentDigitsNeverReachAgent(t *testing.T) {
-	st, alice, customer := realStack(t, ctitest.CampaignSpec{Recording: true, Payment: `{"kind":"sandbox","currency":"GBP"}`})
-	ctx := context.Background()
-	w := st.WatchAgent(t, alice)
-	probe, _ := probeAgentPhone(t, st)
-	leaked := make(chan string, 64)
-	go func() {
-		for ev := range probe.Events() {
-			if d, ok := ev.(*ari.ChannelDtmfReceived); ok {
-				leaked <- d.Digit
-			}
-		}
-	}()
-	customer("p1", "test-dtmf", map[string]string{"DTMF_DELAY": "4", "DTMF_DIGITS": "4242424242424242#123"})
-	w.Next("call.connected", 10*time.Second)
-	if _, err := st.Engine.StartPayment(ctx, alice); err != nil {
-		t.Fatal(err)
-	}
-	ctitest.Eventually(t, 20*time.Second, "card and CVV captured", func() bool {
-		s, _ := st.Engine.Snapshot(ctx, alice)
-		return s.Payment != nil && s.Payment.Progress.CVVValid
-	})
-	s, _ := st.Engine.Snapshot(ctx, alice)
-	if s.Payment.Progress.CardLast4 != "4242" {
-		t.Fatalf("progress %+v", s.Payment.Progress)
-	}
-	if _, err := st.Engine.MakePayment(ctx, alice, cti.PaymentDetails{Reference: "R1", Expiry: "12/39", CardholderName: "C", Amount: "1.00"}); err != nil {
-		t.Fatal(err)
-	}
-	res := decode[cti.PaymentView](t, w.Next("payment.result", 10*time.Second))
-	if res.Result == nil || !res.Result.Approved {
-		t.Fatalf("result %+v", res)
-	}
-	select {
-	case d := <-leaked:
-		t.Fatalf("a digit reached the agent's phone (%d bytes)", len(d))
-	case <-time.After(500 * time.Millisecond):
-	}
-}
-
-// probeAgentPhone connects a second ARI application ("probe") to the
-// stack's Asterisk and subscribes it to the far (;2) half of the agent's
-// persistent leg: any digit that reached the agent's phone would show there
-// as ChannelDtmfReceived. It returns the probe and the agent leg's ;1 id.
-func probeAgentPhone(t *testing.T, st *ctitest.Stack) (*ari.Client, string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	probe, err := ari.New(ari.Config{URL: st.ARIURL, Username: st.ARIUser, Password: st.ARIPassword, App: "probe"})
+	body, err := st.ARI.Recordings.DownloadStored(ctx, rec.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go probe.Run(ctx)
-	ctitest.Eventually(t, 5*time.Second, "probe connected", probe.Connected)
-	var leg string
-	chans, _ := st.ARI.Channels.List(ctx)
-	for _, c := range chans {
-		if strings.HasPrefix(c.ID, "ap-") && !strings.HasSuffix(c.ID, ";2") {
-			leg = c.ID
-		}
-	}
-	if leg == "" {
-		t.Fatalf("no agent leg among %+v", chans)
-	}
-	if _, err := probe.Applications.Subscribe(ctx, "probe", "channel:"+leg+";2"); err != nil {
+	b, err := io.ReadAll(body)
+	body.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return probe, leg
+	pcm := wavSamples(t, rec.Name, b)
+	file := time.Duration(len(pcm)) * time.Second / 8000
+	want := wall - paused
+	t.Logf("recording %s: file %v, Asterisk's duration %d ms; call %v, paused %v, so want %v; bookmark at %d ms (want %v)",
+		rec.Name, file, rec.DurationMs, wall.Round(time.Millisecond), paused.Round(time.Millisecond), want.Round(time.Millisecond),
+		bm.OffsetMs, wantMark.Round(time.Millisecond))
+	// The file is never longer than the call minus the pause, but it can
+	// be shorter: Asterisk's audiohook throws away what it holds when the
+	// two directions of the snoop fall out of step (a loaded machine, the
+	// customer moving onto hold and off it). Measured over five runs on
+	// this 2-core machine under others' tests: 0.2-1.0 s short in all,
+	// 0-0.5 s of it before the bookmark, up to 0.7 s in the transfer's
+	// hold; ctid's clock and the file's agree to tens of milliseconds
+	// where nothing was dropped (the pause junction in a quiet run). So:
+	// -1.5 s to +0.5 s.
+	if d := file - want; d < -1500*time.Millisecond || d > 500*time.Millisecond {
+		t.Errorf("file %v long, want %v (call minus pause), -1.5 s/+0.5 s", file, want)
+	}
+	if d := time.Duration(rec.DurationMs)*time.Millisecond - file; d < -1500*time.Millisecond || d > 1500*time.Millisecond {
+		t.Errorf("recordings.duration_ms %d for a %v file", rec.DurationMs, file)
+	}
+
+	// What is in the file, second by second.
+	whole := sipphone.LevelOf(pcm)
+	if whole.Tone(hzPaused) >= sipphone.AbsentMax {
+		t.Errorf("the file holds what the customer said while recording was paused: %v", whole)
+	}
+	mark := time.Duration(bm.OffsetMs) * time.Millisecond
+	first := sipphone.LevelOf(pcm[:int(min(mark, 3*time.Second).Seconds()*8000)])
+	if !first.Hears(hzCustomer) || !first.Hears(hzAgent) {
+		t.Errorf("before the bookmark the file should hold customer and agent: %v", first)
+	}
+	last := sipphone.LevelOf(pcm[max(0, len(pcm)-8000):])
+	if !last.Hears(hzAfterMark) || !last.Hears(hzParty[0]) || last.Tone(hzAgent) >= sipphone.AbsentMax {
+		t.Errorf("the file's last second should hold the customer and the party, not alice: %v", last)
+	}
+	// Where the customer's tone changes in the file: at the pause (to
+	// what was said after the resume) and at the bookmark.
+	resumedIn, markIn := toneStarts(t, pcm, hzResumed), toneStarts(t, pcm, hzAfterMark)
+	t.Logf("in the file: the pause at %v (the test paused at %v), the bookmark's moment at %v (the bookmark says %v, %v after the resume; the test marked %v after it)",
+		resumedIn, pauseAt.Sub(rec.StartedAt).Round(time.Millisecond), markIn, mark, markIn-resumedIn, markAt.Sub(resumeAt).Round(time.Millisecond))
+	// Frames the audiohook dropped before the bookmark (see above) move
+	// the moment earlier in the file than ctid's clock says: 750 ms.
+	if d := markIn - mark; d < -750*time.Millisecond || d > 300*time.Millisecond {
+		t.Errorf("the bookmark at %v is not where the file shows the moment (%v)", mark, markIn)
+	}
+}
+
+// toneStarts is where in the file the tone at hz first dominates a 20 ms
+// block.
+func toneStarts(t *testing.T, pcm []int16, hz float64) time.Duration {
+	t.Helper()
+	for i := 0; i+160 <= len(pcm); i += 160 {
+		l := sipphone.LevelOf(pcm[i : i+160])
+		if l.Tone(hz) > 2000 && l.ToneShare(hz) > 0.3 {
+			return time.Duration(i) * time.Second / 8000
+		}
+	}
+	t.Fatalf("the file never holds %.0f Hz", hz)
+	return 0
+}
+
+// wavSamples returns the samples of a 16-bit mono WAV (Asterisk's "wav" is
+// 8 kHz slin), walking the RIFF chunks to the data chunk.
+func wavSamples(t *testing.T, name string, b []byte) []int16 {
+	t.Helper()
+	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		t.Fatalf("%s: not a WAV (%d bytes)", name, len(b))
+	}
+	for p := 12; p+8 <= len(b); {
+		id, size := string(b[p:p+4]), int(binary.LittleEndian.Uint32(b[p+4:]))
+		p += 8
+		if id == "fmt " {
+			if rate, bits := binary.LittleEndian.Uint32(b[p+4:]), binary.LittleEndian.Uint16(b[p+14:]); rate != 8000 || bits != 16 {
+				t.Fatalf("%s: %d Hz, %d bits per sample; want 8000 Hz slin", name, rate, bits)
+			}
+		}
+		if id == "data" {
+			data := b[p:min(p+size, len(b))]
+			pcm := make([]int16, len(data)/2)
+			for i := range pcm {
+				pcm[i] = int16(binary.LittleEndian.Uint16(data[2*i:]))
+			}
+			return pcm
+		}
+		p += size + size%2
+	}
+	t.Fatalf("%s: no data chunk", name)
+	return nil
 }
