@@ -2,7 +2,6 @@ package cti_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -297,24 +296,10 @@ func TestAsteriskPhoneNoAnswerAutoPause(t *testing.T) {
 
 // TestAsteriskPhoneQueueMusic: a queued caller hears music on hold, also
 // after an agent missed their call, and so does the next caller once the
-// holding bridge has been empty.
-//
-// Known engine bug (Asterisk 22.10.1, observed with these phones): Asterisk
-// hangs up the ARI music-on-hold announcer of a holding bridge as soon as
-// the bridge has no participant, even for a moment; cti/calls.go park()
-// starts MOH once per bridge (e.mohOn[q]) and never again, so (a) after a
-// non-persistent agent misses a call, requeue→park re-adds the caller who
-// never left queue-<campaign> (addChannel answers 204, the bridge empties
-// for an instant, the announcer is gone) and (b) once the last queued
-// caller leaves for an agent, every later caller of that campaign is
-// parked in dead air: Asterisk sends no RTP at all. Re-issuing POST
-// /bridges/queue-<id>/moh brings the music back and is harmless while it
-// plays, so park() could issue it after every addChannel. Skipped until
-// fixed unless CTID_KNOWN_BUGS=1.
+// holding bridge has been empty. (Asterisk 22.10.1 hangs up the ARI music
+// announcer of a holding bridge as soon as the bridge has no participant,
+// even for a moment; park() restarts the music after every join.)
 func TestAsteriskPhoneQueueMusic(t *testing.T) {
-	if os.Getenv("CTID_KNOWN_BUGS") == "" {
-		t.Skip("known engine bug: holding-bridge music stops once the bridge was empty (see the comment; CTID_KNOWN_BUGS=1 runs it)")
-	}
 	r := newPhoneRig(t, 3*time.Second)
 	st, alice, bob := r.st, r.alice, r.bob
 	ctx := context.Background()

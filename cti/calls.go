@@ -3,6 +3,7 @@ package cti
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/ctid/ctid/ari"
@@ -289,6 +290,26 @@ func (e *Engine) park(c *call) {
 	}
 	ch := c.rec.CustomerChannel
 	e.request(ch, "park caller", func(ctx context.Context) error { return e.tel.AddToBridge(ctx, q, ch, true) }, nil)
+}
+
+// onEnteredBridge restarts a queue's music whenever a caller has joined its
+// holding bridge. Asterisk 22 hangs up a holding bridge's music announcer
+// the moment the bridge has nobody in it: when the last caller went to an
+// agent, or when a requeued caller is re-added (addChannel first departs
+// the bridge they are in). Later callers then heard dead air (seen on real
+// SIP phones, TestAsteriskPhoneQueueMusic). The join's event comes after
+// the departure, so music started here outlives it; starting it while it
+// plays is harmless.
+func (e *Engine) onEnteredBridge(ev *ari.ChannelEnteredBridge) {
+	if ev.Channel == nil || !strings.HasPrefix(ev.Bridge.ID, "queue-") {
+		return
+	}
+	ref, ok := e.channels[ev.Channel.ID]
+	if !ok || ref.role != roleCustomer {
+		return
+	}
+	q := ev.Bridge.ID
+	e.request(ev.Channel.ID, "queue music on hold", func(ctx context.Context) error { return e.tel.BridgeMOH(ctx, q) }, nil)
 }
 
 // onAgentCallUp: a non-persistent agent answered. For an inbound call the

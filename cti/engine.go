@@ -71,7 +71,7 @@ type Engine struct {
 	calls       map[string]*call   // by interaction id
 	channels    map[string]chanRef // every channel the engine knows
 	queues      map[int64][]*call  // campaign id → waiting callers, FIFO
-	mohOn       map[string]bool    // holding bridges with music started
+	mohOn       map[string]bool    // queue holding bridges created (music restarts as callers join: onEnteredBridge)
 	// predictive dialler calls by customer channel, until an agent takes them
 	predictive map[string]*predictive
 	// hangupCause remembers ChannelHangupRequest causes until the channel
@@ -447,6 +447,8 @@ func (e *Engine) handle(ev ari.Event) {
 		e.onPlaybackFinished(v.Playback.ID)
 	case *ari.ChannelDtmfReceived:
 		e.onDTMF(v.Channel.ID, v.Digit)
+	case *ari.ChannelEnteredBridge:
+		e.onEnteredBridge(v)
 	case *ari.ConnectionEvent:
 		e.onConnection(v)
 	}
