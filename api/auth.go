@@ -27,6 +27,7 @@ import (
 const (
 	localUser      = "ctid.user"
 	localToken     = "ctid.token"
+	localExpires   = "ctid.token.expires"
 	localRequestID = "ctid.reqid"
 )
 
@@ -113,6 +114,7 @@ func (s *Server) logout(c *fiber.Ctx) error {
 		return err
 	}
 	s.sessions.drop(th) // a request that raced the revocation may have cached it again
+	s.endToken(currentUser(c).ID, th, "logged out")
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
@@ -129,9 +131,8 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	}
 	th := hashToken(tok)
 	now := s.o.Now()
-	acc, ok := s.sessions.get(th, now)
+	acc, expires, ok := s.sessions.get(th, now)
 	if !ok {
-		var expires time.Time
 		var err error
 		acc, expires, err = s.admin.SessionUser(c.UserContext(), th, now)
 		if cti.KindOf(err) == cti.KindNotFound {
@@ -144,6 +145,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	}
 	c.Locals(localUser, &acc)
 	c.Locals(localToken, th)
+	c.Locals(localExpires, expires)
 	return c.Next()
 }
 
@@ -154,6 +156,9 @@ func (s *Server) forgetSessionsOnChange(c *fiber.Ctx) error {
 	err := c.Next()
 	if c.Method() != fiber.MethodGet {
 		s.sessions.clear()
+		if err == nil {
+			s.checkSocketsAfterUserChange(c)
+		}
 	}
 	return err
 }
@@ -183,6 +188,8 @@ func currentUser(c *fiber.Ctx) *postgres.Account {
 type ticket struct {
 	user    postgres.Account
 	expires time.Time
+	token   string    // hash of the bearer token it was issued under
+	session time.Time // that session's expiry
 }
 
 type tickets struct {
@@ -191,6 +198,12 @@ type tickets struct {
 }
 
 func (t *tickets) issue(u postgres.Account, now time.Time, ttl time.Duration) (string, time.Time) {
+	return t.issueFor(u, "", time.Time{}, now, ttl)
+}
+
+// issueFor issues a ticket bound to the session (token hash and expiry) it
+// was asked under, so it is voided with that session.
+func (t *tickets) issueFor(u postgres.Account, tokenHash string, session, now time.Time, ttl time.Duration) (string, time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for k, v := range t.m {
@@ -200,21 +213,38 @@ func (t *tickets) issue(u postgres.Account, now time.Time, ttl time.Duration) (s
 	}
 	tok := newToken()
 	exp := now.Add(ttl)
-	t.m[hashToken(tok)] = ticket{user: u, expires: exp}
+	t.m[hashToken(tok)] = ticket{user: u, expires: exp, token: tokenHash, session: session}
 	return tok, exp
+}
+
+// void drops the unused tickets that match (their session ended).
+func (t *tickets) void(match func(ticket) bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, v := range t.m {
+		if match(v) {
+			delete(t.m, k)
+		}
+	}
 }
 
 // take consumes a ticket: it works once, within its lifetime.
 func (t *tickets) take(tok string, now time.Time) (postgres.Account, bool) {
+	v, ok := t.takeTicket(tok, now)
+	return v.user, ok
+}
+
+// takeTicket consumes a ticket, returning it with its session.
+func (t *tickets) takeTicket(tok string, now time.Time) (ticket, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	k := hashToken(tok)
 	v, ok := t.m[k]
 	delete(t.m, k)
 	if !ok || now.After(v.expires) {
-		return postgres.Account{}, false
+		return ticket{}, false
 	}
-	return v.user, true
+	return v, true
 }
 
 type ticketResponse struct {
@@ -227,7 +257,8 @@ func (s *Server) wsTicket(c *fiber.Ctx) error {
 	if err := decode(c, &struct{}{}, true); err != nil {
 		return err
 	}
-	tok, exp := s.tickets.issue(*currentUser(c), s.o.Now(), s.o.TicketTTL)
+	session, _ := c.Locals(localExpires).(time.Time)
+	tok, exp := s.tickets.issueFor(*currentUser(c), c.Locals(localToken).(string), session, s.o.Now(), s.o.TicketTTL)
 	return c.JSON(ticketResponse{Ticket: tok, ExpiresAt: exp, URL: "/api/v1/ws?ticket=" + tok})
 }
 

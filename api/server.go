@@ -71,6 +71,9 @@ type Options struct {
 	// Dialer is the live outbound dialler (callbacks); nil makes the
 	// callback routes answer 503.
 	Dialer *dialer.Worker
+	// MaxWebsocketsPerUser bounds the agent websockets one user may hold
+	// open at once (tabs, CRM panels); more are refused with 429. Default 8.
+	MaxWebsocketsPerUser int
 	// DialplanSecret authenticates the dialplan's requests to
 	// /api/v1/dialplan/* (header X-Ctid-Dialplan-Secret); empty disables
 	// them (404).
@@ -91,6 +94,7 @@ type Server struct {
 	reg      *prometheus.Registry
 	imports  leadImports
 	sessions *sessionCache
+	sockets  *sockets
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -113,6 +117,9 @@ func New(o Options) *Server {
 	}
 	if o.BodyLimit <= 0 {
 		o.BodyLimit = 64 << 10
+	}
+	if o.MaxWebsocketsPerUser <= 0 {
+		o.MaxWebsocketsPerUser = 8
 	}
 	if o.LoginLimit <= 0 {
 		o.LoginLimit = 5
@@ -139,6 +146,7 @@ func New(o Options) *Server {
 		limiter:  &limiter{window: o.LoginWindow, perUser: o.LoginLimit, perIP: o.LoginIPLimit, fails: map[string][]time.Time{}},
 		tickets:  &tickets{m: map[string]ticket{}},
 		sessions: newSessionCache(),
+		sockets:  newSockets(),
 		closing:  make(chan struct{}),
 	}
 	s.metrics = newMetrics(reg, o.Engine, o.DB)
@@ -162,6 +170,7 @@ func New(o Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.bgCancel = cancel
 	go s.purgeSessions(ctx)
+	go s.sweepSockets(ctx)
 	return s
 }
 

@@ -31,14 +31,14 @@ type cachedSession struct {
 
 func newSessionCache() *sessionCache { return &sessionCache{m: map[string]cachedSession{}} }
 
-func (c *sessionCache) get(tokenHash string, now time.Time) (postgres.Account, bool) {
+func (c *sessionCache) get(tokenHash string, now time.Time) (postgres.Account, time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[tokenHash]
 	if !ok || !now.Before(e.until) || !now.Before(e.expires) {
-		return postgres.Account{}, false
+		return postgres.Account{}, time.Time{}, false
 	}
-	return e.acc, true
+	return e.acc, e.expires, true
 }
 
 func (c *sessionCache) put(tokenHash string, acc postgres.Account, expires, now time.Time) {

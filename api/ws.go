@@ -48,11 +48,26 @@ func (s *Server) wsUpgrade(c *fiber.Ctx) error {
 	if tk == "" {
 		return badField("ticket", "a websocket ticket is required (POST /api/v1/auth/ws-ticket)")
 	}
-	u, ok := s.tickets.take(tk, s.o.Now())
+	t, ok := s.tickets.takeTicket(tk, s.o.Now())
 	if !ok {
 		return newProblem(401, "invalid or expired websocket ticket")
 	}
-	c.Locals(localWSUser, u.ID)
+	l := &liveSocket{uid: t.user.ID, token: t.token, expires: t.session, end: make(chan string, 1)}
+	if t.session.IsZero() {
+		l.expires = t.expires.Add(s.o.TokenTTL)
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 5*time.Second)
+	gone := s.sessionGone(ctx, l)
+	cancel()
+	if gone != "" {
+		return newProblem(401, "the session of this websocket ticket has ended")
+	}
+	if !s.sockets.add(l, s.o.MaxWebsocketsPerUser) {
+		p := newProblem(429, "too many open websockets for this user (at most "+strconv.Itoa(s.o.MaxWebsocketsPerUser)+"); close another tab")
+		p.retryAfter = 5
+		return p
+	}
+	c.Locals(localWSUser, l)
 	c.Locals(localWSAfter, after)
 	return c.Next()
 }
@@ -66,15 +81,20 @@ type wireEnvelope struct {
 
 func (s *Server) wsHandler() fiber.Handler {
 	return websocket.New(func(conn *websocket.Conn) {
-		uid, _ := conn.Locals(localWSUser).(int64)
+		l, _ := conn.Locals(localWSUser).(*liveSocket)
 		after, _ := conn.Locals(localWSAfter).(uint64)
+		if l == nil {
+			return
+		}
+		defer s.sockets.remove(l)
 		s.metrics.wsClients.Inc()
 		defer s.metrics.wsClients.Dec()
-		s.serveFeed(conn, uid, after)
+		s.serveFeed(conn, l, after)
 	})
 }
 
-func (s *Server) serveFeed(conn *websocket.Conn, uid int64, after uint64) {
+func (s *Server) serveFeed(conn *websocket.Conn, l *liveSocket, after uint64) {
+	uid := l.uid
 	write := func(v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -149,7 +169,17 @@ func (s *Server) serveFeed(conn *websocket.Conn, uid int64, after uint64) {
 				return
 			}
 			sent = env.Seq
+		case reason := <-l.end:
+			closeWith(closeSessionEnded, reason)
+			<-gone
+			return
 		case <-hb.C:
+			// Expiry is checked here; revocation elsewhere by sweepSockets.
+			if !s.o.Now().Before(l.expires) {
+				closeWith(closeSessionEnded, "session expired; log in again")
+				<-gone
+				return
+			}
 			if err := write(map[string]any{"type": "ping", "time": s.o.Now().UTC()}); err != nil {
 				conn.Close()
 				<-gone

@@ -422,3 +422,28 @@ func (a *Admin) SetUserCampaigns(ctx context.Context, userID int64, campaignIDs 
 	}
 	return a.User(ctx, userID)
 }
+
+// LiveSessions reports which of the given sessions (token hashes) are still
+// live at now (not expired, not revoked, user enabled): one query for every
+// open websocket, however many there are.
+func (a *Admin) LiveSessions(ctx context.Context, tokenHashes []string, now time.Time) (map[string]bool, error) {
+	live := map[string]bool{}
+	if len(tokenHashes) == 0 {
+		return live, nil
+	}
+	var rows []string
+	err := retryConnLost(func() error {
+		rows = rows[:0]
+		return a.db.WithContext(ctx).Raw(`
+		SELECT s.token_hash FROM auth_sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash IN ? AND s.revoked_at IS NULL AND s.expires_at > ? AND NOT u.disabled
+		  AND u.role IN ('agent', 'supervisor')`, tokenHashes, now).Scan(&rows).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range rows {
+		live[h] = true
+	}
+	return live, nil
+}
