@@ -78,6 +78,11 @@ type Options struct {
 	// /api/v1/dialplan/* (header X-Ctid-Dialplan-Secret); empty disables
 	// them (404).
 	DialplanSecret string
+	// Desk is what GET /api/v1/agent/config reports (desk.go).
+	Desk DeskOptions
+	// DefaultRegion is the region for national-format numbers in admin
+	// input (quick connects, do-not-call imports); default GB.
+	DefaultRegion string
 }
 
 // Server is the HTTP server. Use App for tests (app.Test) and Listen /
@@ -268,6 +273,7 @@ func (s *Server) routes() {
 	s.supervisionRoutes(v1, authed) // history, reports, floor, monitoring (history.go)
 
 	adm := authed.Group("/admin", requireRole(cti.RoleAdmin), s.forgetSessionsOnChange)
+	s.deskRoutes(ag, adm) // in-call controls, directory, quick connects, DNC and lead lists (desk.go)
 	adm.Get("/campaigns", s.listCampaigns)
 	adm.Post("/campaigns", s.createCampaign)
 	adm.Get("/campaigns/:id", s.getCampaign)
@@ -301,7 +307,17 @@ func (s *Server) routes() {
 
 	// Anything else under /api is a 404 problem, never a web page.
 	app.Use("/api", func(c *fiber.Ctx) error { return newProblem(404, "no such endpoint") })
-	// The embedded adaptor and admin pages.
+	// The embedded adaptor and admin pages; "/", "/adaptor" and "/admin"
+	// redirect to the page folders (web.Redirect).
+	app.Use(func(c *fiber.Ctx) error {
+		if to, ok := web.Redirect(c.Path()); ok && (c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead) {
+			if q := string(c.Request().URI().QueryString()); q != "" {
+				to += "?" + q
+			}
+			return c.Redirect(to, fiber.StatusFound)
+		}
+		return c.Next()
+	})
 	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(s.o.Static), Index: "index.html", MaxAge: 0}))
 }
 
@@ -373,8 +389,8 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 const maxUploadBody = 5<<20 + 64<<10
 
 // bodyLimitFor tells fasthttp, from the request's headers alone, how much
-// body it may read: o.BodyLimit, except for multipart uploads to the two
-// upload routes. It runs before any of the body is read, so a 50 MB body
+// body it may read: o.BodyLimit, except for an admin's multipart uploads
+// to the two upload routes (uploaderIsAdmin). It runs before any of the body is read, so a 50 MB body
 // sent to any other route is refused with 413 without being buffered (the
 // server-wide limit must leave room for lead lists).
 func (s *Server) bodyLimitFor(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
@@ -383,7 +399,7 @@ func (s *Server) bodyLimitFor(h *fasthttp.RequestHeader) fasthttp.RequestConfig 
 		path = path[:i]
 	}
 	if string(h.Method()) == fiber.MethodPost && strings.HasPrefix(path, "/api/v1/admin/campaigns/") &&
-		strings.HasPrefix(strings.ToLower(string(h.ContentType())), "multipart/form-data") {
+		strings.HasPrefix(strings.ToLower(string(h.ContentType())), "multipart/form-data") && s.uploaderIsAdmin(h) {
 		switch {
 		case strings.HasSuffix(path, "/announcements"):
 			return fasthttp.RequestConfig{MaxRequestBodySize: maxUploadBody}

@@ -1,7 +1,8 @@
 // Package web holds the browser side of ctid, embedded in the binary: the
 // agent adaptor (static/adaptor), the admin pages (static/admin), the
-// Salesforce call-centre definition (static/opencti) and the Open CTI test
-// harness (static/test). No build step: the files are served as they are.
+// Salesforce call-centre definition (static/opencti). No build step: the
+// files are served as they are. The Open CTI stand-in used by the browser
+// tests lives in browsertest/testdata and is served only by the tests.
 package web
 
 import (
@@ -25,13 +26,36 @@ func Static() fs.FS {
 	return sub
 }
 
+// Redirect says where a bare page path should go: "/" to the adaptor, and
+// "/adaptor" or "/admin" to their folder (relative links in the pages need
+// the trailing slash). ok is false for every other path.
+func Redirect(path string) (to string, ok bool) {
+	switch path {
+	case "/":
+		return "/adaptor/", true
+	case "/adaptor", "/admin":
+		return path + "/", true
+	}
+	return "", false
+}
+
 // Handler serves the static tree with net/http (index.html for folders).
 // The api package mounts it (or Static()) under its own prefix, e.g. "/ui/",
 // and strips that prefix first. Assets are small and change with the binary,
 // so they are revalidated rather than cached for long.
-func Handler() http.Handler {
-	files := http.FileServerFS(Static())
+func Handler() http.Handler { return HandlerFor(Static()) }
+
+// HandlerFor is Handler over another tree (tests add their own pages).
+func HandlerFor(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if to, ok := Redirect(r.URL.Path); ok {
+			if r.URL.RawQuery != "" {
+				to += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, to, http.StatusFound)
+			return
+		}
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if strings.HasSuffix(r.URL.Path, ".xml") {

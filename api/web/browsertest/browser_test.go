@@ -313,8 +313,10 @@ func TestOpenCTIHarness(t *testing.T) {
 	ctx := browser(t)
 	token := loginAndConnect(t, b)
 	// Same tab: sessionStorage carries the token into both frames.
-	run(t, ctx, "seed token", chromedp.EmulateViewport(960, 760), chromedp.Navigate(b.URL()+"/test/opencti_min.js"),
-		ev(fmt.Sprintf(`sessionStorage.setItem('ctid.token',%q)`, token)),
+	// The campaign for click-to-dial is the agent's own earlier choice (the
+	// adaptor never picks one silently).
+	run(t, ctx, "seed token", chromedp.EmulateViewport(960, 760), chromedp.Navigate(b.URL()+"/livez"),
+		ev(fmt.Sprintf(`sessionStorage.setItem('ctid.token',%q); sessionStorage.setItem('ctid.camp','%d')`, token, b.CampaignID("Sales"))),
 		chromedp.Navigate(b.URL()+"/test/opencti-harness.html?tabs=2"))
 	waitJS(t, ctx, "both frames initialised", `countCalls('notifyInitializationComplete')===2 && countCalls('onClickToDial')===2 && countCalls('enableClickToDial')===2`)
 	waitJS(t, ctx, "both frames online", `adaptors().every(f=>f.document.getElementById('conn').textContent==='online')`)

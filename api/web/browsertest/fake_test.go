@@ -32,6 +32,7 @@ type fake struct {
 	n       int
 	calls   []string // "METHOD path body" of every API request
 	wrapped []cti.WrapRequest
+	desk    deskFake // desk_fake_test.go
 }
 
 type fakeEnv struct {
@@ -54,9 +55,10 @@ func newFake() *fake {
 		Permissions:  cti.Permissions{ManualCallWhenPaused: true},
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", web.Handler())
+	mux.Handle("/", web.HandlerFor(testWWW()))
 	mux.HandleFunc("/api/v1/", f.serveAPI)
 	f.srv = httptest.NewServer(mux)
+	f.desk.sfOrigin = f.srv.URL // the tests' Salesforce is this server (testdata/www)
 	return f
 }
 
@@ -129,6 +131,9 @@ func (f *fake) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")] {
 		problem(w, 401, "Unauthorized", "missing or expired token", "")
+		return
+	}
+	if f.serveDesk(w, r, path, body) {
 		return
 	}
 	st := f.snap.State.State
@@ -280,6 +285,7 @@ func (f *fake) campaign(id int64) string {
 func (f *fake) endCall(reason string) {
 	c := f.snap.Call
 	now := time.Now()
+	f.desk.held, f.desk.heldSince, f.desk.holdSecs, f.desk.muted, f.desk.transfer, f.desk.parties, f.desk.payment = false, nil, 0, false, nil, nil, nil
 	c.State, c.EndedAt, c.EndReason = cti.CallEnded, &now, reason
 	f.publish("call.ended", *c)
 	f.snap.State = cti.StateView{State: cti.AgentOnWrap, Since: now}

@@ -97,7 +97,9 @@ func TestAdaptorPaymentAndTransfer(t *testing.T) {
 		t.Errorf("only %d payment events recorded from the websocket", n)
 	}
 	run(t, ctx, "exit payment", chromedp.Click(chromedp.ID("payExit")))
-	waitJS(t, ctx, "payment closed", `!`+visible("#pay")+` && `+visible("#payOpen"))
+	waitJS(t, ctx, "leave asked", visible("#dlgOk")+` && document.getElementById('dlgOk').textContent==='Leave'`)
+	run(t, ctx, "leave", chromedp.Click(chromedp.ID("dlgOk")))
+	waitJS(t, ctx, "payment closed, back on the call", `!`+visible("#pay")+` && `+visible("#notes"))
 
 	// Transfer: dialog → blind to a number → the agent wraps.
 	run(t, ctx, "open transfer", chromedp.Click(chromedp.ID("xfOpen")))
@@ -156,12 +158,12 @@ func TestAdaptorConsultConference(t *testing.T) {
 	waitJS(t, ctx, "consulting", visible("#xfMerge")+` && document.getElementById('xfState').textContent.includes('Consulting')`)
 	shot(t, ctx, "17-consult")
 	run(t, ctx, "merge", chromedp.Click(chromedp.ID("xfMerge")))
-	waitJS(t, ctx, "conference", `document.getElementById('xfState').textContent.includes('1 of 4')`)
+	waitJS(t, ctx, "conference", `document.getElementById('xfState').textContent.includes('1 of 3')`)
 	run(t, ctx, "add party", chromedp.Click(chromedp.ID("xfOpen")))
 	waitJS(t, ctx, "add dialog", visible("#xfTarget")+` && document.getElementById('dlgTitle').textContent.includes('conference')`)
 	run(t, ctx, "add", chromedp.SetValue(chromedp.ID("xfType"), "number"), chromedp.SendKeys(chromedp.ID("xfTarget"), "020 7946 0002"),
 		chromedp.Click(chromedp.ID("dlgOk")))
-	waitJS(t, ctx, "two parties", `document.getElementById('xfState').textContent.includes('2 of 4')`)
+	waitJS(t, ctx, "two parties", `document.getElementById('xfState').textContent.includes('2 of 3')`)
 	shot(t, ctx, "18-conference")
 	run(t, ctx, "hang up", chromedp.Click(chromedp.ID("hangBtn")))
 	waitJS(t, ctx, "leave or terminate", visible(`input[name=how][value=leave]`))

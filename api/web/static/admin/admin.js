@@ -1,6 +1,11 @@
 // ctid admin pages: one schema-driven list + editor per resource, against
-// /api/v1/admin/*. Admin role required (the server enforces it).
-const $ = id => document.getElementById(id);
+// /api/v1/admin/*. Admin role required (the server enforces it). The
+// campaign editor has a dialler settings form (dialer.js), the do-not-call
+// page and lead-list browsing live in lists.js.
+import {sentence} from '../adaptor/text.js';
+import {dialerFields, collectDialer, dialerErrorField} from './dialer.js';
+import {dncPage, leadListRow} from './lists.js';
+export const $ = id => document.getElementById(id);
 const API = '/api/v1', TK = 'ctid.token';
 let token = sessionStorage.getItem(TK), res = 'campaigns', rows = [], cur = null, users = [];
 
@@ -13,20 +18,24 @@ const R = {
     ['extendWrapSeconds', 'Extend wrap by (s, 0 = off)', 'number'], ['recording', 'Record calls', 'bool'],
     ['maxQueueSeconds', 'Max queue wait (s)', 'number'], ['overflowContext', 'Overflow context', 'text'],
     ['overflowExtension', 'Overflow extension', 'text'], ['paymentEnabled', 'Payments enabled', 'bool'],
-    ['settings', 'More settings (JSON: payment gateway, dialler mode and limits)', 'json'], ['agentIds', 'Agents', 'agents']]},
+    ['settings', 'Settings', 'settings'], ['agentIds', 'Agents', 'agents']]},
   users: {title: 'Agents & users', cols: ['username', 'displayName', 'role', 'disabled'], update: 'PATCH', del: 'Disable', fields: [
     ['username', 'Username', 'text', {required: true, createOnly: true}], ['password', 'Password (leave empty to keep)', 'password'],
     ['displayName', 'Display name', 'text'], ['role', 'Role', 'select', {options: ['agent', 'supervisor', 'admin']}],
     ['defaultPhone', 'Default phone', 'text'], ['manualCallWhenPaused', 'Manual calls while Paused', 'bool'],
     ['transferWhenPaused', 'Receive transfers while Paused', 'bool'], ['recordingControl', 'May pause/resume recording', 'bool'],
     ['disabled', 'Disabled', 'bool']]},
+  'quick-connects': {title: 'Quick connects', cols: ['name', 'type', 'target'], update: 'PUT', fields: [
+    ['name', 'Name', 'text', {required: true, help: 'What agents see in the transfer list, e.g. “Billing desk”.'}],
+    ['type', 'Type', 'select', {options: ['agent', 'queue', 'workflow', 'number'], help: 'agent: a username; queue: a campaign id; workflow: a workflow name; number: a phone number.'}],
+    ['target', 'Target', 'text', {required: true, help: 'The username, campaign id, workflow name or phone number (E.164 or national).'}]]},
   'pause-reasons': {title: 'Pause reasons', cols: ['name', 'system'], update: 'PUT', fields: [['name', 'Name', 'text', {required: true}]]},
   workflows: {title: 'Workflows', cols: ['name', 'context', 'extension', 'priority'], update: 'PUT', fields: [
     ['name', 'Name', 'text', {required: true}], ['context', 'Dialplan context', 'text', {required: true}],
     ['extension', 'Extension', 'text', {required: true}], ['priority', 'Priority', 'number']]},
 };
 
-function h(tag, attrs, ...kids) {
+export function h(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
@@ -36,18 +45,19 @@ function h(tag, attrs, ...kids) {
   for (const k of kids.flat()) if (k != null) e.append(k);
   return e;
 }
-function showErr(m) { $('err').textContent = m || ''; $('err').hidden = !m; }
-async function api(method, path, body) {
+export function showErr(m) { $('err').textContent = m ? sentence(m) : ''; $('err').hidden = !m; }
+export const authHeader = () => ({Authorization: 'Bearer ' + token});
+export async function api(method, path, body) {
   const headers = {Accept: 'application/json'};
   if (token) headers.Authorization = 'Bearer ' + token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let r;
   try { r = await fetch(API + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)}); }
-  catch { throw Object.assign(new Error('Cannot reach the server'), {problem: {}}); }
+  catch { throw Object.assign(new Error('Cannot reach the server; check your network.'), {problem: {}}); }
   const d = (r.headers.get('content-type') || '').includes('json') ? await r.json().catch(() => null) : null;
   if (!r.ok) {
     if (r.status === 401 && path !== '/auth/login') { logout(); }
-    throw Object.assign(new Error(d?.detail || d?.title || `Request failed (${r.status})`), {status: r.status, problem: d || {}});
+    throw Object.assign(new Error(sentence(d?.detail || d?.title || `The server answered ${r.status}`)), {status: r.status, problem: d || {}});
   }
   return d;
 }
@@ -74,6 +84,7 @@ async function start() {
 async function load() {
   showErr('');
   for (const b of document.querySelectorAll('nav button')) b.setAttribute('aria-current', b.dataset.r === res ? 'page' : 'false');
+  if (res === 'dnc') { $('edit').replaceChildren(); $('list').replaceChildren(await dncPage()); return; }
   try {
     rows = await api('GET', '/admin/' + res) || [];
     if (res === 'campaigns') users = await api('GET', '/admin/users').catch(() => []) || [];
@@ -110,16 +121,18 @@ function drawEdit() {
         h('label', {class: 'opt'}, h('input', {type: 'checkbox', name: k, value: u.id, checked: ids.has(u.id)}), u.displayName || u.username))));
       continue;
     }
-    if (type === 'select') inp = h('select', {id, name: k}, o.options.map(x => h('option', {value: x, selected: x === v}, x)));
+    if (type === 'settings') { form.append(...dialerFields(v || {})); continue; }
+    if (type === 'select') inp = h('select', {id, name: k, 'aria-describedby': o.help ? id + '-help' : null}, o.options.map(x => h('option', {value: x, selected: x === v}, x)));
     else if (type === 'list' || type === 'codes' || type === 'json') {
       inp = h('textarea', {id, name: k, rows: type === 'json' ? 4 : 3});
       inp.value = type === 'list' ? (v || []).join('\n') : type === 'codes' ? (v || []).map(c => c.code + ' | ' + c.label).join('\n') : v ? JSON.stringify(v, null, 1) : '';
     } else {
       inp = h('input', {id, name: k, type: type === 'number' ? 'number' : type === 'password' ? 'password' : 'text', autocomplete: type === 'password' ? 'new-password' : 'off',
-        required: o.required || (type === 'password' && isNew), readonly: (o.createOnly && !isNew) || ro});
+        required: o.required || (type === 'password' && isNew), readonly: (o.createOnly && !isNew) || ro, 'aria-describedby': o.help ? id + '-help' : null});
       inp.value = type === 'password' ? '' : v ?? '';
     }
-    form.append(h('label', {for: id}, type === 'password' && isNew ? 'Password' : label), inp, h('div', {class: 'ferr', id: id + '-err'}));
+    form.append(h('label', {for: id}, type === 'password' && isNew ? 'Password' : label), inp,
+      ...(o.help ? [h('div', {class: 'hint', id: id + '-help'}, o.help)] : []), h('div', {class: 'ferr', id: id + '-err'}));
   }
   form.append(h('div', {class: 'ferr', id: 'f-err', role: 'alert'}), h('div', {class: 'btns'},
     h('button', {class: 'primary', disabled: ro}, isNew ? 'Create' : 'Save'),
@@ -141,9 +154,12 @@ function collect(form) {
     else if (type === 'list') out[k] = el.value.split(/[\n,]/).map(s => s.trim()).filter(Boolean);
     else if (type === 'codes') out[k] = el.value.split('\n').map(s => s.trim()).filter(Boolean).map(s => { const [c, ...l] = s.split('|'); return {code: c.trim(), label: (l.join('|') || c).trim()}; });
     else if (type === 'json') { if (el.value.trim()) out[k] = JSON.parse(el.value); }
+    else if (type === 'settings') out[k] = collectDialer(form, cur.settings || {});
     else if (type === 'password') { if (el.value) out[k] = el.value; }
     else if (!(o.createOnly && cur.id != null)) out[k] = el.value.trim();
   }
+  // A new user is enabled unless the box says otherwise; older servers refused the field.
+  if (res === 'users' && cur.id == null && !out.disabled) delete out.disabled;
   return out;
 }
 async function save(ev) {
@@ -153,7 +169,7 @@ async function save(ev) {
   const miss = [...f.querySelectorAll('[required]')].find(i => !i.value.trim());
   if (miss) { $(miss.id + '-err').textContent = 'Required.'; miss.focus(); return; }
   let body;
-  try { body = collect(f); } catch (e) { $('f-settings-err').textContent = 'Not valid JSON: ' + e.message; return; }
+  try { body = collect(f); } catch (e) { ($(e.field || 'f-settings-err') || $('f-err')).textContent = e.message; return; }
   try {
     const isNew = cur.id == null;
     const r = await api(isNew ? 'POST' : R[res].update, `/admin/${res}` + (isNew ? '' : '/' + cur.id), body);
@@ -162,8 +178,17 @@ async function save(ev) {
     await load();
     showErr(''); $('edit').querySelector('h2')?.append(h('span', {class: 'hint', role: 'status'}, ' — saved'));
   } catch (e) {
-    const fe = e.problem?.field && $('f-' + e.problem.field + '-err');
-    (fe || $('f-err')).textContent = e.message;
+    const fe = e.problem?.field && ($('f-' + e.problem.field + '-err') || $(dialerErrorField(e.problem.field)));
+    // A field's error sits next to it, without the field's path in front.
+    let m = e.message;
+    if (fe) {
+      // Without its JSON path, a terse "must be …" gets the field's label in front.
+      m = m.replace(/^[\w.\[\]]+: /, '');
+      const lab = fe.parentElement?.querySelector('label')?.textContent || fe.previousElementSibling?.textContent || '';
+      if (/^[a-z]/.test(m) && lab) m = lab.replace(/\s*\(.*\)$/, '') + ' ' + m;
+    }
+    (fe || $('f-err')).textContent = m;
+    (fe || $('f-err')).closest('fieldset')?.scrollIntoView({block: 'nearest'});
   }
 }
 async function del() {
@@ -193,7 +218,7 @@ function announcements() {
         const fd = new FormData(); fd.append('name', name.value.trim()); fd.append('file', file.files[0]);
         const r = await fetch(API + base, {method: 'POST', headers: {Authorization: 'Bearer ' + token}, body: fd});
         const d = await r.json().catch(() => ({}));
-        if (!r.ok) throw new Error(d.detail || d.title || `Upload failed (${r.status})`);
+        if (!r.ok) throw new Error(sentence(d.detail || d.title || `The upload failed (${r.status})`));
       } else {
         if (!sound.value.trim()) { msg.textContent = 'Enter an Asterisk sound (sound:…) or choose a WAV file.'; return; }
         await api('POST', base, {name: name.value.trim(), media: sound.value.trim()});
@@ -218,17 +243,16 @@ function leadUpload() {
     try {
       const r = await fetch(`${API}/admin/campaigns/${cur.id}/lead-lists`, {headers: {Authorization: 'Bearer ' + token}});
       if (!r.ok) return;
-      lists.replaceChildren(...(await r.json()).map(l => h('li', {}, `${l.name}: ${l.total} leads` +
-        (Object.keys(l.byStatus).length ? ' (' + Object.entries(l.byStatus).map(([k, v]) => `${k} ${v}`).join(', ') + ')' : ''))));
+      lists.replaceChildren(...(await r.json()).map(l => leadListRow(l, loadLists)));
     } catch {}
   };
-  const go = () => {
+  const go = (force = false) => {
     if (!file.files[0]) { msg.textContent = 'Choose a CSV or XLSX file.'; return; }
     const importId = 'imp-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
     const fd = new FormData(); fd.append('file', file.files[0]); fd.append('importId', importId);
     if (listName.value.trim()) fd.append('listName', listName.value.trim());
     const x = new XMLHttpRequest();
-    x.open('POST', `${API}/admin/campaigns/${cur.id}/leads`);
+    x.open('POST', `${API}/admin/campaigns/${cur.id}/leads` + (force === true ? '?force=true' : ''));
     x.setRequestHeader('Authorization', 'Bearer ' + token);
     bar.hidden = false; bar.value = 0;
     let polling = null;
@@ -256,7 +280,12 @@ function leadUpload() {
         if (d.rejected) parts.push(`${d.rejected} rejected (${d.duplicates} duplicates, ${d.dnc} do-not-call)`);
         msg.textContent = parts.join(', ') + (d.errors && d.errors.length ? ': ' + d.errors.slice(0, 5).map(e => `row ${e.row}: ${e.reason}`).join('; ') + (d.errors.length > 5 ? '…' : '') : '');
         loadLists();
-      } else msg.textContent = (d.field ? d.field + ': ' : '') + (d.detail || d.title || 'Upload failed (' + x.status + ')');
+      } else if (x.status === 409) {
+        // The same file went to this campaign before: say so, and let the admin insist.
+        bar.hidden = true;
+        msg.replaceChildren(h('span', {id: 'leadDup'}, sentence(d.detail || 'This file was uploaded to this campaign before.') + ' '),
+          h('button', {type: 'button', id: 'leadForce', onclick: () => go(true)}, 'Upload anyway'));
+      } else msg.textContent = sentence(d.detail || d.title || 'The upload failed (' + x.status + ')');
     };
     x.onerror = () => { msg.textContent = 'Upload failed: network error'; };
     x.send(fd);
@@ -264,7 +293,7 @@ function leadUpload() {
   loadLists();
   return h('section', {class: 'card'}, h('h2', {}, 'Lead list'), lists, h('label', {for: 'leadFile'}, 'File'), file,
     h('label', {for: 'leadListName'}, 'List name'), listName, bar, msg,
-    h('button', {type: 'button', id: 'leadUpload', onclick: go}, 'Upload'));
+    h('button', {type: 'button', id: 'leadUpload', onclick: () => go()}, 'Upload'), h('div', {id: 'leadBrowse'}));
 }
 
 if (token) start(); else $('login').hidden = false;

@@ -1,5 +1,5 @@
 // Stand-in for Salesforce's opencti_min.js, loaded by the adaptor when its
-// sfdcOrigin is this server (see opencti-harness.html). It records every
+// configured Salesforce origin is the test server (see test/opencti-harness.html). It records every
 // call in the framing page's window.openctiCalls (same origin) and lets the
 // harness fire click-to-dial through window.sforceHarness.
 (function () {
