@@ -78,11 +78,6 @@ type Options struct {
 	// /api/v1/dialplan/* (header X-Ctid-Dialplan-Secret); empty disables
 	// them (404).
 	DialplanSecret string
-	// Desk is what GET /api/v1/agent/config reports (desk.go).
-	Desk DeskOptions
-	// DefaultRegion is the region for national-format numbers in admin
-	// input (quick connects, do-not-call imports); default GB.
-	DefaultRegion string
 }
 
 // Server is the HTTP server. Use App for tests (app.Test) and Listen /
@@ -273,7 +268,6 @@ func (s *Server) routes() {
 	s.supervisionRoutes(v1, authed) // history, reports, floor, monitoring (history.go)
 
 	adm := authed.Group("/admin", requireRole(cti.RoleAdmin), s.forgetSessionsOnChange)
-	s.deskRoutes(ag, adm) // in-call controls, directory, quick connects, DNC and lead lists (desk.go)
 	adm.Get("/campaigns", s.listCampaigns)
 	adm.Post("/campaigns", s.createCampaign)
 	adm.Get("/campaigns/:id", s.getCampaign)
@@ -389,8 +383,8 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 const maxUploadBody = 5<<20 + 64<<10
 
 // bodyLimitFor tells fasthttp, from the request's headers alone, how much
-// body it may read: o.BodyLimit, except for an admin's multipart uploads
-// to the two upload routes (uploaderIsAdmin). It runs before any of the body is read, so a 50 MB body
+// body it may read: o.BodyLimit, except for multipart uploads to the two
+// upload routes. It runs before any of the body is read, so a 50 MB body
 // sent to any other route is refused with 413 without being buffered (the
 // server-wide limit must leave room for lead lists).
 func (s *Server) bodyLimitFor(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
@@ -399,7 +393,7 @@ func (s *Server) bodyLimitFor(h *fasthttp.RequestHeader) fasthttp.RequestConfig 
 		path = path[:i]
 	}
 	if string(h.Method()) == fiber.MethodPost && strings.HasPrefix(path, "/api/v1/admin/campaigns/") &&
-		strings.HasPrefix(strings.ToLower(string(h.ContentType())), "multipart/form-data") && s.uploaderIsAdmin(h) {
+		strings.HasPrefix(strings.ToLower(string(h.ContentType())), "multipart/form-data") {
 		switch {
 		case strings.HasSuffix(path, "/announcements"):
 			return fasthttp.RequestConfig{MaxRequestBodySize: maxUploadBody}
