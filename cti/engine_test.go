@@ -107,7 +107,7 @@ func TestInboundCallPersistentAgentFullCycle(t *testing.T) {
 		info.CampaignName != "Sales" || info.IVRText != "Sales line" || info.IVRData != "acct=42" {
 		t.Fatalf("call info wrong: %+v", info)
 	}
-	snap := f.WaitState(t, f.alice, cti.AgentOnCall, time.Second)
+	snap := f.WaitState(t, f.alice, cti.AgentOnCall, 15*time.Second)
 	// The caller is in the agent's own bridge with the agent leg.
 	b, ok := f.Double.Bridge("agent-" + itoa(f.alice))
 	if !ok || len(b.Channels) != 2 {
@@ -122,7 +122,7 @@ func TestInboundCallPersistentAgentFullCycle(t *testing.T) {
 	}
 	f.Double.HangupChannel(cust, 16)
 	w.Next("wrap.started", 5*time.Second)
-	f.WaitState(t, f.alice, cti.AgentOnWrap, time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 15*time.Second)
 	// The persistent agent leg stays up in its bridge.
 	if b, _ := f.Double.Bridge("agent-" + itoa(f.alice)); len(b.Channels) != 1 {
 		t.Fatalf("agent leg should stay in its bridge: %+v", b)
@@ -133,7 +133,7 @@ func TestInboundCallPersistentAgentFullCycle(t *testing.T) {
 	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE", Next: "ready"}); err != nil {
 		t.Fatal(err)
 	}
-	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
+	f.WaitState(t, f.alice, cti.AgentReady, 15*time.Second)
 	f.Engine.Flush(bg)
 	var rec struct {
 		State, WrapCode, Notes, Direction, CustomerNumber string
@@ -218,7 +218,7 @@ func TestManualOutboundCallAndAgentHangup(t *testing.T) {
 	if _, err := f.Engine.Dial(bg, f.alice, cti.DialRequest{Number: "not a number"}); cti.KindOf(err) != cti.KindInvalid {
 		t.Fatalf("nonsense number: %v", err)
 	}
-	f.WaitState(t, f.alice, cti.AgentPaused, time.Second)
+	f.WaitState(t, f.alice, cti.AgentPaused, 15*time.Second)
 	camp := f.camp
 	info, err := f.Engine.Dial(bg, f.alice, cti.DialRequest{Number: "020 7946 0000", CampaignID: &camp})
 	if err != nil {
@@ -239,7 +239,7 @@ func TestManualOutboundCallAndAgentHangup(t *testing.T) {
 	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "NOSALE", Next: "paused", Reason: "Break"}); err != nil {
 		t.Fatal(err)
 	}
-	snap := f.WaitState(t, f.alice, cti.AgentPaused, time.Second)
+	snap := f.WaitState(t, f.alice, cti.AgentPaused, 15*time.Second)
 	if snap.State.PauseReason != "Break" {
 		t.Fatalf("pause reason %q", snap.State.PauseReason)
 	}
@@ -261,7 +261,7 @@ func TestManualCallSkipCampaignBusy(t *testing.T) {
 	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
+	f.WaitState(t, f.alice, cti.AgentReady, 15*time.Second)
 }
 
 // On the fake clock: the wrap deadline is exact, an extension moves it by
@@ -357,7 +357,7 @@ func TestInvalidTransitionsChangeNothing(t *testing.T) {
 	if err := f.Engine.ExtendWrap(bg, f.alice); cti.KindOf(err) != cti.KindConflict {
 		t.Fatalf("extend: %v", err)
 	}
-	f.WaitState(t, f.alice, cti.AgentPaused, time.Second)
+	f.WaitState(t, f.alice, cti.AgentPaused, 15*time.Second)
 }
 
 func TestAgentPhoneDropDuringCallEndsCallAndNeedsReconnect(t *testing.T) {
@@ -378,7 +378,7 @@ func TestAgentPhoneDropDuringCallEndsCallAndNeedsReconnect(t *testing.T) {
 	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE"}); err != nil {
 		t.Fatal(err)
 	}
-	f.WaitState(t, f.alice, cti.AgentLoggedIn, time.Second)
+	f.WaitState(t, f.alice, cti.AgentLoggedIn, 15*time.Second)
 }
 
 func join(s []string) string {
@@ -400,7 +400,7 @@ func TestAgentCallsSystemConnection(t *testing.T) {
 	if err := f.Engine.Connect(bg, f.alice, cti.ConnectRequest{Mode: cti.PhoneAgentCalls, Number: "1001"}); err != nil {
 		t.Fatal(err)
 	}
-	f.WaitState(t, f.alice, cti.AgentConnecting, time.Second)
+	f.WaitState(t, f.alice, cti.AgentConnecting, 15*time.Second)
 	// A call from a number no connecting agent gave is refused.
 	stranger := f.Double.Inbound("ctid", []string{"agentlogin", "1009"}, "1009", "8000", nil)
 	// The agent dials 8000 from their phone: [agent-login] → Stasis(ctid,agentlogin,<callerid>).
@@ -422,7 +422,7 @@ func TestAgentCallsSystemConnection(t *testing.T) {
 	f.Double.HangupChannel(leg, 16)
 	f.WaitState(t, f.alice, cti.AgentOnWrap, 5*time.Second)
 	f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE"})
-	f.WaitState(t, f.alice, cti.AgentLoggedIn, 2*time.Second)
+	f.WaitState(t, f.alice, cti.AgentLoggedIn, 15*time.Second)
 }
 
 // goneCaller makes adding a caller to an agent's bridge fail as Asterisk
@@ -448,7 +448,7 @@ func TestCallerGoneAtConnectEndsCallWithoutRetrying(t *testing.T) {
 		return st == "ended"
 	})
 	// Alice is Ready again, not paused, and was offered the call once.
-	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
+	f.WaitState(t, f.alice, cti.AgentReady, 15*time.Second)
 	f.Engine.Flush(bg)
 	var offers int64
 	f.DB.Raw(`SELECT count(*) FROM agent_state_history WHERE user_id = ? AND to_state = 'reserved'`, f.alice).Scan(&offers)

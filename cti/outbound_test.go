@@ -27,32 +27,43 @@ func (o *outcomes) results() string {
 	return strings.Join(s, " ")
 }
 
+// On the fake clock: nobody answers the preview, so it auto-dials the first
+// number exactly at its deadline (not a millisecond before); a wrong number
+// tried meanwhile is refused without touching the offer.
 func TestPreviewAutoDialsFirstNumberAndReportsOutcome(t *testing.T) {
+	const timeout = 20 * time.Second
 	var got outcomes
-	f := setup(t, ctitest.CampaignSpec{Kind: "outbound"}, ctitest.Options{Tune: func(o *cti.Options) { o.Outcome = got.add }})
+	f, fc := fakeSetup(t, ctitest.CampaignSpec{Kind: "outbound"}, ctitest.Options{Tune: func(o *cti.Options) { o.Outcome = got.add }})
 	w := f.WatchAgent(t, f.alice)
-	f.loginPersistent(t, f.alice, "1001")
+	f.loginAnswering(t, f.alice, "1001")
 	f.Engine.SetReady(bg, f.alice)
-	f.Double.Script("PJSIP/+4420*@trunk", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
+	f.Double.Script("PJSIP/+4420*@trunk", aritest.Behavior{}) // answers at once
 	lead := cti.Lead{ID: 7, Name: "Pat Lead", Phones: []string{"+442079460101", "+442079460102", "+442079460103"},
 		Data: map[string]string{"plan": "gold"}}
-	if err := f.Engine.OfferPreview(bg, f.alice, f.camp, lead, "A1", 300*time.Millisecond); err != nil {
+	if err := f.Engine.OfferPreview(bg, f.alice, f.camp, lead, "A1", timeout); err != nil {
 		t.Fatal(err)
 	}
-	pv := decode[cti.PreviewView](t, w.Next("preview.offered", time.Second))
-	if len(pv.Lead.Phones) != 3 || pv.Deadline == nil {
-		t.Fatalf("preview %+v", pv)
+	offeredAt := fc.Now()
+	pv := decode[cti.PreviewView](t, w.Next("preview.offered", 15*time.Second))
+	if len(pv.Lead.Phones) != 3 || pv.Deadline == nil || !pv.Deadline.Equal(offeredAt.Add(timeout)) {
+		t.Fatalf("preview %+v, want deadline %v", pv, offeredAt.Add(timeout))
 	}
 	if _, err := f.Engine.PreviewDial(bg, f.alice, "+449999999999"); cti.KindOf(err) != cti.KindInvalid {
 		t.Fatalf("dial a number not on the lead: %v", err)
 	}
-	info := decode[cti.CallInfo](t, w.Next("call.connected", 3*time.Second))
+	fc.Advance(timeout - time.Millisecond)
+	if s, _ := f.Engine.Snapshot(bg, f.alice); s.Call != nil || s.State.State != cti.AgentReserved {
+		t.Fatalf("a millisecond before the preview deadline: %s, call %+v; want the offer still open", s.State.State, s.Call)
+	}
+	fc.Advance(time.Millisecond)
+	w.Next("preview.autodial", 15*time.Second)
+	info := decode[cti.CallInfo](t, w.Next("call.connected", 15*time.Second))
 	if info.CustomerNumber != "+442079460101" || info.Lead == nil || info.Lead.Data["plan"] != "gold" {
 		t.Fatalf("auto-dialled call %+v", info)
 	}
 	f.Engine.Hangup(bg, f.alice)
-	f.WaitState(t, f.alice, cti.AgentOnWrap, 2*time.Second)
-	ctitest.Eventually(t, time.Second, "outcome", func() bool { return got.results() == "A1:answered" })
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 15*time.Second)
+	ctitest.Eventually(t, 15*time.Second, "outcome", func() bool { return got.results() == "A1:answered" })
 }
 
 func TestPreviewSkip(t *testing.T) {
@@ -67,8 +78,8 @@ func TestPreviewSkip(t *testing.T) {
 	if err := f.Engine.PreviewSkip(bg, f.alice, "wrong person"); err != nil {
 		t.Fatal(err)
 	}
-	f.WaitState(t, f.alice, cti.AgentReady, time.Second)
-	ctitest.Eventually(t, time.Second, "outcome", func() bool { return got.results() == "A2:skipped" })
+	f.WaitState(t, f.alice, cti.AgentReady, 15*time.Second)
+	ctitest.Eventually(t, 15*time.Second, "outcome", func() bool { return got.results() == "A2:skipped" })
 }
 
 func TestPredictiveBeepsAgentAndAbandonsWhenNoneFree(t *testing.T) {
@@ -86,13 +97,13 @@ func TestPredictiveBeepsAgentAndAbandonsWhenNoneFree(t *testing.T) {
 		}
 	}
 	dial("P1", "+442079460201")
-	info := decode[cti.CallInfo](t, w.Next("call.connected", 3*time.Second))
+	info := decode[cti.CallInfo](t, w.Next("call.connected", 15*time.Second))
 	if info.CustomerNumber != "+442079460201" {
 		t.Fatalf("connected %+v", info)
 	}
 	// The agent heard one beep: a playback on the agent's leg only, none to
 	// the bridge (the contact does not hear it).
-	ctitest.Eventually(t, time.Second, "beep", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "beep", func() bool {
 		for _, ch := range f.Double.Channels() {
 			if len(ch.Args) > 0 && ch.Args[0] == "agentleg" {
 				return strings.Join(f.Double.Played(ch.ID), ",") == "sound:beep"
@@ -110,7 +121,7 @@ func TestPredictiveBeepsAgentAndAbandonsWhenNoneFree(t *testing.T) {
 		r := got.results()
 		return strings.Contains(r, "P2:abandoned") && strings.Contains(r, "P3:busy") && strings.Contains(r, "P1:answered")
 	})
-	ctitest.Eventually(t, 2*time.Second, "abandon message", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "abandon message", func() bool {
 		return strings.Join(f.Double.Played("pd-P2"), ",") == "sound:sorry-all-busy"
 	})
 }
