@@ -383,8 +383,8 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 const maxUploadBody = 5<<20 + 64<<10
 
 // bodyLimitFor tells fasthttp, from the request's headers alone, how much
-// body it may read: o.BodyLimit, except for multipart uploads to the two
-// upload routes. It runs before any of the body is read, so a 50 MB body
+// body it may read: o.BodyLimit, except for an admin's multipart uploads
+// to the two upload routes (uploaderIsAdmin). It runs before any of the body is read, so a 50 MB body
 // sent to any other route is refused with 413 without being buffered (the
 // server-wide limit must leave room for lead lists).
 func (s *Server) bodyLimitFor(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
@@ -393,7 +393,7 @@ func (s *Server) bodyLimitFor(h *fasthttp.RequestHeader) fasthttp.RequestConfig 
 		path = path[:i]
 	}
 	if string(h.Method()) == fiber.MethodPost && strings.HasPrefix(path, "/api/v1/admin/campaigns/") &&
-		strings.HasPrefix(strings.ToLower(string(h.ContentType())), "multipart/form-data") {
+		strings.HasPrefix(strings.ToLower(string(h.ContentType())), "multipart/form-data") && s.uploaderIsAdmin(h) {
 		switch {
 		case strings.HasSuffix(path, "/announcements"):
 			return fasthttp.RequestConfig{MaxRequestBodySize: maxUploadBody}
