@@ -51,7 +51,7 @@ func TestBlindTransferToNumber(t *testing.T) {
 	}
 	f.WaitState(t, f.alice, cti.AgentOnWrap, 5*time.Second)
 	leg := "xf-" + v.ID
-	ctitest.Eventually(t, 2*time.Second, "customer bridged with destination", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "customer bridged with destination", func() bool {
 		b := bridgeOf(f, cust)
 		return b != "" && b == bridgeOf(f, leg)
 	})
@@ -60,7 +60,7 @@ func TestBlindTransferToNumber(t *testing.T) {
 		t.Fatalf("agent bridge %+v", b)
 	}
 	f.Double.HangupChannel(cust, 16)
-	ctitest.Eventually(t, 2*time.Second, "destination hung up", func() bool { _, ok := f.Double.Channel(leg); return !ok })
+	ctitest.Eventually(t, 15*time.Second, "destination hung up", func() bool { _, ok := f.Double.Channel(leg); return !ok })
 	f.Engine.Sync(bg)
 	f.Engine.Flush(bg)
 	var rows []struct{ ID, State, ParentID, EndReason string }
@@ -81,7 +81,7 @@ func TestConsultMergeConferenceLimitAndLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	// While consulting the customer is held away from the talk bridge.
-	ctitest.Eventually(t, 2*time.Second, "consulting", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "consulting", func() bool {
 		s, _ := f.Engine.Snapshot(bg, f.alice)
 		return s.Transfer != nil && s.Transfer.State == cti.XferConsulting
 	})
@@ -99,7 +99,7 @@ func TestConsultMergeConferenceLimitAndLeave(t *testing.T) {
 		if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "number", Target: "+44207946000" + itoa(int64(i))}); err != nil {
 			t.Fatalf("add party %d: %v", i, err)
 		}
-		ctitest.Eventually(t, 2*time.Second, "party joined", func() bool {
+		ctitest.Eventually(t, 15*time.Second, "party joined", func() bool {
 			s, _ := f.Engine.Snapshot(bg, f.alice)
 			return s.Conference != nil && len(s.Conference.Parties) == i && s.Transfer == nil
 		})
@@ -114,14 +114,14 @@ func TestConsultMergeConferenceLimitAndLeave(t *testing.T) {
 	if err := f.Engine.ConferenceEnd(bg, f.alice, false); err != nil {
 		t.Fatal(err)
 	}
-	f.WaitState(t, f.alice, cti.AgentOnWrap, 2*time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 15*time.Second)
 	// The conference goes on without the agent: customer + 3 parties.
 	b, _ := f.Double.Bridge(bridgeOf(f, cust))
 	if len(b.Channels) != 4 || b.ID == talk {
 		t.Fatalf("conference after leave: %+v", b)
 	}
 	f.Double.HangupChannel(cust, 16)
-	ctitest.Eventually(t, 2*time.Second, "parties released", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "parties released", func() bool {
 		for _, ch := range f.Double.Channels() {
 			if strings.HasPrefix(ch.ID, "xf-") {
 				return false
@@ -137,7 +137,7 @@ func TestConsultTerminateEndsAll(t *testing.T) {
 	cust, _ := f.inCall(t, w)
 	f.Double.Script("PJSIP/+4420*@trunk", aritest.Behavior{AnswerAfter: 20 * time.Millisecond})
 	f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "number", Target: "+442079460001", Mode: "consult"})
-	ctitest.Eventually(t, 2*time.Second, "consulting", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "consulting", func() bool {
 		s, _ := f.Engine.Snapshot(bg, f.alice)
 		return s.Transfer != nil && s.Transfer.State == cti.XferConsulting
 	})
@@ -147,8 +147,8 @@ func TestConsultTerminateEndsAll(t *testing.T) {
 	if err := f.Engine.ConferenceEnd(bg, f.alice, true); err != nil {
 		t.Fatal(err)
 	}
-	f.WaitState(t, f.alice, cti.AgentOnWrap, 2*time.Second)
-	ctitest.Eventually(t, 2*time.Second, "everyone hung up", func() bool {
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 15*time.Second)
+	ctitest.Eventually(t, 15*time.Second, "everyone hung up", func() bool {
 		_, c := f.Double.Channel(cust)
 		return !c && len(f.Double.Channels()) == 1 // only the agent's persistent leg
 	})
@@ -173,19 +173,19 @@ func TestConsultToAgentCompletes(t *testing.T) {
 	if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "agent", Target: "bob", Mode: "consult"}); err != nil {
 		t.Fatal(err)
 	}
-	ctitest.Eventually(t, 2*time.Second, "consulting", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "consulting", func() bool {
 		s, _ := f.Engine.Snapshot(bg, f.alice)
 		return s.Transfer != nil && s.Transfer.State == cti.XferConsulting
 	})
 	if _, err := f.Engine.TransferAction(bg, f.alice, "complete"); err != nil {
 		t.Fatal(err)
 	}
-	info := decode[cti.CallInfo](t, wb.Next("call.connected", 2*time.Second))
+	info := decode[cti.CallInfo](t, wb.Next("call.connected", 15*time.Second))
 	if info.CustomerNumber != "+447700900200" || info.InteractionID == iid {
 		t.Fatalf("bob's call %+v", info)
 	}
-	f.WaitState(t, f.alice, cti.AgentOnWrap, time.Second)
-	f.WaitState(t, f.bob, cti.AgentOnCall, time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 15*time.Second)
+	f.WaitState(t, f.bob, cti.AgentOnCall, 15*time.Second)
 	if b := bridgeOf(f, cust); b != "call-"+info.InteractionID {
 		t.Fatalf("customer in %q", b)
 	}
@@ -199,10 +199,10 @@ func TestFailedDestinationReturnsCustomer(t *testing.T) {
 	if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "number", Target: "+442079460001"}); err != nil {
 		t.Fatal(err)
 	}
-	ctitest.Eventually(t, 2*time.Second, "customer back with the agent", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "customer back with the agent", func() bool {
 		return bridgeOf(f, cust) == "agent-"+itoa(f.alice)
 	})
-	s := f.WaitState(t, f.alice, cti.AgentOnCall, time.Second)
+	s := f.WaitState(t, f.alice, cti.AgentOnCall, 15*time.Second)
 	if s.Transfer != nil {
 		t.Fatalf("transfer still pending: %+v", s.Transfer)
 	}
@@ -417,7 +417,7 @@ func TestPaymentCaptureNeverLeaksCard(t *testing.T) {
 		t.Fatal("customer still muted after exit")
 	}
 	f.Double.HangupChannel(cust, 16)
-	f.WaitState(t, f.alice, cti.AgentOnWrap, 2*time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 15*time.Second)
 	f.Engine.Flush(bg)
 
 	// The agent's leg never received a digit.
@@ -476,7 +476,7 @@ func TestBlindTransferToWorkflowCarriesInteraction(t *testing.T) {
 	if _, err := f.Engine.Transfer(bg, f.alice, cti.TransferRequest{Type: "workflow", Target: "survey"}); err != nil {
 		t.Fatal(err)
 	}
-	f.WaitState(t, f.alice, cti.AgentOnWrap, 2*time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 15*time.Second)
 	ch, ok := f.Double.Channel(cust)
 	if !ok || ch.Context != "workflows" || ch.Exten != "survey" || ch.Vars["CTI_INTERACTION_ID"] != iid {
 		t.Fatalf("customer in dialplan: %+v", ch)
@@ -505,7 +505,7 @@ func TestConsultToPersistentAgentBorrowsTheirLeg(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Cancel: bob's leg goes home, bob is Ready, the customer is back with alice.
-	f.WaitState(t, f.bob, cti.AgentReady, time.Second)
+	f.WaitState(t, f.bob, cti.AgentReady, 15*time.Second)
 	if b, _ := f.Double.Bridge("agent-" + itoa(f.bob)); len(b.Channels) != 1 {
 		t.Fatalf("bob's bridge after cancel %+v", b)
 	}
@@ -517,8 +517,8 @@ func TestConsultToPersistentAgentBorrowsTheirLeg(t *testing.T) {
 	if _, err := f.Engine.TransferAction(bg, f.alice, "complete"); err != nil {
 		t.Fatal(err)
 	}
-	wb.Next("call.connected", 2*time.Second)
-	f.WaitState(t, f.alice, cti.AgentOnWrap, time.Second)
+	wb.Next("call.connected", 15*time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 15*time.Second)
 	if b, _ := f.Double.Bridge("agent-" + itoa(f.bob)); len(b.Channels) != 2 || bridgeOf(f, cust) != b.ID {
 		t.Fatalf("bob's bridge after transfer %+v", b)
 	}
@@ -543,7 +543,7 @@ func TestAnnouncementPlaysToBothAndReportsFinish(t *testing.T) {
 	if err := f.Engine.PlayAnnouncement(bg, f.alice, s.Announcements[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	w.Next("announcement.started", time.Second)
+	w.Next("announcement.started", 15*time.Second)
 	if p := f.Double.Played("agent-" + itoa(f.alice)); len(p) != 1 || p[0] != "sound:tt-monkeys" {
 		t.Fatalf("played to the bridge: %v", p)
 	}

@@ -95,7 +95,7 @@ func startStack(t *testing.T, settings string, pacer pacing.Pacer, phones ...[]s
 			t.Fatal(err)
 		}
 	}
-	ctitest.Eventually(t, 2*time.Second, "two persistent agents ready", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "two persistent agents ready", func() bool {
 		l, _ := s.Engine.CampaignLoad(bg, s.camp)
 		return l.ReadyPersistent == 2
 	})
@@ -202,7 +202,7 @@ func TestPreviewAutoDialThroughEngine(t *testing.T) {
 	if err := s.w.TickCampaign(bg, s.camp); err != nil {
 		t.Fatal(err)
 	}
-	offered := watch.Next("preview.offered", 2*time.Second)
+	offered := watch.Next("preview.offered", 15*time.Second)
 	for _, p := range phones {
 		if !strings.Contains(string(offered.Data), p) {
 			t.Fatalf("offer without %s: %s", p, offered.Data)
@@ -216,7 +216,7 @@ func TestPreviewAutoDialThroughEngine(t *testing.T) {
 	if waited := time.Since(start); waited < 5*time.Second {
 		t.Errorf("auto-dialled after %v", waited)
 	}
-	watch.Next("call.connected", 3*time.Second)
+	watch.Next("call.connected", 15*time.Second)
 	// The engine reports a preview call's outcome when it ends.
 	if err := s.Engine.Hangup(bg, s.alice); err != nil {
 		t.Fatal(err)
