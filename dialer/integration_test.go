@@ -35,10 +35,16 @@ type stack struct {
 // two agents logged in with persistent legs and Ready, leads with the
 // given phones, and a started worker (ticks are driven by the test).
 func startStack(t *testing.T, settings string, pacer pacing.Pacer, phones ...[]string) *stack {
+	return startStackOn(t, nil, settings, pacer, phones...)
+}
+
+// startStackOn is startStack with the CTI core on a fake clock (fc, if not
+// nil): the agents' phones then answer at once, so no timer needs advancing.
+func startStackOn(t *testing.T, fc *aritest.FakeClock, settings string, pacer pacing.Pacer, phones ...[]string) *stack {
 	bg := context.Background()
 	var worker atomic.Pointer[dialer.Worker]
 	s := &stack{leads: map[int64][]string{}}
-	s.Stack = ctitest.StartSeeded(t, ctitest.Options{Tune: func(o *cti.Options) {
+	s.Stack = ctitest.StartSeeded(t, ctitest.Options{FakeClock: fc, Tune: func(o *cti.Options) {
 		o.Outcome = func(x cti.AttemptOutcome) {
 			if w := worker.Load(); w != nil {
 				w.Outcome(x)
@@ -83,7 +89,11 @@ func startStack(t *testing.T, settings string, pacer pacing.Pacer, phones ...[]s
 		id  int64
 		ext string
 	}{{s.alice, "1001"}, {s.bob, "1002"}} {
-		s.Double.Script("PJSIP/"+a.ext, aritest.Behavior{AnswerAfter: 10 * time.Millisecond})
+		answer := aritest.Behavior{AnswerAfter: 10 * time.Millisecond}
+		if fc != nil {
+			answer = aritest.Behavior{}
+		}
+		s.Double.Script("PJSIP/"+a.ext, answer)
 		if _, err := s.Engine.Login(bg, a.id); err != nil {
 			t.Fatal(err)
 		}
@@ -188,17 +198,18 @@ func TestPredictiveCampaignThroughEngine(t *testing.T) {
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // TestPreviewAutoDialThroughEngine: a preview campaign offers a lead with
-// three numbers to the longest-idle Ready agent; nobody clicks, so after
-// the campaign's preview timeout the engine dials the first number, and
-// the answered outcome closes the lead.
+// three numbers to the longest-idle Ready agent; nobody clicks, so exactly
+// at the campaign's preview timeout (fake clock: not a millisecond before)
+// the engine dials the first number, and the answered outcome closes the
+// lead.
 func TestPreviewAutoDialThroughEngine(t *testing.T) {
 	bg := context.Background()
 	phones := []string{"+442079460301", "+442079460302", "+442079460303"}
-	s := startStack(t, `{"mode":"preview","previewTimeoutSeconds":5,
+	fc := aritest.NewFakeClock(time.Now())
+	s := startStackOn(t, fc, `{"mode":"preview","previewTimeoutSeconds":5,
 		"callingWindow":{"start":"00:00","end":"24:00","days":[1,2,3,4,5,6,7]}}`, nil, phones)
-	s.Double.Script("PJSIP/+44*@trunk", aritest.Behavior{AnswerAfter: 50 * time.Millisecond})
+	s.Double.Script("PJSIP/+44*@trunk", aritest.Behavior{}) // answers at once
 	watch := s.WatchAgent(t, s.alice)
-	start := time.Now()
 	if err := s.w.TickCampaign(bg, s.camp); err != nil {
 		t.Fatal(err)
 	}
@@ -212,10 +223,12 @@ func TestPreviewAutoDialThroughEngine(t *testing.T) {
 	if err := s.w.TickCampaign(bg, s.camp); err != nil {
 		t.Fatal(err)
 	}
-	watch.Next("preview.autodial", 8*time.Second)
-	if waited := time.Since(start); waited < 5*time.Second {
-		t.Errorf("auto-dialled after %v", waited)
+	fc.Advance(5*time.Second - time.Millisecond)
+	if snap, _ := s.Engine.Snapshot(bg, s.alice); snap.Call != nil || snap.State.State != cti.AgentReserved {
+		t.Fatalf("a millisecond before the preview timeout: %s, call %+v; want the offer still open", snap.State.State, snap.Call)
 	}
+	fc.Advance(time.Millisecond)
+	watch.Next("preview.autodial", 15*time.Second)
 	watch.Next("call.connected", 15*time.Second)
 	// The engine reports a preview call's outcome when it ends.
 	if err := s.Engine.Hangup(bg, s.alice); err != nil {
@@ -225,7 +238,7 @@ func TestPreviewAutoDialThroughEngine(t *testing.T) {
 		Number, Outcome string
 		AgentID         int64
 	}
-	ctitest.Eventually(t, 5*time.Second, "answered attempt", func() bool {
+	ctitest.Eventually(t, 15*time.Second, "answered attempt", func() bool {
 		s.DB.Raw(`SELECT number, outcome, COALESCE(agent_id, 0) AS agent_id FROM dialer_attempts`).Scan(&got)
 		return got.Outcome == "answered"
 	})
