@@ -48,7 +48,8 @@ function draw() {
   $('cnWait').textContent = !waiting ? '' : ph.mode === 'agent_calls'
     ? `Waiting for your call to ${num || 'the system'}${ph.number ? ' from ' + ph.number : ''}…`
     : `Calling your phone on ${ph.number || $('cnNum').value}… answer it when it rings.`;
-  $('cnBtn').disabled = waiting;
+  // While waiting, Cancel replaces Start (not a greyed-out Start).
+  show('cnBtn', !waiting);
   for (const i of document.querySelectorAll('input[name=mode]')) i.disabled = waiting;
   $('cnNum').disabled = waiting;
 }
