@@ -31,7 +31,7 @@ import (
 
 const (
 	floorTick  = 100 * time.Millisecond // engine view sampled this often
-	floorStats = 2 * time.Second         // service level recomputed this often
+	floorStats = 2 * time.Second        // service level recomputed this often
 )
 
 type floorHub struct {
@@ -110,6 +110,7 @@ func (s *Server) floorRoutes(v1, authed fiber.Router) {
 	for _, a := range []string{"pause", "ready", "logout", "hangup"} {
 		sup.Post("/agents/:id/"+a, s.supervisorAction(a))
 	}
+	s.monitorRoutes(sup)
 }
 
 // floorSnapshot is the hello's floor as JSON (for scripts and the page's
@@ -274,7 +275,7 @@ func (q *queueStats) finish() {
 // campaign report).
 func (s *Server) queueStats(ctx context.Context, since time.Time) (map[int64]queueStats, error) {
 	var rows []struct {
-		CampaignID                               int64
+		CampaignID                                int64
 		Answered, InThreshold, Abandoned, QueueMs int64
 	}
 	err := s.o.DB.WithContext(ctx).Raw(`SELECT campaign_id,

@@ -35,9 +35,9 @@ func TestReportsFiguresAndTotalsAgree(t *testing.T) {
 	// An earlier state change, before the range: she was logged out then.
 	e.DB.Exec(`INSERT INTO agent_state_history(user_id, at, to_state) VALUES (?, ?, 'logged_out')`, alice, at(-600))
 	if err := e.DB.Exec(`INSERT INTO interactions(id, campaign_id, direction, customer_number, agent_id, state, created_at, queued_at,
-			connected_at, ended_at, wrapped_at, queue_ms, wrap_code)
-		VALUES ('I-answered', ?, 'IN', '+447700900001', ?, 'wrapped', ?, ?, ?, ?, ?, 5000, 'SALE'),
-		       ('I-abandoned', ?, 'IN', '+447700900002', NULL, 'ended', ?, ?, NULL, ?, NULL, 0, '')`,
+			connected_at, ended_at, wrapped_at, queue_ms, hold_ms, wrap_code)
+		VALUES ('I-answered', ?, 'IN', '+447700900001', ?, 'wrapped', ?, ?, ?, ?, ?, 5000, 30000, 'SALE'),
+		       ('I-abandoned', ?, 'IN', '+447700900002', NULL, 'ended', ?, ?, NULL, ?, NULL, 0, 0, '')`,
 		e.campaign, alice, at(19.9), at(19.9), at(20), at(25), at(26),
 		e.campaign, at(30), at(30), at(31)).Error; err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestReportsFiguresAndTotalsAgree(t *testing.T) {
 		}
 	}
 	s := func(ms int64) float64 { return float64(ms) / 1000 }
-	if tot.Handled != 1 || s(tot.TalkMs) != 300 || s(tot.WrapMs) != 60 || s(tot.AHTMs) != 360 || s(tot.PauseByMs["Break"]) != 600 ||
+	if tot.Handled != 1 || s(tot.TalkMs) != 270 || s(tot.WrapMs) != 60 || s(tot.HoldMs) != 30 || s(tot.AHTMs) != 360 || s(tot.PauseByMs["Break"]) != 600 ||
 		s(tot.ReadyMs) != 1440 || s(tot.OnCallMs) != 300 || s(tot.OnWrapMs) != 60 || s(tot.LoggedInMs) != 2400 ||
 		tot.Occupancy == nil || *tot.Occupancy != 0.2 {
 		t.Fatalf("alice's totals %+v", tot)
@@ -117,7 +117,7 @@ func TestReportsFiguresAndTotalsAgree(t *testing.T) {
 	for _, r := range recs[1:] {
 		if r[0] == "total" && r[col["agent"]] == "Alice" {
 			found = true
-			if r[col["handled"]] != "1" || r[col["talk_s"]] != "300.0" || r[col["paused_Break_s"]] != "600.0" || r[col["occupancy_pct"]] != "20.0" {
+			if r[col["handled"]] != "1" || r[col["talk_s"]] != "270.0" || r[col["paused_Break_s"]] != "600.0" || r[col["occupancy_pct"]] != "20.0" {
 				t.Fatalf("csv total %v (%v)", r, recs[0])
 			}
 		}

@@ -31,6 +31,9 @@ func supervisionRoutes(e *env) []route {
 		{"POST", alice + "/ready", "", "sA"},
 		{"POST", alice + "/logout", `{"reason":"Nope"}`, "sA"},
 		{"POST", alice + "/hangup", "", "sA"},
+		{"GET", "/api/v1/supervisor/monitor", "", "sA"},
+		{"POST", "/api/v1/supervisor/monitor", `{"interactionId":"nope","mode":"listen"}`, "sA"},
+		{"POST", "/api/v1/supervisor/monitor/stop", "", "sA"},
 	}
 }
 

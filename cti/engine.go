@@ -89,6 +89,8 @@ type Engine struct {
 
 	// Stats for metrics and tests; read with Stats().
 	stats Stats
+	// mon is the supervisors' monitors (monitor.go), made on first use.
+	mon *monitorTable
 }
 
 // Stats are engine counters.
@@ -496,6 +498,10 @@ func (e *Engine) onStasisStart(ev *ari.StasisStart) {
 		e.onPredictiveAnswered(ch)
 	case "snoop": // the recording snoop is ready to record
 		e.onSnoopUp(ch)
+	case "monitor": // a supervisor's phone answered to monitor a call
+		e.onMonitorLegUp(ch)
+	case "monsnoop": // a monitor's snoop on the agent's channel
+		e.onMonitorSnoopUp(ch)
 	default:
 		e.log.Debug("StasisStart for another part of ctid", "args", ev.Args, "channel", ch.ID)
 	}
@@ -503,6 +509,7 @@ func (e *Engine) onStasisStart(ev *ari.StasisStart) {
 
 func (e *Engine) onChannelGone(id, cause string) {
 	delete(e.hangupCause, id)
+	e.monitorChannelGone(id)
 	if _, ok := e.predictive[id]; ok {
 		e.predictiveGone(id, cause)
 		return

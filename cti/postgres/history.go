@@ -129,6 +129,7 @@ type HistoryRow struct {
 	WrappedAt      *time.Time `json:"wrappedAt"`
 	QueueMs        int64      `json:"queueMs"`
 	TalkMs         int64      `json:"talkMs"`
+	HoldMs         int64      `json:"holdMs"`
 	WrapCode       string     `json:"wrapCode"`
 	EndReason      string     `json:"endReason"`
 	HasRecording   bool       `json:"hasRecording"`
@@ -143,7 +144,7 @@ type HistoryPage struct {
 
 const historyColumns = `i.id, i.parent_id, i.campaign_id, COALESCE(c.name, '') AS campaign_name, i.direction,
 	i.customer_number, i.agent_id, COALESCE(NULLIF(u.display_name, ''), u.username, '') AS agent_name, i.state,
-	i.created_at, i.connected_at, i.ended_at, i.wrapped_at, i.queue_ms, i.wrap_code, i.end_reason,
+	i.created_at, i.connected_at, i.ended_at, i.wrapped_at, i.queue_ms, i.hold_ms, i.wrap_code, i.end_reason,
 	EXISTS (SELECT 1 FROM recordings r WHERE r.interaction_id = i.id) AS has_recording,
 	EXISTS (SELECT 1 FROM bookmarks b WHERE b.interaction_id = i.id) AS has_bookmark`
 
@@ -266,7 +267,7 @@ func (r *HistoryRow) fix() {
 	r.CreatedAt = r.CreatedAt.UTC()
 	r.ConnectedAt, r.EndedAt, r.WrappedAt = utcp(r.ConnectedAt), utcp(r.EndedAt), utcp(r.WrappedAt)
 	if r.ConnectedAt != nil && r.EndedAt != nil {
-		r.TalkMs = r.EndedAt.Sub(*r.ConnectedAt).Milliseconds()
+		r.TalkMs = max(0, r.EndedAt.Sub(*r.ConnectedAt).Milliseconds()-r.HoldMs) // as in the reports
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // Reports are computed from the records ctid already keeps: interactions
-// (calls, queue time, talk, wrap), transfers (consult hold), the agent state
+// (calls, queue time, talk, hold, wrap), the agent state
 // history (pause by reason, ready, occupancy) and the dialler's callbacks.
 //
 // Everything is first computed per 15-minute interval; a day is the sum of
@@ -30,9 +30,11 @@ const MaxReportRange = 62 * 24 * time.Hour
 // AgentFigures are one agent's figures over one bucket.
 type AgentFigures struct {
 	Handled int64 `json:"handled"`
-	TalkMs  int64 `json:"talkMs"`
-	HoldMs  int64 `json:"holdMs"`
-	WrapMs  int64 `json:"wrapMs"`
+	// TalkMs is connected time less hold (so talk + hold + wrap is the
+	// handle time).
+	TalkMs int64 `json:"talkMs"`
+	HoldMs int64 `json:"holdMs"`
+	WrapMs int64 `json:"wrapMs"`
 	// AHT (average handle time: talk + hold + wrap per call handled).
 	AHTMs int64 `json:"ahtMs"`
 	// Time by state from the state history.
@@ -247,10 +249,9 @@ func (r *Reports) Agents(ctx context.Context, sc Scope, q ReportQuery) (rows []A
 		}
 		err := db.Raw(`SELECT agent_id, date_bin('15 minutes', connected_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
 				count(*) AS n,
-				COALESCE(sum(EXTRACT(EPOCH FROM (ended_at - connected_at)) * 1000) FILTER (WHERE ended_at IS NOT NULL), 0)::bigint AS talk_ms,
+				COALESCE(sum(EXTRACT(EPOCH FROM (ended_at - connected_at)) * 1000 - hold_ms) FILTER (WHERE ended_at IS NOT NULL), 0)::bigint AS talk_ms,
 				COALESCE(sum(EXTRACT(EPOCH FROM (wrapped_at - ended_at)) * 1000) FILTER (WHERE wrapped_at IS NOT NULL AND ended_at IS NOT NULL), 0)::bigint AS wrap_ms,
-				COALESCE(sum((SELECT COALESCE(sum(EXTRACT(EPOCH FROM (t.updated_at - t.created_at)) * 1000), 0) FROM transfers t
-					WHERE t.interaction_id = i.id AND t.mode = 'consult' AND t.state <> 'consulting')), 0)::bigint AS hold_ms
+				COALESCE(sum(hold_ms), 0)::bigint AS hold_ms
 			FROM interactions i
 			WHERE agent_id IN ? AND connected_at >= ? AND connected_at < ?`+campCond+`
 			GROUP BY agent_id, bucket`, append([]any{ids, q.From, q.To}, cargs...)...).Scan(&calls).Error
