@@ -3,6 +3,7 @@ package cti_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -304,13 +305,30 @@ func TestAutoWrapAppliesDefaultCodeAndExtend(t *testing.T) {
 	}
 }
 
+// On the fake clock: with nobody to take them, a caller who hangs up after
+// 10 s is recorded as abandoned; the other waits exactly the campaign's
+// 30 s (not a millisecond less) and overflows to its context.
 func TestQueuedCallerOverflowsAndAbandonIsRecorded(t *testing.T) {
-	f := setup(t, ctitest.CampaignSpec{MaxQueue: 1, OverflowContext: "voicemail"}, ctitest.Options{})
+	f, fc := fakeSetup(t, ctitest.CampaignSpec{MaxQueue: 30, OverflowContext: "voicemail"}, ctitest.Options{})
+	queued := func(n int) {
+		t.Helper()
+		ctitest.Eventually(t, 15*time.Second, fmt.Sprintf("%d queued", n), func() bool {
+			s, _ := f.Engine.Stats(bg)
+			return s.Queued == n
+		})
+	}
 	overflowed := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900126", did, nil)
 	abandoned := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900127", did, nil)
-	time.Sleep(100 * time.Millisecond)
+	queued(2)
+	fc.Advance(10 * time.Second)
 	f.Double.HangupChannel(abandoned, 16)
-	ctitest.Eventually(t, 5*time.Second, "overflow", func() bool {
+	queued(1)
+	fc.Advance(20*time.Second - time.Millisecond)
+	if ch, ok := f.Double.Channel(overflowed); !ok || ch.Context == "voicemail" {
+		t.Fatalf("a millisecond before the queue limit: %+v (found %v), want still queued", ch, ok)
+	}
+	fc.Advance(time.Millisecond)
+	ctitest.Eventually(t, 15*time.Second, "overflow", func() bool {
 		ch, ok := f.Double.Channel(overflowed)
 		return ok && ch.Context == "voicemail"
 	})
