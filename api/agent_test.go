@@ -16,6 +16,7 @@ import (
 	"github.com/ctid/ctid/api"
 	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti"
+	"github.com/ctid/ctid/cti/ctitest"
 )
 
 func TestFullAgentFlowOverAPIAndWebsocket(t *testing.T) {
@@ -85,13 +86,11 @@ func TestFullAgentFlowOverAPIAndWebsocket(t *testing.T) {
 		t.Fatalf("wrap view %+v", wv)
 	}
 	e.waitState(tok, cti.AgentOnWrap)
-	if _, ok := e.Double.Channel(cust); ok {
-		// the customer leg is gone after the agent's hang-up
-		time.Sleep(50 * time.Millisecond)
-		if _, ok := e.Double.Channel(cust); ok {
-			t.Fatal("customer channel still up")
-		}
-	}
+	// The customer leg goes with the agent's hang-up.
+	ctitest.Eventually(t, 15*time.Second, "the customer channel gone after the agent's hang-up", func() bool {
+		_, ok := e.Double.Channel(cust)
+		return !ok
+	})
 	p = e.must(400, "POST", "/api/v1/agent/wrap", tok, `{"code":"BOGUS"}`).problem(t)
 	if p.Field != "code" {
 		t.Fatalf("bogus wrap: %+v", p)
