@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -76,12 +75,13 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if len(user) > 200 || len(*req.Password) > 1000 {
 		return s.badLogin(c, user)
 	}
-	keys := []string{"u:" + strings.ToLower(user), "ip:" + c.IP()}
 	now := s.o.Now()
-	if wait := s.limiter.blocked(keys, now); wait > 0 {
-		p := newProblem(429, "too many failed logins; try again later")
-		p.retryAfter = int(math.Ceil(wait.Seconds()))
-		return p
+	wait, err := s.limiter.wait(c.UserContext(), user, s.clientIP(c), now)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return limited(wait)
 	}
 	acc, err := s.admin.Authenticate(c.UserContext(), user, *req.Password)
 	if postgres.IsBadLogin(err) {
@@ -90,7 +90,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s.limiter.reset(keys[0])
+	if err := s.limiter.reset(c.UserContext(), user); err != nil {
+		return err
+	}
 	tok := newToken()
 	exp := now.Add(s.o.TokenTTL).UTC().Truncate(time.Second)
 	if err := s.admin.CreateSession(c.UserContext(), hashToken(tok), acc.ID, exp); err != nil {
@@ -101,9 +103,11 @@ func (s *Server) login(c *fiber.Ctx) error {
 }
 
 func (s *Server) badLogin(c *fiber.Ctx, user string) error {
-	s.limiter.fail([]string{"u:" + strings.ToLower(user), "ip:" + c.IP()}, s.o.Now())
+	if err := s.limiter.fail(c.UserContext(), user, s.clientIP(c), s.o.Now()); err != nil {
+		return err
+	}
 	s.metrics.loginFailures.Inc()
-	s.log.Warn("login failed", "user", user, "ip", c.IP(), "request_id", c.Locals(localRequestID))
+	s.log.Warn("login failed", "user", user, "ip", s.clientIP(c), "request_id", c.Locals(localRequestID))
 	return newProblem(401, "invalid username or password")
 }
 
@@ -260,80 +264,6 @@ func (s *Server) wsTicket(c *fiber.Ctx) error {
 	session, _ := c.Locals(localExpires).(time.Time)
 	tok, exp := s.tickets.issueFor(*currentUser(c), c.Locals(localToken).(string), session, s.o.Now(), s.o.TicketTTL)
 	return c.JSON(ticketResponse{Ticket: tok, ExpiresAt: exp, URL: "/api/v1/ws?ticket=" + tok})
-}
-
-// --- login rate limiting -----------------------------------------------------
-
-// limiter counts failed logins per key (username, client IP) in a sliding
-// window. A key with too many recent failures is refused until the oldest
-// failure leaves the window.
-type limiter struct {
-	mu      sync.Mutex
-	window  time.Duration
-	perUser int
-	perIP   int
-	fails   map[string][]time.Time
-}
-
-func (l *limiter) limit(key string) int {
-	if strings.HasPrefix(key, "ip:") {
-		return l.perIP
-	}
-	return l.perUser
-}
-
-func (l *limiter) prune(key string, now time.Time) []time.Time {
-	f := l.fails[key]
-	i := 0
-	for i < len(f) && now.Sub(f[i]) >= l.window {
-		i++
-	}
-	f = f[i:]
-	if len(f) == 0 {
-		delete(l.fails, key)
-	} else {
-		l.fails[key] = f
-	}
-	return f
-}
-
-// blocked returns how long until a login may be tried (0: now).
-func (l *limiter) blocked(keys []string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var wait time.Duration
-	for _, k := range keys {
-		f := l.prune(k, now)
-		if n := l.limit(k); n > 0 && len(f) >= n {
-			if w := f[len(f)-n].Add(l.window).Sub(now); w > wait {
-				wait = w
-			}
-		}
-	}
-	return wait
-}
-
-func (l *limiter) fail(keys []string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.fails) > 100000 { // bound memory under a spray of usernames
-		for k := range l.fails {
-			l.prune(k, now)
-		}
-	}
-	for _, k := range keys {
-		f := l.prune(k, now)
-		if len(f) >= 2*l.limit(k)+1 {
-			f = f[1:]
-		}
-		l.fails[k] = append(f, now)
-	}
-}
-
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
 }
 
 // purgeSessions deletes long-dead sessions now and then.

@@ -59,6 +59,10 @@ type Options struct {
 	LoginWindow  time.Duration // default 5 min
 	// TrustProxy makes the client IP come from X-Forwarded-For (behind a proxy).
 	TrustProxy bool
+	// TrustedProxies (CTID_TRUSTED_PROXIES: addresses or CIDR ranges) are
+	// the reverse proxies whose X-Forwarded-For the login limiter believes;
+	// a request from anywhere else is counted by its own address.
+	TrustedProxies []*net.IPNet
 	// Registry receives the metrics; nil creates one (with Go and process collectors).
 	Registry *prometheus.Registry
 	// Static is served at / after the API routes; nil uses the embedded web pages.
@@ -89,6 +93,7 @@ type Server struct {
 	admin    *postgres.Admin
 	log      *slog.Logger
 	limiter  *limiter
+	trusted  []*net.IPNet
 	tickets  *tickets
 	metrics  *metrics
 	reg      *prometheus.Registry
@@ -143,7 +148,8 @@ func New(o Options) *Server {
 	}
 	s := &Server{
 		o: o, eng: o.Engine, admin: postgres.NewAdmin(o.DB), log: o.Logger, reg: reg,
-		limiter:  &limiter{window: o.LoginWindow, perUser: o.LoginLimit, perIP: o.LoginIPLimit, fails: map[string][]time.Time{}},
+		limiter:  &limiter{admin: postgres.NewAdmin(o.DB), window: o.LoginWindow, perUser: o.LoginLimit, perIP: o.LoginIPLimit},
+		trusted:  o.TrustedProxies,
 		tickets:  &tickets{m: map[string]ticket{}},
 		sessions: newSessionCache(),
 		sockets:  newSockets(),

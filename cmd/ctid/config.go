@@ -3,10 +3,13 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ctid/ctid/api"
 )
 
 // config is read from CTID_* environment variables; flags override them.
@@ -29,6 +32,9 @@ type config struct {
 	TokenTTL       time.Duration
 	MediaURL       string
 	DialplanSecret string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+	MaxWebsockets  int // agent websockets per user
 }
 
 // configVars documents every variable; the README table is generated from
@@ -50,6 +56,8 @@ var configVars = []struct{ name, def, help string }{
 	{"CTID_FRAME_ANCESTORS", "'self'", "CSP frame-ancestors for the adaptor (e.g. https://*.lightning.force.com)"},
 	{"CTID_TOKEN_TTL", "12h", "login token lifetime"},
 	{"CTID_DIALPLAN_SECRET", "", "shared secret for the dialplan's HTTP requests (Request a callback); empty disables them"},
+	{"CTID_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (login limiter); empty: none"},
+	{"CTID_WS_PER_USER", "8", "agent websockets one user may hold open at once (tabs, CRM panels)"},
 	{"CTID_MEDIA_URL", "", "ctid's base URL as Asterisk reaches it, for uploaded announcements (e.g. http://10.0.0.5:8080)"},
 }
 
@@ -94,6 +102,8 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	ttl := fs.String("token-ttl", env("CTID_TOKEN_TTL"), "token lifetime")
 	cors := fs.String("cors", env("CTID_CORS_ORIGINS"), "CORS origins")
 	frames := fs.String("frame-ancestors", env("CTID_FRAME_ANCESTORS"), "CSP frame-ancestors")
+	proxies := fs.String("trusted-proxies", env("CTID_TRUSTED_PROXIES"), "trusted reverse proxies (addresses or CIDR ranges)")
+	wsPerUser := fs.String("ws-per-user", env("CTID_WS_PER_USER"), "agent websockets per user")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -108,6 +118,12 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 		return c, fmt.Errorf("CTID_TRUNK %q must contain %%s for the number", c.Trunk)
 	}
 	c.CORSOrigins, c.FrameAncestors = list(*cors), list(*frames)
+	if c.TrustedProxies, err = api.ParseTrustedProxies(list(*proxies)); err != nil {
+		return c, fmt.Errorf("CTID_TRUSTED_PROXIES: %w", err)
+	}
+	if c.MaxWebsockets, err = strconv.Atoi(*wsPerUser); err != nil || c.MaxWebsockets < 1 {
+		return c, fmt.Errorf("CTID_WS_PER_USER %q must be a positive number", *wsPerUser)
+	}
 	c.Double = c.ARIURL == ""
 	if b, err := strconv.ParseBool(os.Getenv("CTID_DOUBLE")); err == nil && b {
 		c.Double = true

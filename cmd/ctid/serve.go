@@ -81,6 +81,7 @@ func serve(args []string) error {
 	srv := api.New(api.Options{
 		Engine: eng, DB: db, Logger: log, CORSOrigins: c.CORSOrigins, FrameAncestors: c.FrameAncestors,
 		TokenTTL: c.TokenTTL, Recordings: client.Recordings, Registry: reg, Dialer: dw, DialplanSecret: c.DialplanSecret,
+		TrustedProxies: c.TrustedProxies, MaxWebsocketsPerUser: c.MaxWebsockets,
 		Ready: func(ctx context.Context) error {
 			if err := sqlDB.PingContext(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
