@@ -288,7 +288,7 @@ func TestPacingWired(t *testing.T) {
 		c.NewPacer = func(_ int64, s Settings) pacing.Pacer { built = append(built, s); return rec }
 	})
 	eng.SetLoad(camp, CampaignLoad{Ready: []int64{1, 2, 3}, ReadyPersistent: 2, Busy: []time.Duration{30 * time.Second, 90 * time.Second},
-		Wrapping: 1, Dialing: 0, Queued: 1})
+		Wrapping: []time.Duration{12 * time.Second}, Dialing: 0, Queued: 1})
 	must(t, w.TickCampaign(ctx, camp))
 	_, dials := eng.Take()
 	if len(dials) != 3 || len(built) != 1 || built[0].Mode != Predictive {
