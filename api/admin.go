@@ -119,6 +119,8 @@ type createUserRequest struct {
 	TransferWhenPaused   bool     `json:"transferWhenPaused"`
 	RecordingControl     bool     `json:"recordingControl"`
 	CampaignIDs          []int64  `json:"campaignIds"`
+	// Disabled creates the account switched off (the admin page sends it).
+	Disabled bool `json:"disabled"`
 }
 
 type updateUserRequest struct {
@@ -188,6 +190,12 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	}
 	if in.CampaignIDs != nil {
 		if u, err = s.admin.SetUserCampaigns(ctx, u.ID, in.CampaignIDs); err != nil {
+			return err
+		}
+	}
+	if in.Disabled {
+		disabled := true
+		if u, err = s.admin.UpdateUser(ctx, u.ID, postgres.UserPatch{Disabled: &disabled}); err != nil {
 			return err
 		}
 	}

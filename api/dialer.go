@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -244,7 +245,11 @@ func (s *Server) importLeads(c *fiber.Ctx) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	n, err := io.Copy(tmp, io.LimitReader(src, maxLeadFile+1))
+	// The same file with the same column mapping uploaded twice is warned
+	// about (a different mapping is a deliberate re-import).
+	sum := sha256.New()
+	io.WriteString(sum, value("mapping")+"\n")
+	n, err := io.Copy(io.MultiWriter(tmp, sum), io.LimitReader(src, maxLeadFile+1))
 	src.Close()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -254,6 +259,19 @@ func (s *Server) importLeads(c *fiber.Ctx) error {
 	}
 	if n > maxLeadFile {
 		return badField("file", "the file is larger than 50 MB")
+	}
+	hash := hex.EncodeToString(sum.Sum(nil))
+	if c.Query("force") != "true" && value("force") != "true" {
+		before, err := s.admin.LeadListUploadedBefore(ctx, cid, hash)
+		if err != nil {
+			return err
+		}
+		if before != "" {
+			p := newProblem(409, "This file was already uploaded to this campaign as the lead list "+strconv.Quote(before)+
+				". Upload it again with force=true to import it anyway.")
+			p.Field = "file"
+			return p
+		}
 	}
 
 	prog, ok := s.imports.start(importID, cid, n)
@@ -307,6 +325,9 @@ func (s *Server) importLeads(c *fiber.Ctx) error {
 	}
 	if err := st.SetMapping(ctx, list.ID, res.Mapping); err != nil {
 		s.log.Warn("saving the lead list mapping failed", "list", list.ID, "err", err)
+	}
+	if err := s.admin.SetLeadListHash(ctx, list.ID, hash); err != nil {
+		s.log.Warn("saving the lead list file hash failed", "list", list.ID, "err", err)
 	}
 	s.imports.update(prog, func(p *leadImport) {
 		p.State, p.RowsRead, p.Accepted, p.Rejected, p.BytesRead = "done", res.Rows, res.Accepted, res.Rejected, p.BytesTotal
@@ -394,6 +415,7 @@ func (s *Server) listLeadLists(c *fiber.Ctx) error {
 
 type dncRequest struct {
 	Numbers    []string `json:"numbers"`
+	Number     string   `json:"number"`     // one number (the admin page's form); joins numbers
 	CampaignID *int64   `json:"campaignId"` // nil: every campaign
 	Region     string   `json:"region"`     // for national numbers; default the campaign's, else GB
 	Reason     string   `json:"reason"`
@@ -404,8 +426,11 @@ func (s *Server) dncNumbers(c *fiber.Ctx) (dncRequest, []string, int64, error) {
 	if err := decode(c, &req, false); err != nil {
 		return req, nil, 0, err
 	}
+	if n := strings.TrimSpace(req.Number); n != "" {
+		req.Numbers = append(req.Numbers, n)
+	}
 	if len(req.Numbers) == 0 || len(req.Numbers) > 1000 {
-		return req, nil, 0, badField("numbers", "numbers must list 1 to 1000 phone numbers")
+		return req, nil, 0, badField("number", "Type the phone number (or list 1 to 1000 in numbers).")
 	}
 	if len(req.Reason) > 200 {
 		return req, nil, 0, badField("reason", "reason is limited to 200 characters")
@@ -450,7 +475,8 @@ func (s *Server) addDNC(c *fiber.Ctx) error {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
-	if err := store.New(s.o.DB).AddDNC(ctx, cid, strings.TrimSpace(req.Reason), nums...); err != nil {
+	// Who added it is kept with the number (the admin's do-not-call page).
+	if _, err := s.admin.AddDNC(ctx, cid, strings.TrimSpace(req.Reason), currentUser(c).Username, nums...); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"numbers": nums, "campaignId": req.CampaignID})
@@ -567,6 +593,39 @@ type agentCallbackRequest struct {
 	CampaignID *int64 `json:"campaignId"`
 	ForQueue   bool   `json:"forQueue"`
 	Note       string `json:"note"`
+	// The adaptor's form (issue 15): when, RFC 3339 or "YYYY-MM-DDTHH:MM"
+	// in timeZone (the customer's IANA zone); owner "me" or "queue".
+	When     string `json:"when"`
+	TimeZone string `json:"timeZone"`
+	Owner    string `json:"owner"`
+}
+
+// callbackDue reads when a callback is due: dueAt or when, RFC 3339, or a
+// local "YYYY-MM-DDTHH:MM" in the customer's zone.
+func callbackDue(in agentCallbackRequest) (time.Time, error) {
+	field, v := "dueAt", strings.TrimSpace(in.DueAt)
+	if v == "" {
+		field, v = "when", strings.TrimSpace(in.When)
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	loc := time.UTC
+	if tz := strings.TrimSpace(in.TimeZone); tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil || tz == "Local" {
+			return time.Time{}, badField("timeZone", "timeZone must be an IANA time zone such as Europe/London")
+		}
+		loc = l
+	} else if field == "when" && v != "" {
+		return time.Time{}, badField("timeZone", "Say which time zone the time is in (the customer's, such as Europe/London).")
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, badField(field, "Give the time as 2026-05-01T10:30 (with timeZone) or as an RFC 3339 date-time such as 2026-05-01T10:30:00+01:00.")
 }
 
 // agentCreateCallback arranges a callback for the agent (or, with
@@ -581,9 +640,16 @@ func (s *Server) agentCreateCallback(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	due, err := time.Parse(time.RFC3339, strings.TrimSpace(in.DueAt))
+	due, err := callbackDue(in)
 	if err != nil {
-		return badField("dueAt", "dueAt must be an RFC 3339 date-time such as 2026-05-01T10:30:00+01:00")
+		return err
+	}
+	switch in.Owner {
+	case "", "me":
+	case "queue":
+		in.ForQueue = true
+	default:
+		return badField("owner", "owner is me (you call back) or queue (the next free agent of the campaign)")
 	}
 	me := currentUser(c)
 	ctx, cancel := s.ctx(c)

@@ -25,12 +25,12 @@ func (s *Server) agentTransfer(c *fiber.Ctx) error {
 		return err
 	}
 	if req.Type == nil || *req.Type == "" {
-		return badField("type", "type is required: agent, workflow or number")
+		return badField("type", "type is required: agent, queue, workflow or number")
 	}
 	switch *req.Type {
-	case "agent", "workflow", "number":
+	case "agent", "queue", "workflow", "number":
 	default:
-		return badField("type", "type must be agent, workflow or number")
+		return badField("type", "type must be agent, queue, workflow or number")
 	}
 	if req.Target == nil || *req.Target == "" {
 		return badField("target", "target is required")

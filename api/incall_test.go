@@ -109,7 +109,7 @@ func TestConsultMergeConferenceLimitLeave(t *testing.T) {
 		t.Fatalf("merge → %+v", v)
 	}
 	ws.next("conference.state")
-	for i := 2; i <= 4; i++ {
+	for i := 2; i <= 3; i++ { // the default limit: 3 parties besides customer and agent
 		e.must(200, "POST", "/api/v1/agent/transfer", tok, fmt.Sprintf(`{"type":"number","target":"+44207946000%d"}`, i))
 		e.eventually(tok, fmt.Sprintf("%d parties", i), func(s cti.AgentSnapshot) bool {
 			return s.Conference != nil && len(s.Conference.Parties) == i && s.Transfer == nil
@@ -117,7 +117,7 @@ func TestConsultMergeConferenceLimitLeave(t *testing.T) {
 	}
 	p := e.must(409, "POST", "/api/v1/agent/transfer", tok, `{"type":"number","target":"+442079460005"}`).problem(t)
 	if !strings.Contains(p.Detail, "full") {
-		t.Fatalf("5th party: %+v", p)
+		t.Fatalf("4th party: %+v", p)
 	}
 	s := e.snapshot(tok)
 	if s.Conference == nil || len(s.Conference.Parties) != 4 || s.Conference.Max != 4 {

@@ -82,6 +82,11 @@ type Options struct {
 	// /api/v1/dialplan/* (header X-Ctid-Dialplan-Secret); empty disables
 	// them (404).
 	DialplanSecret string
+	// Desk is what GET /api/v1/agent/config reports (desk.go).
+	Desk DeskOptions
+	// DefaultRegion is the region for national-format numbers in admin
+	// input (quick connects, do-not-call imports); default GB.
+	DefaultRegion string
 }
 
 // Server is the HTTP server. Use App for tests (app.Test) and Listen /
@@ -274,6 +279,7 @@ func (s *Server) routes() {
 	s.supervisionRoutes(v1, authed) // history, reports, floor, monitoring (history.go)
 
 	adm := authed.Group("/admin", requireRole(cti.RoleAdmin), s.forgetSessionsOnChange)
+	s.deskRoutes(ag, adm) // in-call controls, directory, quick connects, DNC and lead lists (desk.go)
 	adm.Get("/campaigns", s.listCampaigns)
 	adm.Post("/campaigns", s.createCampaign)
 	adm.Get("/campaigns/:id", s.getCampaign)

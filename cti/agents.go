@@ -116,6 +116,7 @@ func (e *Engine) onAgentPhoneUp(ch ari.Channel, args []string) {
 		return
 	}
 	e.attachPhone(ref.agent, ch.ID)
+	e.restoreAfterRedial(ref.agent)
 }
 
 // attachPhone puts a persistent agent leg into the agent's own bridge,

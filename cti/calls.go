@@ -37,7 +37,7 @@ func (e *Engine) onInbound(ch ari.Channel, args []string) {
 	c.rec.IVRData = argOr(args, 2, ch.ChannelVars["CTI_IVR_DATA"])
 	camp := e.cfg.ByDID[did]
 	if camp == nil {
-		camp = e.cfg.ByDID[normalizeDID(did)]
+		camp = e.cfg.ByDID[e164DID(did, e.o.DefaultRegion)]
 	}
 	if camp == nil {
 		// Still a record: every inbound call ends in exactly one.
@@ -48,6 +48,13 @@ func (e *Engine) onInbound(ch ari.Channel, args []string) {
 		return
 	}
 	c.campaign = camp
+	// The dialplan hands over the DID without its "+" (and a carrier may
+	// send it national): the record keeps it in E.164.
+	region := camp.DefaultRegion
+	if region == "" {
+		region = e.o.DefaultRegion
+	}
+	c.rec.PlatformNumber = e164DID(did, region)
 	id := camp.ID
 	c.rec.CampaignID = &id
 	e.calls[c.rec.ID] = c
@@ -84,9 +91,16 @@ func argOr(args []string, i int, def string) string {
 	return def
 }
 
-func normalizeDID(did string) string {
-	if n, err := NormalizeNumber(did, ""); err == nil {
+// e164DID turns a DID as the dialplan passes it (E.164, E.164 without its
+// "+", or national) into E.164; what is no phone number stays as it is.
+func e164DID(did, region string) string {
+	if n, err := NormalizeNumber(did, region); err == nil && strings.HasPrefix(n, "+") {
 		return n
+	}
+	if d := strings.TrimSpace(did); len(d) >= 8 && strings.Trim(d, "0123456789") == "" {
+		if n, err := NormalizeNumber("+"+d, region); err == nil {
+			return n
+		}
 	}
 	return did
 }
@@ -420,7 +434,9 @@ func (e *Engine) customerGone(c *call, cause string) {
 	switch c.rec.State {
 	case CallQueued:
 		e.unqueue(c)
-		c.rec.EndReason = "abandoned in queue"
+		if c.rec.EndReason == "" {
+			c.rec.EndReason = "abandoned in queue"
+		}
 		e.stats.CallsAbandoned++
 		e.endCall(c, CallActHangup, cause)
 		delete(e.calls, c.rec.ID)
@@ -430,7 +446,9 @@ func (e *Engine) customerGone(c *call, cause string) {
 			e.hangup(c.agentLeg, "normal")
 			c.agentLeg = ""
 		}
-		c.rec.EndReason = "abandoned while ringing agent"
+		if c.rec.EndReason == "" {
+			c.rec.EndReason = "abandoned while ringing agent"
+		}
 		e.stats.CallsAbandoned++
 		if a != nil {
 			stopTimer(&a.offerTimer)
@@ -594,7 +612,9 @@ func (e *Engine) Dial(ctx context.Context, userID int64, req DialRequest) (CallI
 			return conflict(string(a.state), "Your phone is not connected. Connect it first.")
 		}
 		var camp *Campaign
-		region, platform := e.o.DefaultRegion, ""
+		// Without a campaign the call presents the configured default
+		// caller id (CTID_DEFAULT_CALLER_ID), not "anonymous".
+		region, platform := e.o.DefaultRegion, e.o.DefaultCallerID
 		if req.CampaignID != nil {
 			camp = e.cfg.Campaigns[*req.CampaignID]
 			if camp == nil || !agentOn(camp, a.user.ID) {

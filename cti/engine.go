@@ -27,9 +27,12 @@ type Options struct {
 	AgentEndpoint func(number string) string
 	// TrunkEndpoint maps an E.164 customer number to a dial string.
 	TrunkEndpoint func(e164 string) string
-	DefaultRegion string        // for numbers without a campaign region
-	OfferTimeout  time.Duration // how long a non-persistent agent's phone rings
-	DialTimeout   time.Duration // how long an outbound customer leg rings
+	DefaultRegion string // for numbers without a campaign region
+	// DefaultCallerID is what manual calls without a campaign present
+	// (E.164); empty: the trunk's default (often anonymous).
+	DefaultCallerID string
+	OfferTimeout    time.Duration // how long a non-persistent agent's phone rings
+	DialTimeout     time.Duration // how long an outbound customer leg rings
 	// WriteQueue bounds the asynchronous record writer (default 65536).
 	WriteQueue int
 	// WriteShards is how many database writers run in parallel (default
@@ -135,6 +138,7 @@ type agent struct {
 	disabled    bool // user disabled mid-call: logged out after the wrap
 	preview     *preview
 	redial      bool                    // re-dial the persistent leg once free (after an Asterisk restart)
+	restoreTo   *agentReturn            // where to put the agent when the re-dialled leg is up (crash.go)
 	lineAt      map[int64]*list.Element // its place in each campaign's ready line
 }
 
@@ -586,22 +590,5 @@ func (e *Engine) adoptCallers(list []ari.Channel) {
 	}
 }
 
-func (e *Engine) asteriskRestarted() {
-	for id := range e.channels {
-		e.onChannelGone(id, "asterisk_restart")
-	}
-	e.mohOn = map[string]bool{}
-	// Re-establish persistent connections ctid made itself; an agent who
-	// was on a call is re-dialled when their wrap ends.
-	for _, a := range e.agents {
-		if a.mode == PhoneSystemCalls && a.persistent {
-			a.redial = true
-		}
-		if a.state == AgentLoggedIn && a.redial {
-			a.redial = false
-			if err := e.connect(a, ConnectRequest{Mode: a.mode, Number: a.number, Persistent: true}); err != nil {
-				e.log.Warn("re-connect agent phone", "agent", a.user.ID, "err", err)
-			}
-		}
-	}
-}
+// asteriskRestarted: every channel and bridge is gone (crash.go).
+func (e *Engine) asteriskRestarted() { e.telephonyLost() }

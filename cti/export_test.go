@@ -90,3 +90,6 @@ func (e *Engine) QueuedChannels(ctx context.Context) []string {
 	})
 	return out
 }
+
+// WAVDuration exposes wavDuration to tests.
+var WAVDuration = wavDuration

@@ -123,6 +123,24 @@ func (e *Engine) onRecordingFinished(name string, durationSec int, failed bool) 
 	if c != nil {
 		e.publishRecording(c)
 	}
+	if sr, ok := e.tel.(StoredRecordings); ok && !failed {
+		// To the millisecond from the file (Asterisk said whole seconds).
+		var d time.Duration
+		e.request("rec:"+name, "recording length", func(ctx context.Context) error {
+			var err error
+			d, err = sr.StoredDuration(ctx, name)
+			return err
+		}, func(err error) {
+			if err != nil || d <= 0 {
+				if err != nil {
+					e.log.Debug("recording length from the file", "recording", name, "err", err)
+				}
+				return
+			}
+			rr.DurationMs = d.Milliseconds()
+			e.writer.add(rr.InteractionID, func(ctx context.Context, s Store) error { return s.SaveRecording(ctx, rr) })
+		})
+	}
 }
 
 // recOffset is the position in the recorded audio at time t: wall time since

@@ -410,13 +410,15 @@ func (w *Worker) callbackOutcome(ctx context.Context, o AttemptOutcome) (bool, e
 		s := &camp.Settings
 		now := o.At
 		attempts := cb.Attempts
-		if o.Result != ResultSkipped {
+		if o.Result != ResultSkipped && o.Result != ResultReturned {
 			attempts++
 		}
 		status, due := CallbackPending, cb.DueAt
 		switch o.Result {
 		case ResultAnswered:
 			status = CallbackDone
+		case ResultReturned: // the agent paused: offered again as it was
+			due = cb.DueAt
 		case ResultSkipped:
 			due = now.Add(s.RetryDelays[RetrySkipped])
 		default:

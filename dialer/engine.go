@@ -40,12 +40,15 @@ type (
 
 // Results of AttemptOutcome.
 const (
-	ResultAnswered              = "answered"
-	ResultAbandoned             = "abandoned"
-	ResultBusy                  = "busy"
-	ResultNoAnswer              = "no_answer"
-	ResultFailed                = "failed"
-	ResultSkipped               = "skipped"
+	ResultAnswered  = "answered"
+	ResultAbandoned = "abandoned"
+	ResultBusy      = "busy"
+	ResultNoAnswer  = "no_answer"
+	ResultFailed    = "failed"
+	ResultSkipped   = "skipped"
+	// ResultReturned: the agent paused during the preview; the lead (or
+	// callback) goes back as it was, no attempt counted.
+	ResultReturned              = "returned"
 	ResultPreviewTimeoutDialled = "preview_timeout_dialled"
 )
 

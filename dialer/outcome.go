@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/ctid/ctid/dialer/pacing"
 	"github.com/ctid/ctid/dialer/store"
@@ -57,9 +60,16 @@ type leadState struct {
 func (w *Worker) leadOutcome(ctx context.Context, st *campaignState, o AttemptOutcome) error {
 	s := &st.info.Settings
 	now := o.At
+	if o.Result == ResultSkipped && IsDoNotCall(o.Reason) {
+		return w.skipDoNotCall(ctx, st.id, o)
+	}
 	if o.Result == ResultSkipped {
 		return w.db.WithContext(ctx).Exec(`UPDATE dialer_leads SET status = 'retry', next_attempt_at = ?, last_outcome = 'skipped', updated_at = ?
 			WHERE id = ? AND status = 'dialling'`, now.Add(s.RetryDelays[RetrySkipped]), now, o.LeadID).Error
+	}
+	if o.Result == ResultReturned {
+		return w.db.WithContext(ctx).Exec(`UPDATE dialer_leads SET status = 'retry', next_attempt_at = ?, updated_at = ?
+			WHERE id = ? AND status = 'dialling'`, now, now, o.LeadID).Error
 	}
 	outcome, ok := map[string]store.Outcome{
 		ResultAnswered: store.OutcomeAnswered, ResultAbandoned: store.OutcomeAbandoned, ResultBusy: store.OutcomeBusy,
@@ -162,4 +172,35 @@ func (w *Worker) linkAttempt(ctx context.Context, attemptID int64, o AttemptOutc
 	if err != nil && !errors.Is(err, context.Canceled) {
 		w.log.Warn("dialer: linking attempt", "attempt", attemptID, "err", err)
 	}
+}
+
+// IsDoNotCall reports whether a preview skip reason asks for the number
+// never to be called again.
+func IsDoNotCall(reason string) bool {
+	r := strings.ToLower(strings.Join(strings.Fields(reason), " "))
+	return r == "do not call" || r == "dnc" || r == "do-not-call"
+}
+
+// skipDoNotCall puts every number of a skipped lead on its campaign's
+// do-not-call list, recording the reason, the agent and the time, and
+// closes the lead as dnc.
+func (w *Worker) skipDoNotCall(ctx context.Context, campaignID int64, o AttemptOutcome) error {
+	return w.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var l struct{ Phone1, Phone2, Phone3 string }
+		if err := tx.Raw(`SELECT phone1, phone2, phone3 FROM dialer_leads WHERE id = ?`, o.LeadID).Scan(&l).Error; err != nil {
+			return err
+		}
+		for _, n := range []string{l.Phone1, l.Phone2, l.Phone3} {
+			if n == "" {
+				continue
+			}
+			if err := tx.Exec(`INSERT INTO dialer_dnc(number, campaign_id, reason, added_by, added_at)
+				VALUES (?, ?, ?, COALESCE((SELECT username FROM users WHERE id = ?), ''), ?)
+				ON CONFLICT (number, COALESCE(campaign_id, 0)) DO NOTHING`, n, campaignID, "Do not call (preview skip)", o.AgentID, o.At).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Exec(`UPDATE dialer_leads SET status = 'dnc', last_outcome = 'skipped', next_attempt_at = NULL, updated_at = ?
+			WHERE id = ?`, o.At, o.LeadID).Error
+	})
 }

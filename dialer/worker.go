@@ -680,12 +680,17 @@ func (w *Worker) Housekeeping(ctx context.Context, now time.Time) error {
 	return res.Error
 }
 
+// phoneLabels name the lead columns phone1..phone3 as the import maps them
+// (leads.Mapping: mobile, then phone/home, then work).
+var phoneLabels = [3]string{"mobile", "home", "work"}
+
 // claimedLead is a lead claimed for one dial or offer.
 type claimedLead struct {
 	ID, ListID int64
 	Name       string
-	Phones     []string // non-empty phones, phone1..phone3 order
-	Callable   []string // those not on the do-not-call list
+	Phones     []string          // non-empty phones, phone1..phone3 order
+	Callable   []string          // those not on the do-not-call list
+	Labels     map[string]string // number → mobile, home or work (phone1..phone3)
 	TimeZone   string
 	Data       map[string]string
 	Attempts   int
@@ -694,7 +699,7 @@ type claimedLead struct {
 }
 
 func (l *claimedLead) engineLead() Lead {
-	return Lead{ID: l.ID, ListID: l.ListID, Name: l.Name, Phones: l.Callable, TimeZone: l.TimeZone, Data: l.Data}
+	return Lead{ID: l.ID, ListID: l.ListID, Name: l.Name, Phones: l.Callable, PhoneLabels: l.Labels, TimeZone: l.TimeZone, Data: l.Data}
 }
 
 type claimRow struct {
@@ -778,9 +783,15 @@ func (w *Worker) claimLeads(ctx context.Context, st *campaignState, n int, now t
 			if r.Data != "" && r.Data != "{}" {
 				_ = json.Unmarshal([]byte(r.Data), &l.Data)
 			}
-			for _, p := range []string{r.Phone1, r.Phone2, r.Phone3} {
+			for i, p := range []string{r.Phone1, r.Phone2, r.Phone3} {
 				if p == "" {
 					continue
+				}
+				if l.Labels == nil {
+					l.Labels = map[string]string{}
+				}
+				if _, seen := l.Labels[p]; !seen {
+					l.Labels[p] = phoneLabels[i]
 				}
 				l.Phones = append(l.Phones, p)
 				if !dnc[p] {

@@ -35,6 +35,10 @@ type config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []*net.IPNet
 	MaxWebsockets  int // agent websockets per user
+	// The agent's desk (issue 15).
+	DefaultCallerID  string
+	AgentCallsNumber string
+	SalesforceOrigin string
 }
 
 // configVars documents every variable; the README table is generated from
@@ -59,6 +63,9 @@ var configVars = []struct{ name, def, help string }{
 	{"CTID_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (login limiter); empty: none"},
 	{"CTID_WS_PER_USER", "8", "agent websockets one user may hold open at once (tabs, CRM panels)"},
 	{"CTID_MEDIA_URL", "", "ctid's base URL as Asterisk reaches it, for uploaded announcements (e.g. http://10.0.0.5:8080)"},
+	{"CTID_DEFAULT_CALLER_ID", "", "caller id (E.164) of manual calls made without a campaign; empty: the trunk's default"},
+	{"CTID_AGENT_CALLS_NUMBER", "8000", "the number agents dial to connect their phone (\"I call the system\"), shown by the adaptor"},
+	{"CTID_SALESFORCE_ORIGIN", "", "the Salesforce (Open CTI) origin the adaptor talks to when framed, e.g. https://acme.lightning.force.com"},
 }
 
 func env(name string) string {
@@ -98,6 +105,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&c.LogFormat, "log-format", env("CTID_LOG_FORMAT"), "log format")
 	fs.StringVar(&c.DialplanSecret, "dialplan-secret", env("CTID_DIALPLAN_SECRET"), "shared secret for dialplan HTTP requests")
 	fs.StringVar(&c.MediaURL, "media-url", env("CTID_MEDIA_URL"), "base URL Asterisk uses to fetch uploaded announcements")
+	fs.StringVar(&c.DefaultCallerID, "default-caller-id", env("CTID_DEFAULT_CALLER_ID"), "caller id of manual calls without a campaign")
+	fs.StringVar(&c.AgentCallsNumber, "agent-calls-number", env("CTID_AGENT_CALLS_NUMBER"), "number agents dial to connect their phone")
+	fs.StringVar(&c.SalesforceOrigin, "salesforce-origin", env("CTID_SALESFORCE_ORIGIN"), "Salesforce origin for the framed adaptor")
 	offer := fs.String("offer-timeout", env("CTID_OFFER_TIMEOUT"), "agent ring time")
 	ttl := fs.String("token-ttl", env("CTID_TOKEN_TTL"), "token lifetime")
 	cors := fs.String("cors", env("CTID_CORS_ORIGINS"), "CORS origins")

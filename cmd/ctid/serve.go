@@ -63,7 +63,7 @@ func serve(args []string) error {
 	var dw *dialer.Worker
 	eng := cti.New(cti.Options{
 		Telephony: cti.TimedTelephony{T: cti.ARITelephony{C: client}, Observe: tel.ObserveARI}, Store: postgres.NewStore(db), Logger: log, App: c.App,
-		DefaultRegion: c.DefaultRegion, OfferTimeout: c.OfferTimeout, MediaBase: c.MediaURL,
+		DefaultRegion: c.DefaultRegion, OfferTimeout: c.OfferTimeout, MediaBase: c.MediaURL, DefaultCallerID: c.DefaultCallerID,
 		TrunkEndpoint: func(n string) string { return fmt.Sprintf(trunk, n) },
 		Outcome:       func(o cti.AttemptOutcome) { dw.Outcome(o) },
 	})
@@ -82,6 +82,8 @@ func serve(args []string) error {
 		Engine: eng, DB: db, Logger: log, CORSOrigins: c.CORSOrigins, FrameAncestors: c.FrameAncestors,
 		TokenTTL: c.TokenTTL, Recordings: client.Recordings, Registry: reg, Dialer: dw, DialplanSecret: c.DialplanSecret,
 		TrustedProxies: c.TrustedProxies, MaxWebsocketsPerUser: c.MaxWebsockets,
+		Desk:          api.DeskOptions{AgentCallsNumber: c.AgentCallsNumber, SalesforceOrigin: c.SalesforceOrigin, DefaultCallerID: c.DefaultCallerID},
+		DefaultRegion: c.DefaultRegion,
 		Ready: func(ctx context.Context) error {
 			if err := sqlDB.PingContext(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)

@@ -96,12 +96,31 @@ func (c *CampaignRecord) Validate() error {
 	if err := json.Unmarshal(c.Settings, &obj); err != nil {
 		return bad("settings", "settings must be a JSON object")
 	}
+	if mx, ok := obj["maxConferenceParties"]; ok {
+		if n, isNum := mx.(float64); !isNum || n != float64(int(n)) || n < 1 || n > 10 {
+			return bad("settings.maxConferenceParties", "maxConferenceParties is how many people may join a call besides the agent and the customer: a whole number from 1 to 10")
+		}
+	}
+	if p := strings.TrimSpace(c.PlatformNumber); p != "" {
+		e164, err := cti.NormalizeNumber(p, c.DefaultRegion)
+		if err != nil || !strings.HasPrefix(e164, "+") {
+			return bad("platformNumber", "The platform number '"+p+"' is not a phone number; give it in E.164, such as +442071234567.")
+		}
+		c.PlatformNumber = e164
+	}
 	seen := map[string]bool{}
 	for i, d := range c.DIDs {
 		d = strings.TrimSpace(d)
 		if d == "" {
 			return bad("dids", "a DID must not be empty")
 		}
+		// DIDs are matched in E.164 (the engine normalises what the
+		// dialplan hands over the same way).
+		e164, err := cti.NormalizeNumber(d, c.DefaultRegion)
+		if err != nil || !strings.HasPrefix(e164, "+") {
+			return bad("dids", "The DID '"+d+"' is not a phone number; give it in E.164, such as +442071234567.")
+		}
+		d = e164
 		if seen[d] {
 			return bad("dids", "DID "+d+" is listed twice")
 		}

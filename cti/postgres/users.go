@@ -378,12 +378,14 @@ func dbErr(err error, what string) error {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
 		switch pg.Code {
+		// Sentences for people: constraint names and Postgres' own
+		// messages stay in the logs.
 		case "23505":
-			return &cti.Error{Kind: cti.KindConflict, Msg: what + " already exists (" + pg.ConstraintName + ")"}
+			return &cti.Error{Kind: cti.KindConflict, Msg: "That " + what + " already exists: its name or number is already in use."}
 		case "23503":
-			return &cti.Error{Kind: cti.KindInvalid, Msg: "refers to something that does not exist (" + pg.ConstraintName + ")"}
+			return &cti.Error{Kind: cti.KindInvalid, Msg: "The " + what + " refers to something that does not exist (it may have just been deleted)."}
 		case "23514", "22001", "22P02", "22003":
-			return &cti.Error{Kind: cti.KindInvalid, Msg: "invalid " + what + ": " + pg.Message}
+			return &cti.Error{Kind: cti.KindInvalid, Msg: "A value of the " + what + " is not allowed (too long, out of range or not one of the choices)."}
 		}
 	}
 	return err
