@@ -87,7 +87,7 @@ $('xfCancel').addEventListener('click', () => xfAct('cancel'));
 
 on('transfer.state', d => {
   S.ext.transfer = ['ringing', 'consulting'].includes(d.state) ? d : null;
-  if (d.state === 'failed') showErr('The transfer did not go through' + (d.detail ? ' (' + d.detail.replace(/[.]$/, '') + ')' : '') + '; you are back with the customer.');
+  if (d.state === 'failed') showErr('The transfer did not go through; you are back with the customer.' + (/^[A-Z][^:]*[.!?]$/.test(d.detail || '') ? ' ' + d.detail : ''));
 });
 
 onRender(s => {

@@ -59,6 +59,8 @@ function onMessage(m) {
   render();
 }
 
+const isSentence = s => typeof s === 'string' && /^[A-Z][^:]*[.!?]$/.test(s.trim());
+
 // The session-level events: the agent's state and phone.
 on('agent.state', d => {
   S.snap.state = d;
@@ -67,7 +69,8 @@ on('agent.state', d => {
   }
 });
 on('phone', (d, type) => {
-  if (type === 'phone.failed') { $('cnErr').textContent = d.error ? 'Your phone could not be connected: ' + d.error : 'Your phone could not be connected.'; showErr($('cnErr').textContent); }
+  // A sentence from the server is shown; a raw telephony error is not.
+  if (type === 'phone.failed') { $('cnErr').textContent = 'Your phone could not be connected.' + (isSentence(d.error) ? ' ' + d.error : ' Check the number and try again.'); showErr($('cnErr').textContent); }
   else if (d.mode !== undefined || d.connected !== undefined) S.snap.phone = {...S.snap.phone, ...d};
   if (type === 'phone.disconnected') showErr('Your phone connection dropped.');
 });
