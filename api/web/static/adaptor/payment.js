@@ -16,7 +16,8 @@ on('payment', (d, type) => {
 
 $('payOpen').addEventListener('click', async () => {
   const v = await act('POST', '/agent/payment/start');
-  if (v?.progress) { S.ext.payment = v; $('payErr').textContent = ''; render(); $('payRef').focus(); }
+  // payment.started (and progress) may have come over the websocket first: keep the newer.
+  if (v?.progress) { if (!S.ext.payment) S.ext.payment = v; $('payErr').textContent = ''; render(); $('payRef').focus(); }
 });
 const payReset = async what => { const v = await act('POST', '/agent/payment/reset-' + what, undefined, $('payErr')); if (v?.progress) { S.ext.payment = {...v, result: null}; render(); } };
 $('payResetCard').addEventListener('click', () => payReset('card'));
