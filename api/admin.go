@@ -37,6 +37,9 @@ func (s *Server) listCampaigns(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	for i := range l {
+		l[i] = maskCampaign(l[i])
+	}
 	return c.JSON(l)
 }
 
@@ -51,7 +54,7 @@ func (s *Server) getCampaign(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(r)
+	return c.JSON(maskCampaign(r))
 }
 
 func (s *Server) createCampaign(c *fiber.Ctx) error {
@@ -61,6 +64,9 @@ func (s *Server) createCampaign(c *fiber.Ctx) error {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
+	if err := s.checkPaymentSettings(ctx, 0, &in); err != nil {
+		return err
+	}
 	if err := s.checkDialerSettings(ctx, 0, &in); err != nil {
 		return err
 	}
@@ -68,7 +74,7 @@ func (s *Server) createCampaign(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.created(c, "campaigns", r.ID, r)
+	return s.created(c, "campaigns", r.ID, maskCampaign(r))
 }
 
 func (s *Server) updateCampaign(c *fiber.Ctx) error {
@@ -82,6 +88,9 @@ func (s *Server) updateCampaign(c *fiber.Ctx) error {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
+	if err := s.checkPaymentSettings(ctx, id, &in); err != nil {
+		return err
+	}
 	if err := s.checkDialerSettings(ctx, id, &in); err != nil {
 		return err
 	}
@@ -90,7 +99,7 @@ func (s *Server) updateCampaign(c *fiber.Ctx) error {
 		return err
 	}
 	s.reload(c)
-	return c.JSON(r)
+	return c.JSON(maskCampaign(r))
 }
 
 func (s *Server) deleteCampaign(c *fiber.Ctx) error {

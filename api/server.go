@@ -75,6 +75,10 @@ type Options struct {
 	// Dialer is the live outbound dialler (callbacks); nil makes the
 	// callback routes answer 503.
 	Dialer *dialer.Worker
+	// PaymentGateways is the allow-list of payment gateway endpoints
+	// (base URLs) a campaign's settings.payment may use
+	// (CTID_PAYMENT_GATEWAYS); default DefaultPaymentGateways.
+	PaymentGateways []string
 	// MaxWebsocketsPerUser bounds the agent websockets one user may hold
 	// open at once (tabs, CRM panels); more are refused with 429. Default 8.
 	MaxWebsocketsPerUser int
@@ -127,6 +131,9 @@ func New(o Options) *Server {
 	}
 	if o.BodyLimit <= 0 {
 		o.BodyLimit = 64 << 10
+	}
+	if len(o.PaymentGateways) == 0 {
+		o.PaymentGateways = DefaultPaymentGateways
 	}
 	if o.MaxWebsocketsPerUser <= 0 {
 		o.MaxWebsocketsPerUser = 8

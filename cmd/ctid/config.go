@@ -35,6 +35,8 @@ type config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []*net.IPNet
 	MaxWebsockets  int // agent websockets per user
+	// PaymentGateways are the gateway endpoints campaigns may use.
+	PaymentGateways []string
 	// The agent's desk (issue 15).
 	DefaultCallerID  string
 	AgentCallsNumber string
@@ -61,6 +63,7 @@ var configVars = []struct{ name, def, help string }{
 	{"CTID_TOKEN_TTL", "12h", "login token lifetime"},
 	{"CTID_DIALPLAN_SECRET", "", "shared secret for the dialplan's HTTP requests (Request a callback); empty disables them"},
 	{"CTID_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (login limiter); empty: none"},
+	{"CTID_PAYMENT_GATEWAYS", "https://api.stripe.com", "comma-separated payment gateway base URLs a campaign's settings.payment may use (card data goes only there)"},
 	{"CTID_WS_PER_USER", "8", "agent websockets one user may hold open at once (tabs, CRM panels)"},
 	{"CTID_MEDIA_URL", "", "ctid's base URL as Asterisk reaches it, for uploaded announcements (e.g. http://10.0.0.5:8080)"},
 	{"CTID_DEFAULT_CALLER_ID", "", "caller id (E.164) of manual calls made without a campaign; empty: the trunk's default"},
@@ -114,6 +117,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	frames := fs.String("frame-ancestors", env("CTID_FRAME_ANCESTORS"), "CSP frame-ancestors")
 	proxies := fs.String("trusted-proxies", env("CTID_TRUSTED_PROXIES"), "trusted reverse proxies (addresses or CIDR ranges)")
 	wsPerUser := fs.String("ws-per-user", env("CTID_WS_PER_USER"), "agent websockets per user")
+	gateways := fs.String("payment-gateways", env("CTID_PAYMENT_GATEWAYS"), "allowed payment gateway base URLs")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -127,7 +131,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	if !strings.Contains(c.Trunk, "%s") {
 		return c, fmt.Errorf("CTID_TRUNK %q must contain %%s for the number", c.Trunk)
 	}
-	c.CORSOrigins, c.FrameAncestors = list(*cors), list(*frames)
+	c.CORSOrigins, c.FrameAncestors, c.PaymentGateways = list(*cors), list(*frames), list(*gateways)
 	if c.TrustedProxies, err = api.ParseTrustedProxies(list(*proxies)); err != nil {
 		return c, fmt.Errorf("CTID_TRUSTED_PROXIES: %w", err)
 	}

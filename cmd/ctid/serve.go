@@ -65,6 +65,7 @@ func serve(args []string) error {
 		Telephony: cti.TimedTelephony{T: cti.ARITelephony{C: client}, Observe: tel.ObserveARI}, Store: postgres.NewStore(db), Logger: log, App: c.App,
 		DefaultRegion: c.DefaultRegion, OfferTimeout: c.OfferTimeout, MediaBase: c.MediaURL, DefaultCallerID: c.DefaultCallerID,
 		TrunkEndpoint: func(n string) string { return fmt.Sprintf(trunk, n) },
+		Gateway:       api.PaymentGateway(c.PaymentGateways),
 		Outcome:       func(o cti.AttemptOutcome) { dw.Outcome(o) },
 	})
 	if dw, err = dialer.New(dialer.Config{DB: db, Engine: eng, Logger: log}); err != nil {
@@ -81,7 +82,7 @@ func serve(args []string) error {
 	srv := api.New(api.Options{
 		Engine: eng, DB: db, Logger: log, CORSOrigins: c.CORSOrigins, FrameAncestors: c.FrameAncestors,
 		TokenTTL: c.TokenTTL, Recordings: client.Recordings, Registry: reg, Dialer: dw, DialplanSecret: c.DialplanSecret,
-		TrustedProxies: c.TrustedProxies, MaxWebsocketsPerUser: c.MaxWebsockets,
+		TrustedProxies: c.TrustedProxies, MaxWebsocketsPerUser: c.MaxWebsockets, PaymentGateways: c.PaymentGateways,
 		Desk:          api.DeskOptions{AgentCallsNumber: c.AgentCallsNumber, SalesforceOrigin: c.SalesforceOrigin, DefaultCallerID: c.DefaultCallerID},
 		DefaultRegion: c.DefaultRegion,
 		Ready: func(ctx context.Context) error {
