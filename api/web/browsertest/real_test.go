@@ -43,7 +43,7 @@ func newBackend(t *testing.T) backend {
 	return newReal(t)
 }
 
-const realDID = "+441632960100"
+const realDID = "+442079460100" // a valid UK number: campaign DIDs are checked as E.164
 
 type real struct {
 	*ctitest.Stack
@@ -76,7 +76,7 @@ func newReal(t *testing.T) *real {
 		{Name: "Sales", Kind: "inbound", PlatformNumber: realDID, DIDs: []string{realDID}, DefaultRegion: "GB",
 			WrapCodes:       []cti.WrapCode{{Code: "SALE", Label: "Sale"}, {Code: "NOSALE", Label: "No sale"}, {Code: "CB", Label: "Callback"}},
 			DefaultWrapCode: "SALE", WrapLimitSeconds: 30, ExtendWrapSeconds: 15, AgentIDs: []int64{acc.ID}},
-		{Name: "Renewals", Kind: "outbound", PlatformNumber: "+441632960999", DefaultRegion: "GB",
+		{Name: "Renewals", Kind: "outbound", PlatformNumber: "+442079460999", DefaultRegion: "GB",
 			WrapCodes:       []cti.WrapCode{{Code: "SALE", Label: "Sale"}, {Code: "NOSALE", Label: "No sale"}},
 			DefaultWrapCode: "SALE", WrapLimitSeconds: 30, ExtendWrapSeconds: 15, AgentIDs: []int64{acc.ID}},
 	} {
@@ -93,12 +93,15 @@ func newReal(t *testing.T) *real {
 	r.Double.Script("PJSIP/1001", aritest.Behavior{AnswerAfter: 100 * time.Millisecond})
 	r.Double.Script("PJSIP/*@trunk", aritest.Behavior{AnswerAfter: 300 * time.Millisecond})
 
-	srv := api.New(api.Options{Engine: r.Engine, DB: r.DB, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		FrameAncestors: []string{"https://*.lightning.force.com"}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The test server is also the tests' "Salesforce": it serves the Open
+	// CTI stand-in from testdata/www (never embedded in ctid).
+	srv := api.New(api.Options{Engine: r.Engine, DB: r.DB, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		FrameAncestors: []string{"https://*.lightning.force.com"}, Static: testWWW(),
+		Desk: api.DeskOptions{SalesforceOrigin: "http://" + ln.Addr().String()}})
 	r.ln = &trackingListener{Listener: ln, conns: map[net.Conn]bool{}}
 	go srv.Serve(r.ln)
 	r.base = "http://" + ln.Addr().String()
