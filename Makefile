@@ -52,7 +52,7 @@ bench-load:
 		$(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 1x -timeout 60m ./api/
 
 bench-dialer:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./dialer/...
+	$(GO) test -run '^$$' -bench Pacing -benchtime 1x -timeout 60m ./dialer/sim
 
 lint:
 	$(GO) vet $(PKGS)

@@ -499,7 +499,7 @@ func (e *Engine) onStasisStart(ev *ari.StasisStart) {
 	case "xfer": // a transfer destination or conference party answered
 		e.onXferLegUp(ch)
 	case "dialer": // a predictive/progressive contact answered
-		e.onPredictiveAnswered(ch)
+		e.onPredictiveAnswered(ch, ev.Args[1:])
 	case "snoop": // the recording snoop is ready to record
 		e.onSnoopUp(ch)
 	case "monitor": // a supervisor's phone answered to monitor a call

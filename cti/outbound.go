@@ -44,6 +44,13 @@ type PredictiveCall struct {
 	CallerID       string
 	RingSeconds    int
 	AbandonMessage string // played to an answered contact no agent takes within AbandonAfter
+	// AMD sends the answered contact through answering-machine detection
+	// (the dialplan's [dialer-amd], Asterisk AMD()) before an agent is
+	// sought. On a machine verdict the call is hung up, or, with
+	// MachineMessage (a sound name, e.g. "custom/sorry-we-missed-you"),
+	// sent to [dialer-amd-message], which leaves it after the beep.
+	AMD            bool
+	MachineMessage string
 }
 
 // AttemptOutcome tells the dialler how an attempt ended.
@@ -59,11 +66,30 @@ type AttemptOutcome struct {
 	AgentID       int64
 	InteractionID string
 	At            time.Time
+	// AMD is detection's verdict and cause ("MACHINE/LONGGREETING-1600-1500"),
+	// for attempts that went through it.
+	AMD string
 }
 
 // AbandonAfter is how long an answered predictive contact may wait for an
 // agent before hearing the abandon message (the regulators' 2 seconds).
 const AbandonAfter = 2 * time.Second
+
+// AMDAfterGreetingSilence is amd.conf's after_greeting_silence: AMD says
+// HUMAN only once the greeting is followed by this much silence. The 2 s run
+// from the end of the greeting, so a contact AMD passes may wait only
+// AbandonAfter − this for an agent.
+const AMDAfterGreetingSilence = 800 * time.Millisecond
+
+// amdTimeout bounds detection (amd.conf total_analysis_time is 5 s): a
+// contact that hangs up meanwhile never comes back to Stasis.
+const amdTimeout = 15 * time.Second
+
+// Results of a machine verdict.
+const (
+	ResultMachine        = "machine"         // hung up
+	ResultMachineMessage = "machine_message" // message left after the beep
+)
 
 // leadCall ties a call to the dialler's attempt.
 type leadCall struct {
@@ -72,6 +98,7 @@ type leadCall struct {
 	lead       Lead
 	number     string
 	reason     string // skip reason
+	amd        string // AMD verdict/cause
 	reported   bool
 }
 
@@ -102,10 +129,12 @@ type PreviewNumber struct {
 }
 
 type predictive struct {
-	req   PredictiveCall
-	camp  *Campaign
-	timer Timer
-	call  *call // once answered
+	req       PredictiveCall
+	camp      *Campaign
+	timer     Timer
+	call      *call  // once answered (and passed by AMD)
+	listening bool   // in [dialer-amd]
+	amd       string // AMD's verdict/cause
 }
 
 func (e *Engine) outcome(lc *leadCall, result string, agentID int64, iid string) {
@@ -114,7 +143,7 @@ func (e *Engine) outcome(lc *leadCall, result string, agentID int64, iid string)
 	}
 	lc.reported = true
 	o := AttemptOutcome{AttemptID: lc.attempt, CampaignID: lc.campaignID, LeadID: lc.lead.ID, Number: lc.number,
-		Result: result, Reason: lc.reason, AgentID: agentID, InteractionID: iid, At: e.now()}
+		Result: result, Reason: lc.reason, AgentID: agentID, InteractionID: iid, At: e.now(), AMD: lc.amd}
 	go e.o.Outcome(o) // never block the loop on the dialler
 }
 
@@ -335,18 +364,104 @@ func (e *Engine) DialPredictive(ctx context.Context, req PredictiveCall) error {
 }
 
 func (p *predictive) leadCall() *leadCall {
-	return &leadCall{attempt: p.req.AttemptID, campaignID: p.req.CampaignID, lead: p.req.Lead, number: p.req.Number}
+	return &leadCall{attempt: p.req.AttemptID, campaignID: p.req.CampaignID, lead: p.req.Lead, number: p.req.Number, amd: p.amd}
 }
 
-// onPredictiveAnswered: the contact answered. Connect them to a free
-// persistent agent (with a beep in the agent's ear), or hold them for up to
-// AbandonAfter, then play the abandon message.
-func (e *Engine) onPredictiveAnswered(ch ari.Channel) {
+// onPredictiveAnswered: the contact answered (args empty), or came back
+// from [dialer-amd] (args "amd", AMDSTATUS, AMDCAUSE). With AMD on, the
+// answer goes to detection first; a person (HUMAN, or NOTSURE: a person
+// until shown otherwise, since hanging up on one is an abandoned call) is
+// connected as any answer, a machine hung up on or left a message.
+func (e *Engine) onPredictiveAnswered(ch ari.Channel, args []string) {
 	p := e.predictive[ch.ID]
 	if p == nil || p.call != nil {
 		e.hangup(ch.ID, "normal")
 		return
 	}
+	grace := AbandonAfter
+	switch {
+	case len(args) > 0 && args[0] == "amd":
+		if !p.listening {
+			e.hangup(ch.ID, "normal")
+			return
+		}
+		stopTimer(&p.timer)
+		p.listening = false
+		status, cause := "", ""
+		if len(args) > 1 {
+			status = args[1]
+		}
+		if len(args) > 2 {
+			cause = args[2]
+		}
+		p.amd = status + "/" + cause
+		if status == "MACHINE" {
+			e.machine(p, ch.ID)
+			return
+		}
+		grace = AbandonAfter - AMDAfterGreetingSilence
+	case p.req.AMD:
+		if e.listen(p, ch.ID) {
+			return
+		}
+	}
+	e.predictiveAnswered(p, ch, grace)
+}
+
+// listen sends an answered contact to [dialer-amd]. While it is there the
+// call counts as dialling, and leaving Stasis is not its end (predictiveGone
+// ignores it); amdTimeout ends a contact who hung up during detection.
+func (e *Engine) listen(p *predictive, ch string) bool {
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if m := p.req.MachineMessage; m != "" {
+		if err := e.tel.SetVar(ctx, ch, "DIALER_MACHINE_MESSAGE", m); err != nil {
+			e.log.Warn("dialer AMD: setting the machine message", "channel", ch, "err", err)
+		}
+	}
+	p.listening = true
+	if err := e.tel.Continue(ctx, ch, "dialer-amd", "s"); err != nil {
+		// No detection: the contact is treated as a person (never hung up
+		// on for want of a verdict).
+		p.listening = false
+		e.log.Warn("dialer AMD: continue to [dialer-amd] failed; connecting without detection", "channel", ch, "err", err)
+		return false
+	}
+	p.timer = e.after(amdTimeout, func() {
+		if e.predictive[ch] != p || !p.listening {
+			return
+		}
+		p.listening = false
+		p.amd = "TIMEOUT/"
+		e.hangup(ch, "normal")
+		delete(e.predictive, ch)
+		e.outcome(p.leadCall(), "failed", 0, "")
+	})
+	return true
+}
+
+// machine ends a call AMD says a machine answered: hung up, or sent to
+// leave the campaign's message after the beep.
+func (e *Engine) machine(p *predictive, ch string) {
+	delete(e.predictive, ch)
+	result := ResultMachine
+	if p.req.MachineMessage != "" {
+		ctx, cancel := e.tctx()
+		err := e.tel.Continue(ctx, ch, "dialer-amd-message", "s")
+		cancel()
+		if err == nil {
+			result = ResultMachineMessage
+		} else {
+			e.log.Warn("dialer AMD: continue to [dialer-amd-message] failed; hanging up", "channel", ch, "err", err)
+		}
+	}
+	if result == ResultMachine {
+		e.hangup(ch, "normal")
+	}
+	e.outcome(p.leadCall(), result, 0, "")
+}
+
+func (e *Engine) predictiveAnswered(p *predictive, ch ari.Channel, grace time.Duration) {
 	now := e.now()
 	id := p.camp.ID
 	c := &call{campaign: p.camp, number: p.req.Number, lead: p.leadCall(), rec: Interaction{
@@ -361,7 +476,7 @@ func (e *Engine) onPredictiveAnswered(ch ari.Channel) {
 		e.connectPredictive(p, a)
 		return
 	}
-	p.timer = e.after(AbandonAfter, func() { e.abandonPredictive(p) })
+	p.timer = e.after(grace, func() { e.abandonPredictive(p) })
 }
 
 func (e *Engine) pickPersistent(camp *Campaign) *agent {
@@ -433,6 +548,11 @@ func (e *Engine) servePredictive() {
 // answered contact hung up while waiting for an agent.
 func (e *Engine) predictiveGone(ch, cause string) {
 	p := e.predictive[ch]
+	if p.listening {
+		// Left Stasis for [dialer-amd] (StasisEnd), or hung up there: the
+		// verdict or amdTimeout settles it.
+		return
+	}
 	delete(e.predictive, ch)
 	stopTimer(&p.timer)
 	if p.call == nil {

@@ -330,7 +330,7 @@ func TestAsteriskPredictiveBeepAndAbandon(t *testing.T) {
 		t.Fatal(err)
 	}
 	dec, _ = s.w.LastDecision(s.camp)
-	if dec.Snapshot.Answered != 3 || dec.Snapshot.Abandoned != 1 {
+	if dec.Snapshot.Day.Answered != 3 || dec.Snapshot.Day.Abandoned != 1 {
 		t.Errorf("decision after the calls %+v", dec.Snapshot)
 	}
 	t.Logf("attempts %d answered + abandoned %s (message on channel %s); beeps on %d agent legs", answered, abandoned, abandonedOn, beeps)

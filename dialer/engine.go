@@ -50,6 +50,8 @@ const (
 	// callback) goes back as it was, no attempt counted.
 	ResultReturned              = "returned"
 	ResultPreviewTimeoutDialled = "preview_timeout_dialled"
+	ResultMachine               = cti.ResultMachine        // AMD: a machine, hung up
+	ResultMachineMessage        = cti.ResultMachineMessage // AMD: a machine, message left
 )
 
 // Clock is the worker's time source.

@@ -190,7 +190,7 @@ func TestPredictiveCampaignThroughEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	dec, _ = w.LastDecision(camp)
-	if dec.Snapshot.Answered != 3 || dec.Snapshot.Abandoned != 1 || len(dec.Snapshot.Busy) != 2 {
+	if dec.Snapshot.Day.Answered != 3 || dec.Snapshot.Day.Abandoned != 1 || len(dec.Snapshot.Busy) != 2 {
 		t.Errorf("decision after the calls %+v", dec.Snapshot)
 	}
 }

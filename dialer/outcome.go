@@ -74,6 +74,7 @@ func (w *Worker) leadOutcome(ctx context.Context, st *campaignState, o AttemptOu
 	outcome, ok := map[string]store.Outcome{
 		ResultAnswered: store.OutcomeAnswered, ResultAbandoned: store.OutcomeAbandoned, ResultBusy: store.OutcomeBusy,
 		ResultNoAnswer: store.OutcomeNoAnswer, ResultFailed: store.OutcomeFailed,
+		ResultMachine: outcomeMachine, ResultMachineMessage: outcomeMachineMessage,
 	}[o.Result]
 	if !ok {
 		return fmt.Errorf("dialer: unknown outcome result %q", o.Result)
@@ -120,6 +121,10 @@ func (w *Worker) leadOutcome(ctx context.Context, st *campaignState, o AttemptOu
 		status = "done"
 	case ResultAbandoned:
 		next = ptr(now.Add(s.RetryDelays[RetryAbandoned]))
+	case ResultMachineMessage:
+		status = "done" // the message is the campaign's word to them
+	case ResultMachine: // try again later, as after no answer
+		next, nextPhone = ptr(now.Add(s.RetryDelays[RetryNoAnswer])), idx
 	default: // no_answer, busy, failed: next number, else next round after the delay
 		if idx+1 < len(phones) {
 			next, nextPhone = ptr(now), idx+1
@@ -134,10 +139,15 @@ func (w *Worker) leadOutcome(ctx context.Context, st *campaignState, o AttemptOu
 		status = "callback" // a callback arranged meanwhile owns the lead
 	}
 	var answeredAt *time.Time
-	if outcome == store.OutcomeAnswered || outcome == store.OutcomeAbandoned {
-		answeredAt = ptr(now)
+	if outcome == store.OutcomeAnswered || outcome == store.OutcomeAbandoned || outcome == outcomeMachine || outcome == outcomeMachineMessage {
+		answeredAt = ptr(now) // the outcome time: the windows count by it
 	}
 	w.linkAttempt(ctx, attemptID, o)
+	if o.AMD != "" {
+		if err := w.db.WithContext(ctx).Exec(`UPDATE dialer_attempts SET amd_status = ? WHERE id = ?`, o.AMD, attemptID).Error; err != nil {
+			return err
+		}
+	}
 	if err := w.store.EndAttempt(ctx, attemptID, outcome, answeredAt, now, status, next); err != nil {
 		return err
 	}
@@ -151,12 +161,18 @@ func (w *Worker) leadOutcome(ctx context.Context, st *campaignState, o AttemptOu
 			if outcome == store.OutcomeAbandoned {
 				lr.Observe(pacing.Event{Kind: pacing.Abandoned, At: now})
 			}
-		default:
+		default: // a machine verdict too: resolved without an agent
 			lr.Observe(pacing.Event{Kind: pacing.Failed, At: now, Duration: now.Sub(startedAt)})
 		}
 	}
 	return nil
 }
+
+// Outcomes of a machine verdict (migration 0320).
+const (
+	outcomeMachine        store.Outcome = "machine"
+	outcomeMachineMessage store.Outcome = "machine_message"
+)
 
 // linkAttempt records the agent and interaction of an attempt; the
 // interaction row may not be written yet (the engine writes

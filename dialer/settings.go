@@ -74,7 +74,50 @@ type Settings struct {
 	// CallbackGrace is how long a due callback waits for its owning agent
 	// before it goes to any Ready agent on the campaign.
 	CallbackGrace time.Duration
+	// AMD is answering-machine detection on predictive/progressive calls.
+	AMD AMDSettings
+	// MaxDailyAttemptsPerNumber caps the dials of one number per day (in
+	// the campaign's zone), across its leads; 0: no cap.
+	MaxDailyAttemptsPerNumber int
 }
+
+// What a campaign does with a call AMD says a machine answered.
+const (
+	OnMachineHangup  = "hangup"  // hang up at once
+	OnMachineMessage = "message" // wait for the beep, leave Message, hang up
+)
+
+// AMDSettings configure answering-machine detection (Asterisk AMD() in the
+// [dialer-amd] dialplan context; asterisk-conf/amd.conf).
+type AMDSettings struct {
+	Enabled   bool
+	OnMachine string // OnMachineHangup or OnMachineMessage
+	Message   string // "sound:NAME" left after the beep (OnMachineMessage)
+	// FalsePositiveShare is the estimated share of machine verdicts that
+	// were people (found by listening to a sample of them): Ofcom counts
+	// them as abandoned calls, so the cap and the pacer count this share of
+	// machine verdicts as answered and abandoned.
+	FalsePositiveShare float64
+}
+
+// AMDAfterGreetingSilence is amd.conf's after_greeting_silence: AMD says
+// HUMAN only after this much silence following the greeting, and the
+// regulators' 2 s run from the end of the greeting, so an agent must be
+// found within AbandonGrace − this once AMD answers.
+const AMDAfterGreetingSilence = 800 * time.Millisecond
+
+func (a AMDSettings) grace() time.Duration { return pacing.AbandonGrace - AMDAfterGreetingSilence }
+
+// machineMessage is the sound name [dialer-amd-message] plays, "" to hang up.
+func (a AMDSettings) machineMessage() string {
+	if a.OnMachine != OnMachineMessage {
+		return ""
+	}
+	return strings.TrimPrefix(a.Message, "sound:")
+}
+
+// DefaultAMDFalsePositiveShare applies until a campaign measures its own.
+const DefaultAMDFalsePositiveShare = 0.05
 
 // CallingWindow is a daily time range on some days of the week, local to
 // the called person.
@@ -184,6 +227,15 @@ type rawSettings struct {
 	TimeZone              *string        `json:"timeZone"`
 	LeadLists             []int64        `json:"leadLists"`
 	CallbackGraceSeconds  *int           `json:"callbackGraceSeconds"`
+	AMD                   *rawAMD        `json:"amd"`
+	MaxDailyAttempts      *int           `json:"maxDailyAttemptsPerNumber"`
+}
+
+type rawAMD struct {
+	Enabled            *bool    `json:"enabled"`
+	OnMachine          *string  `json:"onMachine"`
+	Message            *string  `json:"message"`
+	FalsePositiveShare *float64 `json:"falsePositiveShare"`
 }
 
 // ParseSettings reads the "dialer" key of a campaign's settings document
@@ -354,6 +406,42 @@ func parseDialer(raw json.RawMessage, region string) (Settings, error) {
 			bad("callbackGraceSeconds", "must be between 0 and 86400, not %d", *v)
 		}
 		s.CallbackGrace = time.Duration(*v) * time.Second
+	}
+	s.AMD = AMDSettings{OnMachine: OnMachineHangup, FalsePositiveShare: DefaultAMDFalsePositiveShare}
+	if a := r.AMD; a != nil {
+		if a.Enabled != nil {
+			s.AMD.Enabled = *a.Enabled
+		}
+		if a.OnMachine != nil {
+			switch *a.OnMachine {
+			case OnMachineHangup, OnMachineMessage:
+				s.AMD.OnMachine = *a.OnMachine
+			default:
+				bad("amd.onMachine", "must be %q or %q, not %q", OnMachineHangup, OnMachineMessage, *a.OnMachine)
+			}
+		}
+		if a.Message != nil {
+			m := strings.TrimSpace(*a.Message)
+			if !validMedia(m) || !strings.HasPrefix(m, "sound:") {
+				bad("amd.message", "must be a sound such as \"sound:custom/sorry-we-missed-you\" (the dialplan plays it with Playback), not %q", *a.Message)
+			}
+			s.AMD.Message = m
+		}
+		if v := a.FalsePositiveShare; v != nil {
+			if *v < 0 || *v > 0.5 {
+				bad("amd.falsePositiveShare", "must be between 0 and 0.5 (a fraction of machine verdicts), not %g", *v)
+			}
+			s.AMD.FalsePositiveShare = *v
+		}
+		if s.AMD.OnMachine == OnMachineMessage && s.AMD.Message == "" {
+			bad("amd.message", "is needed when onMachine is %q", OnMachineMessage)
+		}
+	}
+	if v := r.MaxDailyAttempts; v != nil {
+		if *v < 0 || *v > 50 {
+			bad("maxDailyAttemptsPerNumber", "must be between 0 (no cap) and 50, not %d", *v)
+		}
+		s.MaxDailyAttemptsPerNumber = *v
 	}
 	if len(errs) > 0 {
 		return Settings{}, errs

@@ -455,6 +455,12 @@ func (w *Worker) pacedTick(ctx context.Context, st *campaignState, load Campaign
 		return err
 	}
 	n := st.pacer.Decide(&snap)
+	// With the cap at risk the calls go out without AMD (its false
+	// positives count as abandoned and only not detecting stops them).
+	amd := s.AMD.Enabled
+	if r, ok := st.pacer.(pacing.Restrainer); ok && r.Restrained() {
+		amd = false
+	}
 	st.last = Decision{At: now, Pacer: st.pacer.Name(), Snapshot: snap, Dial: n}
 	n = min(n, w.cfg.MaxPerTick)
 	if n <= 0 {
@@ -476,6 +482,7 @@ func (w *Worker) pacedTick(ctx context.Context, st *campaignState, load Campaign
 		err = w.eng.DialPredictive(ctx, PredictiveCall{
 			AttemptID: aid, CampaignID: st.id, Lead: l.engineLead(), Number: l.Number,
 			CallerID: st.info.PlatformNumber, RingSeconds: s.RingSeconds, AbandonMessage: s.AbandonMessage,
+			AMD: amd, MachineMessage: s.AMD.machineMessage(),
 		})
 		if err != nil {
 			delete(st.inflight, aid)
@@ -526,13 +533,7 @@ func ptr[T any](v T) *T { return &v }
 // snapshot builds the pacer's view of the campaign.
 func (w *Worker) snapshot(ctx context.Context, st *campaignState, load CampaignLoad, offered int, now time.Time) (pacing.Snapshot, error) {
 	s := &st.info.Settings
-	snap := pacing.Snapshot{Now: now, Ready: max(0, load.ReadyPersistent-offered), Waiting: load.Queued, Cap: s.MaxAbandonRate}
-	for _, d := range load.Busy {
-		snap.Busy = append(snap.Busy, pacing.Agent{Elapsed: d})
-	}
-	for range load.Wrapping {
-		snap.Busy = append(snap.Busy, pacing.Agent{InWrap: true})
-	}
+	f := pacing.Floor{Ready: max(0, load.ReadyPersistent-offered), Talking: load.Busy, Wrapping: load.Wrapping, Waiting: load.Queued}
 	// Ringing: the engine's count is the truth; elapsed times from our own
 	// dials, most recent first (unknown ones count as just dialled).
 	var ring []time.Duration
@@ -547,20 +548,44 @@ func (w *Worker) snapshot(ctx context.Context, st *campaignState, load CampaignL
 	for len(ring) < load.Dialing {
 		ring = append([]time.Duration{0}, ring...)
 	}
-	snap.Ringing = ring[:load.Dialing]
-	short := min(15*time.Minute, s.AbandonWindow)
-	var c struct{ A, B, SA, SB int }
-	err := w.db.WithContext(ctx).Raw(`SELECT
-			count(*) FILTER (WHERE answered_at > @long) AS a,
-			count(*) FILTER (WHERE answered_at > @long AND outcome = 'abandoned') AS b,
-			count(*) FILTER (WHERE answered_at > @short) AS sa,
-			count(*) FILTER (WHERE answered_at > @short AND outcome = 'abandoned') AS sb
-		FROM dialer_attempts
-		WHERE campaign_id = @c AND started_at > @from AND outcome IN ('answered','abandoned') AND answered_at <= @now`,
-		map[string]any{"c": st.id, "long": now.Add(-s.AbandonWindow), "short": now.Add(-short),
-			"from": now.Add(-s.AbandonWindow - time.Hour), "now": now}).Scan(&c).Error
-	snap.Answered, snap.Abandoned, snap.ShortAnswered, snap.ShortAbandoned = c.A, c.B, c.SA, c.SB
+	f.Ringing = ring[:load.Dialing]
+	var snap pacing.Snapshot
+	f.Fill(&snap, now)
+	snap.Cap = s.MaxAbandonRate
+	if s.AMD.Enabled {
+		snap.MachineFalse, snap.Grace = s.AMD.FalsePositiveShare, s.AMD.grace()
+	}
+	var err error
+	snap.Windows, err = w.windows(ctx, st.id, s.AbandonWindow, now)
 	return snap, err
+}
+
+// windows counts the campaign's answered, abandoned and machine-verdict
+// attempts over the cap window, the last hour and the last 15 minutes (by
+// outcome time, as the simulator's windows), from dialer_attempts: shared
+// by every instance and kept over restarts.
+func (w *Worker) windows(ctx context.Context, campaignID int64, span time.Duration, now time.Time) (pacing.Windows, error) {
+	var c struct{ A, B, M, HA, HB, HM, SA, SB, SM int }
+	err := w.db.WithContext(ctx).Raw(`SELECT
+			count(*) FILTER (WHERE answered_at > @long AND outcome IN ('answered','abandoned')) AS a,
+			count(*) FILTER (WHERE answered_at > @long AND outcome = 'abandoned') AS b,
+			count(*) FILTER (WHERE answered_at > @long AND outcome IN ('machine','machine_message')) AS m,
+			count(*) FILTER (WHERE answered_at > @hour AND outcome IN ('answered','abandoned')) AS ha,
+			count(*) FILTER (WHERE answered_at > @hour AND outcome = 'abandoned') AS hb,
+			count(*) FILTER (WHERE answered_at > @hour AND outcome IN ('machine','machine_message')) AS hm,
+			count(*) FILTER (WHERE answered_at > @short AND outcome IN ('answered','abandoned')) AS sa,
+			count(*) FILTER (WHERE answered_at > @short AND outcome = 'abandoned') AS sb,
+			count(*) FILTER (WHERE answered_at > @short AND outcome IN ('machine','machine_message')) AS sm
+		FROM dialer_attempts
+		WHERE campaign_id = @c AND started_at > @from AND answered_at <= @now
+			AND outcome IN ('answered','abandoned','machine','machine_message')`,
+		map[string]any{"c": campaignID, "long": now.Add(-span), "hour": now.Add(-min(time.Hour, span)),
+			"short": now.Add(-min(15*time.Minute, span)), "from": now.Add(-span - time.Hour), "now": now}).Scan(&c).Error
+	return pacing.Windows{
+		Day:   pacing.Tally{Answered: c.A, Abandoned: c.B, Machines: c.M},
+		Hour:  pacing.Tally{Answered: c.HA, Abandoned: c.HB, Machines: c.HM},
+		Short: pacing.Tally{Answered: c.SA, Abandoned: c.SB, Machines: c.SM},
+	}, err
 }
 
 // warmUp feeds a new learning pacer the campaign's recent outcomes, so a
@@ -579,12 +604,12 @@ func (w *Worker) warmUp(ctx context.Context, st *campaignState) {
 		EndedAt    *time.Time
 	}
 	w.db.WithContext(ctx).Raw(`SELECT * FROM (SELECT outcome, started_at, answered_at, ended_at FROM dialer_attempts
-		WHERE campaign_id = ? AND outcome IN ('answered','abandoned','no_answer','busy','congestion','failed')
+		WHERE campaign_id = ? AND outcome IN ('answered','abandoned','no_answer','busy','congestion','failed','machine','machine_message')
 		AND ended_at IS NOT NULL AND started_at > ? ORDER BY started_at DESC LIMIT 500) x ORDER BY started_at`,
 		st.id, now.Add(-24*time.Hour)).Scan(&rows)
 	for _, r := range rows {
 		switch {
-		case r.AnsweredAt != nil:
+		case r.AnsweredAt != nil && (r.Outcome == "answered" || r.Outcome == "abandoned"):
 			l.Observe(pacing.Event{Kind: pacing.Answered, At: *r.AnsweredAt, Duration: r.AnsweredAt.Sub(r.StartedAt)})
 			if r.Outcome == "abandoned" {
 				l.Observe(pacing.Event{Kind: pacing.Abandoned, At: *r.AnsweredAt})

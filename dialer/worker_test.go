@@ -244,7 +244,7 @@ func TestAnsweredAbandonedAndEngineFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	dec, _ := w.LastDecision(camp)
-	if dec.Snapshot.Answered != 2 || dec.Snapshot.Abandoned != 1 || dec.Snapshot.ShortAbandoned != 1 || dec.Dial != 1 || dec.Dialled != 0 {
+	if dec.Snapshot.Day.Answered != 2 || dec.Snapshot.Day.Abandoned != 1 || dec.Snapshot.Short.Abandoned != 1 || dec.Dial != 1 || dec.Dialled != 0 {
 		t.Errorf("decision %+v", dec)
 	}
 	if l := lead(t, db, c); l.Status != "retry" || l.Attempts != 0 {
@@ -295,7 +295,7 @@ func TestPacingWired(t *testing.T) {
 		t.Fatalf("dials %d, pacers %d", len(dials), len(built))
 	}
 	s := rec.snaps[0]
-	if s.Ready != 2 || len(s.Busy) != 3 || s.InCall() != 2 || s.Busy[1].Elapsed != 90*time.Second || s.Waiting != 1 || s.Cap != 0.02 || !s.Now.Equal(tuesday) {
+	if s.Ready != 2 || len(s.Busy) != 3 || s.InCall() != 2 || s.Busy[1].Elapsed != 90*time.Second || !s.Busy[2].InWrap || s.Busy[2].Elapsed != 12*time.Second || s.Waiting != 1 || s.Cap != 0.02 || !s.Now.Equal(tuesday) {
 		t.Errorf("snapshot %+v", s)
 	}
 	// Ringing calls: the engine's count, with our dials' elapsed times.

@@ -28,24 +28,33 @@ type Agent struct {
 	Elapsed time.Duration // time in the current phase (talk or wrap)
 }
 
-// Snapshot is the campaign state a pacer decides on.
+// Snapshot is the campaign state a pacer decides on. Floor.Fill builds
+// its floor fields (the live dialler and the simulator both use it).
 type Snapshot struct {
 	Now time.Time
 	// Ready agents are idle and can take a call now.
 	Ready int
 	// Busy agents are talking or wrapping (paused agents are left out).
 	Busy []Agent
-	// Ringing holds the elapsed ring time of every call being dialled.
+	// Ringing holds the elapsed time of every call dialled and not yet
+	// resolved (ringing, or in answering-machine detection).
 	Ringing []time.Duration
 	// Waiting counts answered calls not yet connected to an agent (still
-	// within AbandonGrace).
+	// within the grace).
 	Waiting int
-	// Answered (by a live person) and Abandoned calls in the cap window
-	// (e.g. 24 h), and in the short check window (e.g. 15 min).
-	Answered, Abandoned           int
-	ShortAnswered, ShortAbandoned int
+	// Windows holds the counters of the cap window (Day, e.g. 24 h), the
+	// last hour and the short check window (e.g. 15 min).
+	Windows
+	// MachineFalse is the estimated share of AMD machine verdicts that
+	// were people (counted as abandoned, Ofcom); 0 without AMD.
+	MachineFalse float64
 	// Cap is the maximum abandon rate; 0 means DefaultCap.
 	Cap float64
+	// Grace is how long an answered contact may wait for an agent once the
+	// dialler knows a person answered; 0 means AbandonGrace. With AMD it
+	// is shorter: the regulators' 2 s run from the end of the greeting and
+	// AMD spends some of them listening to the silence after it.
+	Grace time.Duration
 }
 
 func (s *Snapshot) cap() float64 {
@@ -54,6 +63,17 @@ func (s *Snapshot) cap() float64 {
 	}
 	return s.Cap
 }
+
+func (s *Snapshot) grace() time.Duration {
+	if s.Grace <= 0 {
+		return AbandonGrace
+	}
+	return s.Grace
+}
+
+// Rates returns a window's answered and abandoned calls as the cap counts
+// them (AMD false positives estimated in).
+func (s *Snapshot) Rates(t Tally) (answered, abandoned float64) { return t.Rates(s.MachineFalse) }
 
 // InCall counts busy agents who are talking.
 func (s *Snapshot) InCall() int {
@@ -101,6 +121,13 @@ type Event struct {
 type Learner interface {
 	Observe(e Event)
 }
+
+// Restrainer is implemented by pacers that can tell the abandon cap is at
+// risk over the hour or the day. The dialler then places calls without
+// answering-machine detection: its false positives (people hung up on)
+// count as abandoned, and only not detecting stops them; machines go to
+// agents meanwhile.
+type Restrainer interface{ Restrained() bool }
 
 // Progressive places one call per free agent: ready agents not already
 // covered by a call ringing or waiting. It never abandons a call.

@@ -54,7 +54,7 @@ func TestVicidialAdaptive(t *testing.T) {
 		t.Fatalf("level %.3f, want capped at 3", v.Level())
 	}
 	// Over the drop target with > 50 answered: hard limit back to 1.
-	s.Answered, s.Abandoned = 100, 5
+	s.Day = Tally{Answered: 100, Abandoned: 5}
 	for i := 200; i < 216; i++ {
 		s.Now = t0.Add(time.Duration(i) * time.Second)
 		v.Decide(s)
@@ -65,7 +65,7 @@ func TestVicidialAdaptive(t *testing.T) {
 	// Tapered: early in the shift the level is not cut.
 	tp := &VicidialAdaptive{Mode: AdaptTapered, ShiftEnd: t0.Add(12 * time.Hour)}
 	s = snap(4, 16, 0, 0, 0)
-	s.Answered, s.Abandoned = 100, 5
+	s.Day = Tally{Answered: 100, Abandoned: 5}
 	for i := range 16 {
 		s.Now = t0.Add(time.Duration(i) * time.Second)
 		tp.Decide(s)
@@ -79,12 +79,13 @@ func TestWindow(t *testing.T) {
 	w := Window{Span: time.Minute}
 	w.Add(t0, false)
 	w.Add(t0.Add(10*time.Second), true)
-	if a, b := w.Counts(t0.Add(65 * time.Second)); a != 1 || b != 1 {
-		t.Errorf("%d/%d", b, a)
+	w.AddMachine(t0.Add(20 * time.Second))
+	if c := w.Counts(t0.Add(65 * time.Second)); c != (Tally{Answered: 1, Abandoned: 1, Machines: 1}) {
+		t.Errorf("%+v", c)
 	}
 	w.Add(t0.Add(70*time.Second), false)
-	if a, b := w.Counts(t0.Add(71 * time.Second)); a != 1 || b != 0 {
-		t.Errorf("%d/%d", b, a)
+	if c := w.Counts(t0.Add(81 * time.Second)); c != (Tally{Answered: 1}) {
+		t.Errorf("%+v", c)
 	}
 }
 
@@ -111,13 +112,13 @@ func TestPredictiveLearnsAndOverdials(t *testing.T) {
 	// 10 ready agents, nothing ringing, a clean window: with p = 0.25 it
 	// dials well beyond one per agent.
 	s := snap(10, 40, 0, 0, 0)
-	s.Answered, s.ShortAnswered = 400, 200
+	s.Day.Answered, s.Hour.Answered, s.Short.Answered = 400, 300, 200
 	n := p.Decide(s)
 	if n <= 10 || n > 80 {
 		t.Errorf("dialled %d for 10 ready agents at p=0.25", n)
 	}
 	// The short window at the cap: back to progressive.
-	s.ShortAbandoned = 6
+	s.Short.Abandoned = 6
 	if n := p.Decide(s); n != 10 {
 		t.Errorf("at risk dialled %d, want progressive 10", n)
 	}

@@ -57,6 +57,8 @@ type Predictive struct {
 	MaxLines int
 
 	init                  bool
+	restrained            bool
+	machinesPerPerson     float64
 	ans, fail, talk, wrap *hist
 	outcomes              []bool
 	outPos, outN          int
@@ -69,7 +71,9 @@ type Predictive struct {
 	fA, cA   []float64 // answer-delay pmf and cdf
 	cU       []float64 // unanswered end-time cdf
 	cT, cW   []float64 // talk and wrap cdf
+	fW       []float64 // wrap pmf
 	qT       [][]float64
+	qH       int
 	horizon  int // seconds: answer window
 	fallback string
 
@@ -80,6 +84,7 @@ type Predictive struct {
 
 	// scratch
 	sMean, sVar, dMean, dVar []float64
+	talkN, wrapN, ringN      buckets
 
 	// Stats for reports.
 	Stats PredictiveStats
@@ -94,6 +99,9 @@ type PredictiveStats struct {
 
 // Name implements Pacer.
 func (p *Predictive) Name() string { return "ctid-predictive" }
+
+// Restrained implements Restrainer.
+func (p *Predictive) Restrained() bool { return p.restrained }
 
 // Lambda returns the controller's current marginal-abandon threshold.
 func (p *Predictive) Lambda() float64 { return p.lambda }
@@ -184,28 +192,29 @@ func (p *Predictive) build() {
 	for p.horizon > 1 && p.cA[p.horizon-1] >= 0.995 {
 		p.horizon--
 	}
-	H := p.horizon + int(AbandonGrace/time.Second) + 1
-	// qT[e][x]: P(talk ends and wrap ends within x | talked e so far)
-	//         = Σ_w fW(w) · (FT(e+x−w) − FT(e)) / (1 − FT(e)).
-	p.qT = make([][]float64, len(p.cT))
-	for e := range p.cT {
-		row := make([]float64, H+1)
-		surv := 1 - p.cT[e]
-		if surv > 1e-3 {
-			for x := 0; x <= H; x++ {
-				s := 0.0
-				for w := 0; w <= x && w < len(fW); w++ {
-					if fW[w] == 0 {
-						continue
-					}
-					s += fW[w] * (at(p.cT, e+x-w) - p.cT[e])
-				}
-				row[x] = s / surv
+	p.fW = fW
+	// qT rows are computed when first needed (qRow).
+	p.qH = p.horizon + int(AbandonGrace/time.Second) + 1
+	p.qT = p.qT[:0]
+	p.qT = append(p.qT, make([][]float64, len(p.cT))...)
+	p.dirty = false
+}
+
+// qRow: P(talk ends and wrap ends within x | talked e so far)
+// = Σ_w fW(w) · (FT(e+x−w) − FT(e)) / (1 − FT(e)), for x up to qH.
+func (p *Predictive) qRow(e int) []float64 {
+	row := make([]float64, p.qH+1)
+	surv := 1 - p.cT[e]
+	for x := 0; x <= p.qH; x++ {
+		s := 0.0
+		for w := 0; w <= x && w < len(p.fW); w++ {
+			if p.fW[w] != 0 {
+				s += p.fW[w] * (at(p.cT, e+x-w) - p.cT[e])
 			}
 		}
-		p.qT[e] = row
+		row[x] = s / surv
 	}
-	p.dirty = false
+	return row
 }
 
 // at reads a CDF, 1 past its end.
@@ -231,10 +240,13 @@ func (p *Predictive) freeBy(a Agent, x int) float64 {
 		}
 		return (at(p.cW, e+x) - at(p.cW, e)) / surv
 	}
-	if e >= len(p.qT) || p.qT[e] == nil || 1-p.cT[e] <= 1e-3 {
+	if e >= len(p.qT) || 1-p.cT[e] <= 1e-3 {
 		return 0 // longer than any call seen: no opinion, count nothing
 	}
-	return p.qT[e][x]
+	if p.qT[e] == nil {
+		p.qT[e] = p.qRow(e)
+	}
+	return p.qT[e][min(x, len(p.qT[e])-1)]
 }
 
 // answerBy is the probability that a call ringing for e seconds is answered
@@ -270,11 +282,50 @@ func (p *Predictive) Decide(s *Snapshot) int {
 
 	// At risk: one more abandon, on top of those expected from the calls
 	// still ringing, would reach the cap in either window.
-	bias := (float64(s.Abandoned) + 2) / (p.dayPredicted(s) + 2)
+	dayAns, dayAb := s.Rates(s.Day)
+	bias := (float64(s.Day.Abandoned) + 2) / (p.dayPredicted(s) + 2)
 	bias = min(max(bias, 0.5), 4)
 	pending := bias * p.recentPredicted(s.Now.Add(-time.Duration(p.horizon+1)*time.Second))
-	if float64(s.ShortAbandoned+1)+pending >= limit*float64(s.ShortAnswered) ||
-		(s.Answered > 0 && float64(s.Abandoned+1) >= limit*float64(s.Answered)) {
+	shortAns, shortAb := s.Rates(s.Short)
+	hourAns, hourAb := s.Rates(s.Hour)
+	// Restrained: abandons (AMD false positives included) have spent
+	// much of the hour's or the day's budget; the dialler stops AMD, whose
+	// false positives a pacer cannot hold back, until they recover.
+	p.restrained = hourAb >= 2 && hourAb >= 0.6*limit*hourAns || dayAb >= 2 && dayAb >= 0.8*limit*dayAns
+	// Nor can a small team absorb AMD's false positives, which nobody
+	// sees: a Poisson count of mean μ an hour (MachineFalse × machine
+	// verdicts per person answered × people an hour) breaks an hour's cap
+	// by chance unless the hour's budget exceeds μ + 3√μ + 1. Machine
+	// verdicts per person are learnt while AMD runs.
+	if s.MachineFalse > 0 {
+		if p.machinesPerPerson == 0 {
+			p.machinesPerPerson = 0.5 // a prior: a third of answers machines
+		}
+		if s.Day.Machines >= 50 && s.Day.Answered > 0 {
+			// The highest seen: with AMD off machine verdicts stop and the
+			// day's ratio only falls.
+			p.machinesPerPerson = max(p.machinesPerPerson, float64(s.Day.Machines)/float64(s.Day.Answered))
+		}
+		mu := s.MachineFalse * p.machinesPerPerson * float64(s.Hour.Answered)
+		if limit*float64(s.Hour.Answered) < mu+3*math.Sqrt(mu)+1 {
+			p.restrained = true
+		}
+	}
+	// Abandons come in bursts (several contacts answering into a full
+	// floor at once), so the hour and the day keep two abandons in hand,
+	// the short window one.
+	if shortAb+1+pending >= limit*shortAns || hourAb+2+pending >= limit*hourAns ||
+		(dayAns > 0 && dayAb+2+pending >= limit*dayAns) {
+		p.Stats.AtRiskTicks++
+		return prog
+	}
+	// AMD false positives spend the cap before any call is abandoned:
+	// what is left is the budget.
+	budget := limit
+	if dayAns > 0 {
+		budget -= (dayAb - float64(s.Day.Abandoned)) / dayAns
+	}
+	if budget <= 0 {
 		p.Stats.AtRiskTicks++
 		return prog
 	}
@@ -283,12 +334,16 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	// effective target: Target×cap, corrected by how far realized abandons
 	// have run above or below predicted ones, and scaled down by the share
 	// of the short window's budget already spent.
-	target := p.Target * limit
+	target := p.Target * budget
 	teff := target / bias
-	if s.ShortAnswered > 0 {
-		spent := float64(s.ShortAbandoned) / (limit * float64(s.ShortAnswered))
-		teff *= max(0.05, 1-spent)
+	spent := 0.0
+	if shortAns > 0 {
+		spent = shortAb / (limit * shortAns)
 	}
+	if hourAns > 0 {
+		spent = max(spent, hourAb/(limit*hourAns))
+	}
+	teff *= max(0.05, 1-spent)
 	decay := math.Exp(-dt / p.EWMA.Seconds())
 	p.ewA *= decay
 	p.ewN *= decay
@@ -299,38 +354,74 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	p.Stats.Lambda = p.lambda
 
 	H := p.horizon
-	G := int(AbandonGrace / time.Second)
+	G := secs(s.grace())
 	n := H + G + 1
 	p.sMean, p.sVar = grow(p.sMean, n), grow(p.sVar, n)
 	p.dMean, p.dVar = grow(p.dMean, n), grow(p.dVar, n)
+	// Agents and ringing calls with the same elapsed second contribute
+	// alike: count them once, weighted (calls placed on one tick share
+	// it).
 	for x := 0; x < n; x++ {
-		m, v := float64(s.Ready), 0.0
-		for _, a := range s.Busy {
-			q := p.freeBy(a, x)
-			m += q
-			v += q * (1 - q)
+		p.sMean[x], p.sVar[x] = float64(s.Ready), 0
+	}
+	p.talkN.reset()
+	p.wrapN.reset()
+	for _, a := range s.Busy {
+		if a.InWrap {
+			p.wrapN.add(secs(a.Elapsed))
+		} else {
+			p.talkN.add(secs(a.Elapsed))
 		}
-		p.sMean[x], p.sVar[x] = m, v
+	}
+	for _, b := range []*buckets{&p.talkN, &p.wrapN} {
+		wrap := b == &p.wrapN
+		for _, e := range b.used {
+			w := float64(b.n[e])
+			a := Agent{InWrap: wrap, Elapsed: time.Duration(e) * time.Second}
+			for x := 0; x < n; x++ {
+				q := p.freeBy(a, x)
+				p.sMean[x] += w * q
+				p.sVar[x] += w * q * (1 - q)
+			}
+		}
 	}
 	for tau := 0; tau <= H; tau++ {
-		m, v := float64(s.Waiting), 0.0
-		for _, r := range s.Ringing {
-			e := secs(r)
+		p.dMean[tau], p.dVar[tau] = float64(s.Waiting), 0
+	}
+	p.ringN.reset()
+	for _, r := range s.Ringing {
+		p.ringN.add(secs(r))
+	}
+	for _, e := range p.ringN.used {
+		w := float64(p.ringN.n[e])
+		qH := p.answerBy(e, H)
+		for tau := 0; tau <= H; tau++ {
 			q := p.answerBy(e, tau)
 			if p.Claim > 0 {
-				q += p.Claim * (p.answerBy(e, H) - q)
+				q += p.Claim * (qH - q)
 			}
-			m += q
-			v += q * (1 - q)
+			p.dMean[tau] += w * q
+			p.dVar[tau] += w * q * (1 - q)
 		}
-		p.dMean[tau], p.dVar[tau] = m, v
 	}
 	maxNew := 4*(s.Ready+len(s.Busy)) + 4
 	if p.MaxLines > 0 {
 		maxNew = min(maxNew, p.MaxLines-len(s.Ringing))
 	}
+	// Worst case in hand: if no agent freed up, the answers beyond the
+	// Ready agents would all be abandoned. Their count (mean + 3 sd) may
+	// not exceed what is left of the hour's and the day's budget, so one
+	// unlucky burst cannot break the cap. This binds small teams (10
+	// agents have ~4 abandons an hour to spend); large ones have room.
+	room := limit*hourAns - hourAb - pending
+	if dayAns > 0 {
+		room = min(room, limit*dayAns-dayAb-pending)
+	}
 	k := 0
 	for ; k < maxNew; k++ {
+		if n := float64(len(s.Ringing) + k + 1); p.p*n+float64(s.Waiting-s.Ready)+3*math.Sqrt(p.p*(1-p.p)*n) > room {
+			break
+		}
 		// Marginal abandon probability of one more call, given k others
 		// placed now.
 		m := 0.0
@@ -352,6 +443,7 @@ func (p *Predictive) Decide(s *Snapshot) int {
 		p.ewA += p.p * m
 		p.ewN += p.p
 		p.predLog = append(p.predLog, predRec{s.Now, p.p * m})
+		p.predSum += p.p * m
 	}
 	// Never fewer than progressive would place.
 	return max(k, prog)
@@ -375,6 +467,30 @@ func grow(s []float64, n int) []float64 {
 		return make([]float64, n)
 	}
 	return s[:n]
+}
+
+// buckets counts items by elapsed second (0..maxBin).
+type buckets struct {
+	n    []int32
+	used []int
+}
+
+func (b *buckets) reset() {
+	for _, e := range b.used {
+		b.n[e] = 0
+	}
+	b.used = b.used[:0]
+}
+
+func (b *buckets) add(e int) {
+	if b.n == nil {
+		b.n = make([]int32, maxBin+1)
+	}
+	e = min(max(e, 0), maxBin)
+	if b.n[e] == 0 {
+		b.used = append(b.used, e)
+	}
+	b.n[e]++
 }
 
 // hist keeps the last n samples of a duration in 1-second bins.
@@ -438,16 +554,16 @@ func (p *Predictive) recentPredicted(t time.Time) float64 {
 // bias window.
 func (p *Predictive) dayPredicted(s *Snapshot) float64 {
 	cut := s.Now.Add(-p.BiasWindow)
-	sum := 0.0
 	for p.predHead < len(p.predLog) && p.predLog[p.predHead].at.Before(cut) {
+		p.predSum -= p.predLog[p.predHead].a
 		p.predHead++
 	}
 	if p.predHead > 4096 && p.predHead*2 > len(p.predLog) {
 		p.predLog = append(p.predLog[:0], p.predLog[p.predHead:]...)
 		p.predHead = 0
 	}
-	for _, r := range p.predLog[p.predHead:] {
-		sum += r.a
+	if p.predHead == len(p.predLog) {
+		p.predSum = 0 // no drift when empty
 	}
-	return sum
+	return max(p.predSum, 0)
 }

@@ -35,6 +35,10 @@ type VicidialAdaptive struct {
 	Intensity  float64       // -40..40 as in VICIdial; 0 = neutral
 	DiffTarget float64       // VICIdial adaptive_dl_diff_target
 	Interval   time.Duration // default 15 s
+	// StartLevel is the level of the first tick (default 1): a warm start
+	// from where yesterday's dialling settled, instead of climbing from 1
+	// (and overshooting) every morning.
+	StartLevel float64
 	// ShiftEnd (AdaptTapered): time of day after which the level is 1.0
 	// when over target; 10 h before it the taper starts.
 	ShiftEnd time.Time
@@ -62,7 +66,7 @@ func (v *VicidialAdaptive) Level() float64 { return v.level }
 // Decide implements Pacer.
 func (v *VicidialAdaptive) Decide(s *Snapshot) int {
 	if v.level == 0 {
-		v.level = 1
+		v.level = max(1, v.StartLevel)
 		v.lastAdapt, v.lastSample = s.Now, s.Now.Add(-time.Second)
 	}
 	if v.MaxLevel == 0 {
@@ -106,7 +110,7 @@ func (v *VicidialAdaptive) adapt(s *Snapshot) {
 	if target == 0 {
 		target = s.cap()
 	}
-	if s.Answered > 50 && float64(s.Abandoned)/float64(s.Answered) > target {
+	if ans, ab := s.Rates(s.Day); ans > 50 && ab/ans > target {
 		switch v.Mode {
 		case AdaptHardLimit:
 			level = 1

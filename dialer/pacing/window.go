@@ -7,33 +7,52 @@ import "time"
 type Window struct {
 	Span time.Duration
 
-	ev                  []windowEvent
-	head                int
-	answered, abandoned int
+	ev   []windowEvent
+	head int
+	t    Tally
 }
 
 type windowEvent struct {
-	at        time.Time
-	abandoned bool
+	at   time.Time
+	kind uint8 // windowAnswered, windowAbandoned, windowMachine
 }
+
+const (
+	windowAnswered uint8 = iota
+	windowAbandoned
+	windowMachine
+)
 
 // Add records a call answered by a live person at t, abandoned or not.
 // Calls must be added in time order.
 func (w *Window) Add(t time.Time, abandoned bool) {
-	w.ev = append(w.ev, windowEvent{t, abandoned})
-	w.answered++
+	k := windowAnswered
+	w.t.Answered++
 	if abandoned {
-		w.abandoned++
+		k = windowAbandoned
+		w.t.Abandoned++
 	}
+	w.ev = append(w.ev, windowEvent{t, k})
 }
 
-// Counts returns the answered and abandoned calls in (now−Span, now].
-func (w *Window) Counts(now time.Time) (answered, abandoned int) {
+// AddMachine records an AMD machine verdict at t.
+func (w *Window) AddMachine(t time.Time) {
+	w.t.Machines++
+	w.ev = append(w.ev, windowEvent{t, windowMachine})
+}
+
+// Counts returns the window's counters over (now−Span, now].
+func (w *Window) Counts(now time.Time) Tally {
 	cut := now.Add(-w.Span)
 	for w.head < len(w.ev) && !w.ev[w.head].at.After(cut) {
-		w.answered--
-		if w.ev[w.head].abandoned {
-			w.abandoned--
+		switch w.ev[w.head].kind {
+		case windowMachine:
+			w.t.Machines--
+		case windowAbandoned:
+			w.t.Abandoned--
+			w.t.Answered--
+		default:
+			w.t.Answered--
 		}
 		w.head++
 	}
@@ -41,5 +60,5 @@ func (w *Window) Counts(now time.Time) (answered, abandoned int) {
 		w.ev = append(w.ev[:0], w.ev[w.head:]...)
 		w.head = 0
 	}
-	return w.answered, w.abandoned
+	return w.t
 }

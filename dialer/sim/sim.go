@@ -22,7 +22,7 @@ type Config struct {
 	AnswerProb float64 // live answer probability per dial
 	Day        time.Duration
 	Seed       uint64
-	Tick       time.Duration // how often the pacer is asked (1 s)
+	Tick       time.Duration // how often the pacer is asked (2 s, the live worker's tick)
 
 	// Answered calls answer after MinAnswer..MaxAnswer (uniform) of
 	// ringing. Unanswered calls end busy/congested after 1–6 s with
@@ -39,9 +39,45 @@ type Config struct {
 	WrapMean  time.Duration
 	WrapSD    time.Duration
 
+	// MachineShare is the share of answers that are answering machines
+	// (0: every answer is a person). With AMD on, each answered call goes
+	// through detection first; without it machines go to agents.
+	MachineShare float64
+	AMD          AMD
+
+	// WarmUp is how many outcomes of "yesterday" (drawn from the same
+	// distributions, another stream) learners are fed before the day
+	// starts, as the live worker warms a restarted pacer up from the last
+	// day's attempts (default 500; -1 for a cold start).
+	WarmUp int
+
 	Cap         float64       // maximum abandon rate
 	CapWindow   time.Duration // window of the cap (24 h)
 	ShortWindow time.Duration // check window (15 min)
+}
+
+// AMD models answering-machine detection (Asterisk's AMD() with amd.conf's
+// defaults): a verdict some time after the answer, sometimes wrong.
+type AMD struct {
+	On bool
+	// Time to a verdict after the answer, uniform: a person's "hello"
+	// plus the 800 ms of silence after it; a machine's greeting running
+	// past 1.5 s. NOTSURE comes at the 5 s analysis limit.
+	HumanMin, HumanMax     time.Duration
+	MachineMin, MachineMax time.Duration
+	NotSureAt              time.Duration
+	// FalsePositive: share of people called a machine (hung up on: an
+	// abandoned call); FalseNegative: share of machines called human (an
+	// agent gets them); NotSure: share of either the analysis gives up on
+	// (treated as a person).
+	FalsePositive, FalseNegative, NotSure float64
+	// MachineTalk is how long an agent spends on a machine AMD passed
+	// before hanging up (uniform 5 s .. MachineTalk).
+	MachineTalk time.Duration
+	// Grace: how long a contact AMD called human may wait for an agent
+	// (the 2 s run from the end of the greeting; AMD has listened to
+	// 800 ms of the silence after it).
+	Grace time.Duration
 }
 
 // Defaults fills unset fields with the benchmark's day.
@@ -52,7 +88,7 @@ func (c Config) Defaults() Config {
 		}
 	}
 	def(&c.Day, 8*time.Hour)
-	def(&c.Tick, time.Second)
+	def(&c.Tick, 2*time.Second)
 	def(&c.MinAnswer, 3*time.Second)
 	def(&c.MaxAnswer, 20*time.Second)
 	def(&c.RingTimeout, 25*time.Second)
@@ -76,18 +112,59 @@ func (c Config) Defaults() Config {
 	if c.Agents == 0 {
 		c.Agents = 20
 	}
+	if c.WarmUp == 0 {
+		c.WarmUp = 500
+	}
+	if c.AMD.On {
+		a := &c.AMD
+		def(&a.HumanMin, 1200*time.Millisecond)
+		def(&a.HumanMax, 2500*time.Millisecond)
+		def(&a.MachineMin, 1600*time.Millisecond)
+		def(&a.MachineMax, 3500*time.Millisecond)
+		def(&a.NotSureAt, 5*time.Second)
+		def(&a.MachineTalk, 15*time.Second)
+		def(&a.Grace, pacing.AbandonGrace-800*time.Millisecond)
+		if a.FalsePositive == 0 {
+			a.FalsePositive = 0.01
+		}
+		if a.FalseNegative == 0 {
+			a.FalseNegative = 0.10
+		}
+		if a.NotSure == 0 {
+			a.NotSure = 0.05
+		}
+	}
 	if c.AnswerProb == 0 {
 		c.AnswerProb = 0.25
 	}
 	return c
 }
 
+// Verdict is what answering-machine detection says.
+type Verdict uint8
+
+// Verdicts.
+const (
+	Human Verdict = iota
+	Machine
+	NotSure
+)
+
 // Lead is the predetermined fate of one number.
 type Lead struct {
 	Answers bool
+	Machine bool          // answered by a machine
 	Ring    time.Duration // to answer, or to the unanswered end
-	Talk    time.Duration
+	Verdict Verdict       // AMD's verdict (AMD on)
+	AMD     time.Duration // AMD's time to the verdict
+	Talk    time.Duration // agent time on the call (short for a machine)
 	Wrap    time.Duration
+}
+
+// Agent reports whether the answered call goes to an agent: a person, or
+// a machine AMD passed (or any answer without AMD).
+func (l Lead) toAgent(amd bool) bool {
+	return l.Answers && (!amd || l.Verdict != Machine)
 }
 
 // Leads generates the day's numbers lazily, identically for every run with
@@ -100,6 +177,11 @@ type Leads struct {
 
 func newLeads(cfg Config) *Leads {
 	return &Leads{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed))}
+}
+
+// yesterday is another stream of the same distributions, for warm-up.
+func yesterday(cfg Config) *Leads {
+	return &Leads{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x7e57e7da7))}
 }
 
 func (l *Leads) At(i int) Lead {
@@ -115,9 +197,11 @@ func (l *Leads) gen() Lead {
 	// Always draw the same number of values so each lead's fate depends
 	// only on its position.
 	u1, u2, u3, n1, n2 := r.Float64(), r.Float64(), r.Float64(), r.NormFloat64(), r.NormFloat64()
+	u4, u5, u6 := r.Float64(), r.Float64(), r.Float64()
 	ld.Answers = u1 < c.AnswerProb
 	if ld.Answers {
 		ld.Ring = c.MinAnswer + time.Duration(u2*float64(c.MaxAnswer-c.MinAnswer))
+		ld.Machine = u4 < c.MachineShare
 	} else if u3 < c.BusyFrac {
 		ld.Ring = time.Second + time.Duration(u2*float64(5*time.Second))
 	} else {
@@ -127,29 +211,57 @@ func (l *Leads) gen() Lead {
 	ld.Talk = time.Duration(math.Exp(mu+c.TalkSigma*n1) * float64(time.Second))
 	ld.Talk = max(ld.Talk, 5*time.Second)
 	ld.Wrap = max(c.WrapMean+time.Duration(n2*float64(c.WrapSD)), 5*time.Second)
+	if a := c.AMD; a.On && ld.Answers {
+		wrong := a.FalsePositive
+		ld.Verdict, ld.AMD = Human, a.HumanMin+time.Duration(u6*float64(a.HumanMax-a.HumanMin))
+		if ld.Machine {
+			wrong = a.FalseNegative
+			ld.Verdict, ld.AMD = Machine, a.MachineMin+time.Duration(u6*float64(a.MachineMax-a.MachineMin))
+		}
+		switch {
+		case u5 < a.NotSure:
+			ld.Verdict, ld.AMD = NotSure, a.NotSureAt
+		case u5 < a.NotSure+wrong:
+			ld.Verdict = 1 - ld.Verdict // Human ↔ Machine
+		}
+	}
+	if ld.Machine {
+		ld.Talk = 5*time.Second + time.Duration(u3*float64(max(c.AMD.MachineTalk, 15*time.Second)-5*time.Second))
+	}
 	return ld
 }
 
-// Result is one policy's day.
+// Result is one policy's day. Answered and Abandoned are the truth a
+// regulator asks for: people who answered (AMD false positives included,
+// hung up on: abandoned), not machines.
 type Result struct {
-	Policy                       string
-	Dials, Answered, Abandoned   int
-	Connected                    int
-	Talk                         time.Duration
-	Occupancy                    float64 // talk time / logged-in time
-	AbandonRate                  float64 // abandoned / answered
-	WorstShort, WorstHour        float64 // worst abandon rate over any short window / hour
-	CallsPerAgentHour            float64 // connected calls
-	DialsPerAgentHour            float64
-	MeanCustomerWait             time.Duration // answered → agent, connected calls
-	MaxRinging                   int
-	PacerTicks, ProgressiveTicks int
+	Policy                     string
+	Dials, Answered, Abandoned int
+	Connected                  int // people connected to an agent
+	FalsePositives             int // people AMD called a machine
+	Machines                   int // machine verdicts (true and false)
+	MachinesToAgents           int // machines AMD passed to an agent
+	Talk                       time.Duration
+	Occupancy                  float64 // agent time talking to people / logged-in time
+	AbandonRate                float64 // abandoned / answered (people)
+	// Dialler-visible rate: what the dialler's own counters say, with the
+	// AMD false positives estimated in (as the pacer sees it).
+	RecordedRate          float64
+	WorstShort, WorstHour float64 // worst abandon rate over any short window / hour
+	CallsPerAgentHour     float64 // connected calls
+	DialsPerAgentHour     float64
+	MeanCustomerWait      time.Duration // answered → agent, connected calls
+	MaxRinging            int
+	PacerTicks            int
+	ProgressiveTicks      int
+	MeanLevel             float64 // VICIdial: mean dial level over the day
 }
 
 type evKind uint8
 
 const (
 	evAnswer evKind = iota
+	evVerdict
 	evFail
 	evAbandonCheck
 	evTalkEnd
@@ -191,6 +303,7 @@ const (
 )
 
 type call struct {
+	amd      bool // placed with AMD
 	lead     int
 	dialed   time.Duration
 	answerAt time.Duration
@@ -231,10 +344,14 @@ type world struct {
 	readyQ  []int // FIFO of ready agents (longest idle first)
 	next    int   // next lead to dial
 
-	capW, shortW pacing.Window
-	answers      []answerRec
-	res          Result
-	waitSum      time.Duration
+	capW, hourW, shortW pacing.Window
+	machineFalse        float64
+	floor               pacing.Floor
+	answers             []answerRec
+	res                 Result
+	waitSum             time.Duration
+	recAns, recAb       float64
+	levelSum            float64
 }
 
 type answerRec struct {
@@ -254,10 +371,13 @@ func Run(cfg Config, p pacing.Pacer) Result {
 		ringing: map[int]struct{}{},
 		agents:  make([]agent, cfg.Agents),
 		capW:    pacing.Window{Span: cfg.CapWindow},
+		hourW:   pacing.Window{Span: time.Hour},
 		shortW:  pacing.Window{Span: cfg.ShortWindow},
 	}
+	w.machineFalse = cfg.MachineFalse()
 	if l, ok := p.(pacing.Learner); ok {
 		w.learn = l
+		warmUp(cfg, l, w.epoch)
 	}
 	if o, ok := p.(*pacing.Oracle); ok {
 		o.F = w
@@ -268,6 +388,50 @@ func Run(cfg Config, p pacing.Pacer) Result {
 	w.res.Policy = p.Name()
 	w.run()
 	return w.res
+}
+
+// MachineFalse is the share of AMD machine verdicts that are people, as
+// an operator measures it by listening to a sample; the pacer is told it.
+func (c Config) MachineFalse() float64 {
+	a := c.AMD
+	if !a.On {
+		return 0
+	}
+	people := (1 - c.MachineShare) * a.FalsePositive
+	machines := c.MachineShare * (1 - a.NotSure - a.FalseNegative)
+	if people+machines == 0 {
+		return 0
+	}
+	return people / (people + machines)
+}
+
+// warmUp feeds a learner yesterday's last outcomes, as the live worker
+// does for a restarted pacer (its last 500 attempts and the handle times
+// of the day).
+func warmUp(cfg Config, l pacing.Learner, epoch time.Time) {
+	if cfg.WarmUp <= 0 {
+		return
+	}
+	y := yesterday(cfg)
+	at := epoch.Add(-time.Hour)
+	for i := range cfg.WarmUp {
+		ld := y.At(i)
+		at = at.Add(time.Second)
+		switch {
+		case ld.toAgent(cfg.AMD.On):
+			d := ld.Ring
+			if cfg.AMD.On {
+				d += ld.AMD
+			}
+			l.Observe(pacing.Event{Kind: pacing.Answered, At: at, Duration: d})
+			l.Observe(pacing.Event{Kind: pacing.Talked, At: at, Duration: ld.Talk})
+			l.Observe(pacing.Event{Kind: pacing.Wrapped, At: at, Duration: ld.Wrap})
+		case ld.Answers: // a machine verdict: resolved without an agent
+			l.Observe(pacing.Event{Kind: pacing.Failed, At: at, Duration: ld.Ring + ld.AMD})
+		default:
+			l.Observe(pacing.Event{Kind: pacing.Failed, At: at, Duration: ld.Ring})
+		}
+	}
 }
 
 func (w *world) at(d time.Duration) time.Time { return w.epoch.Add(d) }
@@ -284,15 +448,24 @@ func (w *world) observe(k pacing.EventKind, d time.Duration) {
 }
 
 func (w *world) run() {
-	snap := &pacing.Snapshot{Cap: w.cfg.Cap}
+	snap := &pacing.Snapshot{Cap: w.cfg.Cap, MachineFalse: w.machineFalse}
+	if w.cfg.AMD.On {
+		snap.Grace = w.cfg.AMD.Grace
+	}
+	vd, _ := w.pacer.(*pacing.VicidialAdaptive)
+	rs, _ := w.pacer.(pacing.Restrainer)
 	for t := time.Duration(0); t < w.cfg.Day; t += w.cfg.Tick {
 		w.process(t)
 		w.now = t
 		w.snapshot(snap)
 		n := w.pacer.Decide(snap)
 		w.res.PacerTicks++
+		if vd != nil {
+			w.levelSum += vd.Level()
+		}
+		amd := w.cfg.AMD.On && (rs == nil || !rs.Restrained())
 		for range n {
-			w.dial()
+			w.dial(amd)
 		}
 		w.res.MaxRinging = max(w.res.MaxRinging, len(w.ringing))
 	}
@@ -308,7 +481,35 @@ func (w *world) process(until time.Duration) {
 		w.now = e.at
 		switch e.kind {
 		case evAnswer:
+			if w.calls[e.id].amd {
+				// Answered: AMD listens first; to the pacer the call is
+				// still unresolved.
+				w.push(w.now+w.leads.At(w.calls[e.id].lead).AMD, evVerdict, e.id)
+				continue
+			}
 			w.answer(e.id)
+		case evVerdict:
+			c := &w.calls[e.id]
+			ld := w.leads.At(c.lead)
+			if ld.Verdict != Machine {
+				w.answer(e.id)
+				continue
+			}
+			delete(w.ringing, e.id)
+			c.state = cDone
+			w.res.Machines++
+			w.capW.AddMachine(w.at(w.now))
+			w.hourW.AddMachine(w.at(w.now))
+			w.shortW.AddMachine(w.at(w.now))
+			w.recAns += w.machineFalse
+			w.recAb += w.machineFalse
+			w.observe(pacing.Failed, w.now-c.dialed)
+			if !ld.Machine { // a person hung up on: abandoned
+				w.res.FalsePositives++
+				w.res.Answered++
+				w.res.Abandoned++
+				w.answers = append(w.answers, answerRec{c.answerAt, true})
+			}
 		case evFail:
 			c := &w.calls[e.id]
 			delete(w.ringing, e.id)
@@ -319,8 +520,7 @@ func (w *world) process(until time.Duration) {
 			if c.state == cWaiting {
 				c.state = cDone
 				w.nWait--
-				w.res.Abandoned++
-				w.record(c.answerAt, true)
+				w.record(c, true)
 				w.observe(pacing.Abandoned, 0)
 			}
 		case evTalkEnd:
@@ -340,10 +540,10 @@ func (w *world) process(until time.Duration) {
 	}
 }
 
-func (w *world) dial() {
+func (w *world) dial(amd bool) {
 	id := len(w.calls)
 	ld := w.leads.At(w.next)
-	w.calls = append(w.calls, call{lead: w.next, dialed: w.now, state: cRinging})
+	w.calls = append(w.calls, call{amd: amd, lead: w.next, dialed: w.now, state: cRinging})
 	w.next++
 	w.res.Dials++
 	w.ringing[id] = struct{}{}
@@ -358,14 +558,17 @@ func (w *world) dial() {
 func (w *world) answer(id int) {
 	c := &w.calls[id]
 	delete(w.ringing, id)
-	w.res.Answered++
 	w.observe(pacing.Answered, w.now-c.dialed)
 	c.state = cWaiting
 	w.nWait++
 	w.waiting = append(w.waiting, id)
 	w.serveWaiting()
 	if c.state == cWaiting {
-		w.push(w.now+pacing.AbandonGrace, evAbandonCheck, id)
+		grace := pacing.AbandonGrace
+		if c.amd {
+			grace = w.cfg.AMD.Grace
+		}
+		w.push(w.now+grace, evAbandonCheck, id)
 	}
 }
 
@@ -382,15 +585,13 @@ func (w *world) serveWaiting() {
 		w.readyQ = w.readyQ[1:]
 		w.nWait--
 		c.state = cConnected
-		w.res.Connected++
-		w.waitSum += w.now - c.answerAt
-		w.record(c.answerAt, false)
+		w.record(c, false)
 		ld := w.leads.At(c.lead)
 		a := &w.agents[ai]
 		a.state, a.since, a.call, a.until = aTalk, w.now, id, w.now+ld.Talk
 		w.push(a.until, evTalkEnd, ai)
 		end := min(w.now+ld.Talk, w.cfg.Day)
-		if end > w.now {
+		if end > w.now && !ld.Machine { // time with a machine is not occupancy
 			w.res.Talk += end - w.now
 		}
 	}
@@ -400,35 +601,64 @@ func (w *world) serveWaiting() {
 	}
 }
 
-func (w *world) record(answeredAt time.Duration, abandoned bool) {
-	w.answers = append(w.answers, answerRec{answeredAt, abandoned})
+// record counts a call the dialler took for a person, connected or
+// abandoned: in the pacer's windows as the dialler sees it, in the truth
+// only when it was a person (a machine AMD passed is not).
+func (w *world) record(c *call, abandoned bool) {
 	// The pacer's windows count by outcome time (when it is known).
 	w.capW.Add(w.at(w.now), abandoned)
+	w.hourW.Add(w.at(w.now), abandoned)
 	w.shortW.Add(w.at(w.now), abandoned)
+	w.recAns++
+	if abandoned {
+		w.recAb++
+	}
+	if w.leads.At(c.lead).Machine {
+		if !abandoned {
+			w.res.MachinesToAgents++
+		}
+		return
+	}
+	w.answers = append(w.answers, answerRec{c.answerAt, abandoned})
+	w.res.Answered++
+	if abandoned {
+		w.res.Abandoned++
+	} else {
+		w.res.Connected++
+		w.waitSum += w.now - c.answerAt
+	}
 }
 
+// snapshot builds the pacer's view through pacing.Floor, as the live
+// worker does from the engine's CampaignLoad.
 func (w *world) snapshot(s *pacing.Snapshot) {
-	s.Now = w.at(w.now)
-	s.Ready = len(w.readyQ)
-	s.Busy = s.Busy[:0]
+	f := &w.floor
+	f.Ready = len(w.readyQ)
+	f.Talking, f.Wrapping, f.Ringing = f.Talking[:0], f.Wrapping[:0], f.Ringing[:0]
 	for i := range w.agents {
-		a := &w.agents[i]
-		if a.state != aReady {
-			s.Busy = append(s.Busy, pacing.Agent{InWrap: a.state == aWrap, Elapsed: w.now - a.since})
+		switch a := &w.agents[i]; a.state {
+		case aTalk:
+			f.Talking = append(f.Talking, w.now-a.since)
+		case aWrap:
+			f.Wrapping = append(f.Wrapping, w.now-a.since)
 		}
 	}
-	s.Ringing = s.Ringing[:0]
 	for id := range w.ringing {
-		s.Ringing = append(s.Ringing, w.now-w.calls[id].dialed)
+		f.Ringing = append(f.Ringing, w.now-w.calls[id].dialed)
 	}
-	s.Waiting = w.nWait
-	s.Answered, s.Abandoned = w.capW.Counts(s.Now)
-	s.ShortAnswered, s.ShortAbandoned = w.shortW.Counts(s.Now)
+	f.Waiting = w.nWait
+	f.Fill(s, w.at(w.now))
+	s.Day = w.capW.Counts(s.Now)
+	s.Hour = w.hourW.Counts(s.Now)
+	s.Short = w.shortW.Counts(s.Now)
 }
 
 // Next implements pacing.Foresight.
 func (w *world) Next(i int) pacing.Fate {
 	ld := w.leads.At(w.next + i)
+	if w.cfg.AMD.On {
+		return pacing.Fate{Answers: ld.toAgent(true), Ring: ld.Ring + ld.AMD}
+	}
 	return pacing.Fate{Answers: ld.Answers, Ring: ld.Ring}
 }
 
@@ -455,8 +685,12 @@ func (w *world) AnswersIn() []time.Duration {
 		}
 	}
 	for id := range w.ringing {
-		if c := w.calls[id]; w.leads.At(c.lead).Answers {
-			out = append(out, c.answerAt-w.now)
+		if c := w.calls[id]; w.leads.At(c.lead).toAgent(w.cfg.AMD.On) {
+			at := c.answerAt
+			if w.cfg.AMD.On {
+				at += w.leads.At(c.lead).AMD
+			}
+			out = append(out, at-w.now)
 		}
 	}
 	return out
@@ -468,6 +702,12 @@ func (w *world) finish() {
 	r.Occupancy = r.Talk.Seconds() / (w.cfg.Day.Seconds() * float64(w.cfg.Agents))
 	if r.Answered > 0 {
 		r.AbandonRate = float64(r.Abandoned) / float64(r.Answered)
+	}
+	if w.recAns > 0 {
+		r.RecordedRate = w.recAb / w.recAns
+	}
+	if r.PacerTicks > 0 {
+		r.MeanLevel = w.levelSum / float64(r.PacerTicks)
 	}
 	r.CallsPerAgentHour = float64(r.Connected) / hours
 	r.DialsPerAgentHour = float64(r.Dials) / hours

@@ -1,48 +1,9 @@
 package sim
 
 import (
-	"fmt"
-	"os"
-	"runtime"
 	"testing"
 	"time"
-
-	"github.com/ctid/ctid/dialer/pacing"
 )
-
-// TestCapInvariant runs short seeded days and checks the pacing rules that
-// must always hold: predictive stays under the cap overall and in every
-// hour (and, with 100 agents, in every 15-minute window); progressive and
-// the oracle never abandon; nobody beats the oracle's occupancy by more
-// than noise.
-func TestCapInvariant(t *testing.T) {
-	for _, sc := range []Scenario{{20, 0.25}, {100, 0.25}} {
-		for _, seed := range []uint64{7, 8} {
-			cfg := Config{Agents: sc.Agents, AnswerProb: sc.AnswerProb, Seed: seed, Day: 2 * time.Hour}.Defaults()
-			pr := Run(cfg, &pacing.Predictive{})
-			prog := Run(cfg, pacing.Progressive{})
-			or := Run(cfg, &pacing.Oracle{})
-			name := fmt.Sprintf("%d agents p=%.2f seed %d", sc.Agents, sc.AnswerProb, seed)
-			if pr.AbandonRate > cfg.Cap || pr.WorstHour > cfg.Cap {
-				t.Errorf("%s: predictive abandon %.2f%%, worst hour %.2f%% over the cap", name, 100*pr.AbandonRate, 100*pr.WorstHour)
-			}
-			if sc.Agents >= 100 && pr.WorstShort > cfg.Cap {
-				t.Errorf("%s: predictive worst 15-min window %.2f%%", name, 100*pr.WorstShort)
-			}
-			if prog.Abandoned != 0 || or.Abandoned != 0 {
-				t.Errorf("%s: progressive %d, oracle %d abandons", name, prog.Abandoned, or.Abandoned)
-			}
-			if !(prog.Occupancy < pr.Occupancy && pr.Occupancy < or.Occupancy) {
-				t.Errorf("%s: occupancy progressive %.3f, predictive %.3f, oracle %.3f", name, prog.Occupancy, pr.Occupancy, or.Occupancy)
-			}
-			for _, r := range []Result{pr, prog, or} {
-				if r.Connected+r.Abandoned != r.Answered {
-					t.Errorf("%s %s: %d connected + %d abandoned != %d answered", name, r.Policy, r.Connected, r.Abandoned, r.Answered)
-				}
-			}
-		}
-	}
-}
 
 // TestSameDay checks that every policy sees the same numbers in the same
 // order with the same fates.
@@ -89,21 +50,53 @@ func TestSameDay(t *testing.T) {
 	}
 }
 
-// BenchmarkPacing runs the whole comparison (6 days × 7 policies) and
-// prints the table once. go test -run XXX -bench Pacing ./dialer/sim
-func BenchmarkPacing(b *testing.B) {
-	var res map[Scenario][]Result
-	for b.Loop() {
-		res = RunAll(1, 8*time.Hour)
-	}
-	fmt.Fprintf(os.Stdout, "\npacing comparison: 8-hour day, seed 1, cap 3%%, 15-min check window (%s/%s, %d CPUs)\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	WriteTable(os.Stdout, res)
-	for _, sc := range []Scenario{{20, 0.25}, {100, 0.25}} {
-		for _, r := range res[sc] {
-			if r.Policy == "ctid-predictive" {
-				b.ReportMetric(100*r.Occupancy, fmt.Sprintf("occ%%-%d", sc.Agents))
+// TestMachines checks the AMD model: the machine share, the verdicts'
+// error rates and times, and the false-positive share the pacer is told.
+func TestMachines(t *testing.T) {
+	cfg := Scenario{20, 0.3, 0.3}.Config(5, time.Hour)
+	l := newLeads(cfg)
+	var ans, mach, fp, fn, ns, people, machineVerdicts, falseVerdicts int
+	for i := range 200000 {
+		ld := l.At(i)
+		if !ld.Answers {
+			continue
+		}
+		ans++
+		if ld.Verdict == NotSure {
+			ns++
+			if ld.AMD != cfg.AMD.NotSureAt {
+				t.Fatalf("not sure after %v", ld.AMD)
+			}
+		}
+		if ld.Verdict == Machine {
+			machineVerdicts++
+			if !ld.Machine {
+				falseVerdicts++
+			}
+		}
+		if ld.Machine {
+			mach++
+			if ld.Verdict == Human {
+				fn++
+			}
+			if ld.Verdict == Machine && (ld.AMD < cfg.AMD.MachineMin || ld.AMD > cfg.AMD.MachineMax) {
+				t.Fatalf("machine verdict after %v", ld.AMD)
+			}
+		} else {
+			people++
+			if ld.Verdict == Machine {
+				fp++
 			}
 		}
 	}
+	near := func(what string, got, want, tol float64) {
+		if got < want-tol || got > want+tol {
+			t.Errorf("%s %.4f, want %.4f ± %.4f", what, got, want, tol)
+		}
+	}
+	near("machine share", float64(mach)/float64(ans), 0.3, 0.01)
+	near("false positives", float64(fp)/float64(people), cfg.AMD.FalsePositive, 0.002)
+	near("false negatives", float64(fn)/float64(mach), cfg.AMD.FalseNegative, 0.01)
+	near("not sure", float64(ns)/float64(ans), cfg.AMD.NotSure, 0.005)
+	near("false share of machine verdicts", float64(falseVerdicts)/float64(machineVerdicts), cfg.MachineFalse(), 0.005)
 }

@@ -3,72 +3,292 @@ package sim
 import (
 	"fmt"
 	"io"
+	"math"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/ctid/ctid/dialer/pacing"
 )
 
-// Policies returns fresh instances of the compared pacers for cfg.
-func Policies(cfg Config) []pacing.Pacer {
-	cfg = cfg.Defaults()
-	return []pacing.Pacer{
-		pacing.Progressive{},
-		pacing.FixedRatio{Ratio: 2},
-		&pacing.VicidialAdaptive{Mode: pacing.AdaptHardLimit},
-		&pacing.VicidialAdaptive{Mode: pacing.AdaptTapered, ShiftEnd: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).Add(cfg.Day)},
-		&pacing.Predictive{},
-		&pacing.Oracle{},
-	}
-}
-
-// Scenario is one row group of the benchmark table.
+// Scenario is one row of the benchmark table.
 type Scenario struct {
-	Agents     int
-	AnswerProb float64
+	Agents       int
+	AnswerProb   float64 // answered (by a person or a machine) per dial
+	MachineShare float64 // share of answers that are machines; AMD is on when > 0
 }
 
-// Scenarios are the benchmark's days.
-var Scenarios = []Scenario{
-	{20, 0.15}, {20, 0.25}, {20, 0.35},
-	{100, 0.15}, {100, 0.25}, {100, 0.35},
-}
-
-// RunAll runs every policy over every scenario's day, plus the VICIdial
-// hard-limit baseline re-run with its drop target set to the abandon rate
-// ctid's predictive reached, to compare occupancy at the same abandon rate.
-func RunAll(seed uint64, day time.Duration) map[Scenario][]Result {
-	out := map[Scenario][]Result{}
-	for _, sc := range Scenarios {
-		cfg := Config{Agents: sc.Agents, AnswerProb: sc.AnswerProb, Seed: seed, Day: day}.Defaults()
-		var ctid float64
-		for _, p := range Policies(cfg) {
-			r := Run(cfg, p)
-			if _, ok := p.(*pacing.Predictive); ok {
-				ctid = r.AbandonRate
+// Scenarios are the benchmark's days: 5 team sizes × 3 answer rates × no
+// machines and 30% machines (with AMD).
+var Scenarios = func() []Scenario {
+	var out []Scenario
+	for _, n := range []int{10, 20, 50, 100, 200} {
+		for _, m := range []float64{0, 0.3} {
+			for _, p := range []float64{0.15, 0.25, 0.35} {
+				out = append(out, Scenario{n, p, m})
 			}
-			out[sc] = append(out[sc], r)
 		}
-		v := &pacing.VicidialAdaptive{Mode: pacing.AdaptHardLimit, DropTarget: max(ctid, 0.001)}
-		r := Run(cfg, v)
-		r.Policy = fmt.Sprintf("vicidial-hard@%.2f%%", 100*v.DropTarget)
-		out[sc] = append(out[sc], r)
+	}
+	return out
+}()
+
+// Config is the scenario's day for a seed.
+func (sc Scenario) Config(seed uint64, day time.Duration) Config {
+	return Config{Agents: sc.Agents, AnswerProb: sc.AnswerProb, MachineShare: sc.MachineShare,
+		AMD: AMD{On: sc.MachineShare > 0}, Seed: seed, Day: day}.Defaults()
+}
+
+func (sc Scenario) String() string {
+	return fmt.Sprintf("%d agents p=%.2f machines %.0f%%", sc.Agents, sc.AnswerProb, 100*sc.MachineShare)
+}
+
+// Ceiling is an upper bound on any policy's occupancy for cfg: each call
+// an agent takes costs its talk and then its wrap, so occupancy (talk to
+// people over logged-in time) cannot exceed Σtalk / Σ(talk + wrap) over
+// the calls that reach agents (a machine AMD passed costs agent time and
+// counts no talk). It is taken over the first 50,000 of the day's numbers
+// that reach an agent with AMD on (with AMD off more machines reach agents
+// and the ceiling only falls), so it is the
+// scenario's expectation; a day's realized talk/wrap mix differs from it by
+// well under 0.5% (TestCeilingIsABound checks the table against it).
+func Ceiling(cfg Config) float64 {
+	cfg = cfg.Defaults()
+	l := newLeads(cfg)
+	var talk, wrap time.Duration
+	for i, n := 0, 0; n < 50000; i++ {
+		if ld := l.At(i); ld.toAgent(cfg.AMD.On) {
+			if !ld.Machine {
+				talk += ld.Talk
+			}
+			wrap += ld.Wrap
+			n++
+		}
+	}
+	return talk.Seconds() / (talk + wrap).Seconds()
+}
+
+// VicidialGrid is the sweep VICIdial-style pacing is tuned over: max dial
+// level × intensity (ADAPT_HARD_LIMIT at the cap, warm-started).
+var VicidialGrid = func() []pacing.VicidialAdaptive {
+	var out []pacing.VicidialAdaptive
+	for _, ml := range []float64{1.25, 1.5, 2, 2.5, 3, 4} {
+		for _, in := range []float64{-20, 0, 20} {
+			out = append(out, pacing.VicidialAdaptive{Mode: pacing.AdaptHardLimit, MaxLevel: ml, Intensity: in})
+		}
+	}
+	return out
+}()
+
+// Stat is a figure over seeds.
+type Stat struct{ Mean, SD, Max float64 }
+
+func stat(xs []float64) Stat {
+	var s Stat
+	if len(xs) == 0 {
+		return s
+	}
+	s.Max = math.Inf(-1)
+	for _, x := range xs {
+		s.Mean += x
+		s.Max = max(s.Max, x)
+	}
+	s.Mean /= float64(len(xs))
+	for _, x := range xs {
+		s.SD += (x - s.Mean) * (x - s.Mean)
+	}
+	if len(xs) > 1 {
+		s.SD = math.Sqrt(s.SD / float64(len(xs)-1))
+	}
+	return s
+}
+
+// PolicyRow is one policy over a scenario's seeds.
+type PolicyRow struct {
+	Name                                   string
+	Occupancy, Abandon, WorstHour, Worst15 Stat
+	Results                                []Result
+}
+
+func row(name string, rs []Result) PolicyRow {
+	var occ, ab, wh, ws []float64
+	for _, r := range rs {
+		occ = append(occ, r.Occupancy)
+		ab = append(ab, r.AbandonRate)
+		wh = append(wh, r.WorstHour)
+		ws = append(ws, r.WorstShort)
+	}
+	return PolicyRow{Name: name, Occupancy: stat(occ), Abandon: stat(ab), WorstHour: stat(wh), Worst15: stat(ws), Results: rs}
+}
+
+// ScenarioResult is one row group of the table.
+type ScenarioResult struct {
+	Scenario
+	Bound                float64
+	Ctid, Vicidial, Prog PolicyRow
+	VicidialTuned        pacing.VicidialAdaptive // the grid point chosen
+	VicidialCandidates   int                     // grid points within the cap
+}
+
+// Sweep configures a benchmark run.
+type Sweep struct {
+	Seeds      int           // evaluation seeds 1..Seeds
+	TuneSeeds  int           // of those, how many tune VICIdial (default all)
+	Day        time.Duration // default 8 h
+	Scenarios  []Scenario    // default Scenarios
+	Workers    int           // default GOMAXPROCS
+	NoVicidial bool
+}
+
+type job struct {
+	f   func() Result
+	out *Result
+}
+
+func runJobs(jobs []job, workers int) {
+	ch := make(chan job)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				*j.out = j.f()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		ch <- j
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// Run runs the sweep: ctid's predictive and progressive on every seed of
+// every scenario; VICIdial over its grid (warm-started at the mean level
+// its setting reached on "yesterday", seed 1000), tuned to the grid point
+// with the highest mean occupancy whose mean abandon rate stays at or
+// under the cap, then run on every seed.
+func (sw Sweep) Run() []ScenarioResult {
+	if sw.Day == 0 {
+		sw.Day = 8 * time.Hour
+	}
+	if sw.Scenarios == nil {
+		sw.Scenarios = Scenarios
+	}
+	if sw.Workers <= 0 {
+		sw.Workers = runtime.GOMAXPROCS(0)
+	}
+	if sw.TuneSeeds <= 0 || sw.TuneSeeds > sw.Seeds {
+		sw.TuneSeeds = sw.Seeds
+	}
+	out := make([]ScenarioResult, len(sw.Scenarios))
+	ctid := make([][]Result, len(sw.Scenarios))
+	prog := make([][]Result, len(sw.Scenarios))
+	yest := make([][]Result, len(sw.Scenarios))
+	vici := make([][][]Result, len(sw.Scenarios))
+	var jobs []job
+	for i, sc := range sw.Scenarios {
+		out[i].Scenario = sc
+		out[i].Bound = Ceiling(sc.Config(1, sw.Day))
+		ctid[i], prog[i] = make([]Result, sw.Seeds), make([]Result, sw.Seeds)
+		for s := range sw.Seeds {
+			cfg := sc.Config(uint64(s+1), sw.Day)
+			jobs = append(jobs, job{func() Result { return Run(cfg, &pacing.Predictive{}) }, &ctid[i][s]},
+				job{func() Result { return Run(cfg, pacing.Progressive{}) }, &prog[i][s]})
+		}
+		if sw.NoVicidial {
+			continue
+		}
+		yest[i] = make([]Result, len(VicidialGrid))
+		for g, v := range VicidialGrid {
+			cfg := sc.Config(1000, sw.Day)
+			jobs = append(jobs, job{func() Result { v := v; return Run(cfg, &v) }, &yest[i][g]})
+		}
+	}
+	runJobs(jobs, sw.Workers)
+	jobs = jobs[:0]
+	for i, sc := range sw.Scenarios {
+		out[i].Ctid, out[i].Prog = row("ctid-predictive", ctid[i]), row("progressive", prog[i])
+		if sw.NoVicidial {
+			continue
+		}
+		vici[i] = make([][]Result, len(VicidialGrid))
+		for g, v := range VicidialGrid {
+			vici[i][g] = make([]Result, sw.Seeds)
+			v.StartLevel = yest[i][g].MeanLevel
+			for s := range sw.TuneSeeds {
+				cfg := sc.Config(uint64(s+1), sw.Day)
+				jobs = append(jobs, job{func() Result { v := v; return Run(cfg, &v) }, &vici[i][g][s]})
+			}
+		}
+	}
+	runJobs(jobs, sw.Workers)
+	jobs = jobs[:0]
+	best := make([]int, len(sw.Scenarios))
+	for i := range sw.Scenarios {
+		if sw.NoVicidial {
+			continue
+		}
+		best[i] = -1
+		bestOcc := -1.0
+		for g := range VicidialGrid {
+			r := row("", vici[i][g][:sw.TuneSeeds])
+			if r.Abandon.Mean <= pacing.DefaultCap {
+				out[i].VicidialCandidates++
+				if r.Occupancy.Mean > bestOcc {
+					best[i], bestOcc = g, r.Occupancy.Mean
+				}
+			}
+		}
+		if best[i] < 0 {
+			best[i] = 0
+		}
+		g := best[i]
+		v := VicidialGrid[g]
+		v.StartLevel = yest[i][g].MeanLevel
+		out[i].VicidialTuned = v
+		for s := sw.TuneSeeds; s < sw.Seeds; s++ {
+			cfg := sw.Scenarios[i].Config(uint64(s+1), sw.Day)
+			jobs = append(jobs, job{func() Result { v := v; return Run(cfg, &v) }, &vici[i][g][s]})
+		}
+	}
+	runJobs(jobs, sw.Workers)
+	for i := range sw.Scenarios {
+		if !sw.NoVicidial {
+			v := out[i].VicidialTuned
+			out[i].Vicidial = row(fmt.Sprintf("vicidial ml %.2f int %+.0f", v.MaxLevel, v.Intensity), vici[i][best[i]])
+		}
 	}
 	return out
 }
 
-// WriteTable prints the results side by side.
-func WriteTable(w io.Writer, res map[Scenario][]Result) {
-	fmt.Fprintf(w, "%-6s %-5s %-18s %6s %7s %7s %7s %7s %8s %8s %7s\n",
-		"agents", "p", "policy", "occ%", "aband%", "worst15", "worstH", "calls/h", "dials/h", "wait(s)", "prog%")
-	for _, sc := range Scenarios {
-		for _, r := range res[sc] {
-			prog := ""
-			if r.ProgressiveTicks > 0 {
-				prog = fmt.Sprintf("%.0f", 100*float64(r.ProgressiveTicks)/float64(r.PacerTicks))
-			}
-			fmt.Fprintf(w, "%-6d %-5.2f %-18s %6.1f %7.2f %7.2f %7.2f %7.2f %8.1f %8.2f %7s\n",
-				sc.Agents, sc.AnswerProb, r.Policy, 100*r.Occupancy, 100*r.AbandonRate, 100*r.WorstShort,
-				100*r.WorstHour, r.CallsPerAgentHour, r.DialsPerAgentHour, r.MeanCustomerWait.Seconds(), prog)
+// WriteTable prints the sweep: per scenario, the occupancy bound, then
+// ctid's predictive, VICIdial tuned to its best, and progressive —
+// occupancy mean ± sd over seeds, mean abandon rate, and the worst hour and
+// worst day (whole-day rate) over every seed.
+func WriteTable(w io.Writer, sw Sweep, res []ScenarioResult) {
+	if sw.Day == 0 {
+		sw.Day = 8 * time.Hour
+	}
+	fmt.Fprintf(w, "%d seeds per scenario, %s days, cap %.0f%%; occupancy = talk to people / logged-in time; bound = talk/(talk+wrap) ceiling;\n"+
+		"ab%% = people abandoned / people answered, AMD false positives counted abandoned (mean over seeds); wHour, wDay = worst hour, worst day over all seeds;\n"+
+		"vicidial = ADAPT_HARD_LIMIT tuned over max level × intensity on %d seeds (best mean occupancy with mean ab%% ≤ cap), warm start level from a tuning day\n",
+		sw.Seeds, sw.Day, 100*pacing.DefaultCap, sw.TuneSeeds)
+	fmt.Fprintf(w, "%-6s %-5s %-5s %6s | %-22s %6s %6s %6s %6s | %-22s %6s %6s %6s %-16s | %-12s %6s\n",
+		"agents", "p", "mach", "bound", "ctid occ% mean±sd", "%bnd", "ab%", "wHour", "wDay",
+		"vicidial occ% mean±sd", "ab%", "wHour", "wDay", "tuned", "progressive", "wHour")
+	for _, r := range res {
+		pct := func(s Stat) string { return fmt.Sprintf("%5.1f ± %.1f", 100*s.Mean, 100*s.SD) }
+		vic, vab, vwh, vwd, tuned := "-", "-", "-", "-", "-"
+		if r.Vicidial.Results != nil {
+			vic, vab = pct(r.Vicidial.Occupancy), fmt.Sprintf("%.2f", 100*r.Vicidial.Abandon.Mean)
+			vwh, vwd = fmt.Sprintf("%.2f", 100*r.Vicidial.WorstHour.Max), fmt.Sprintf("%.2f", 100*r.Vicidial.Abandon.Max)
+			tuned = fmt.Sprintf("%.2f/%+.0f@%.2f", r.VicidialTuned.MaxLevel, r.VicidialTuned.Intensity, r.VicidialTuned.StartLevel)
 		}
+		fmt.Fprintf(w, "%-6d %-5.2f %-5.0f %6.1f | %-22s %6.1f %6.2f %6.2f %6.2f | %-22s %6s %6s %6s %-16s | %-12s %6.2f\n",
+			r.Agents, r.AnswerProb, 100*r.MachineShare, 100*r.Bound,
+			pct(r.Ctid.Occupancy), 100*r.Ctid.Occupancy.Mean/r.Bound, 100*r.Ctid.Abandon.Mean,
+			100*r.Ctid.WorstHour.Max, 100*r.Ctid.Abandon.Max,
+			vic, vab, vwh, vwd, tuned, pct(r.Prog.Occupancy), 100*r.Prog.WorstHour.Max)
 	}
 }
