@@ -584,3 +584,45 @@ func wavSamples(t *testing.T, name string, b []byte) []int16 {
 	t.Fatalf("%s: no data chunk", name)
 	return nil
 }
+
+// TestAsteriskRecordingStopsWhenWrappedAtOnce: the agent hangs up a
+// recorded call and wraps at once (as a quick agent, or an automatic wrap,
+// does). The recording ends in Asterisk a moment after the customer
+// (RecordingFinished follows the snoop's hang-up); its row must still end
+// "stopped" with its length, not stay "recording" because the wrap removed
+// the call before the event came.
+func TestAsteriskRecordingStopsWhenWrappedAtOnce(t *testing.T) {
+	r := newInCallRig(t, ctitest.CampaignSpec{Recording: true}, nil)
+	st, alice := r.st, r.alice
+	ctx := context.Background()
+	cust, info := r.inbound(t, "+447700900123")
+	ctitest.Eventually(t, 15*time.Second, "recorder started", func() bool {
+		s, _ := st.Engine.Snapshot(ctx, alice)
+		return s.Recording != nil && s.Recording.State == "recording"
+	})
+	talksFor(t, r.leg, 2*time.Second, []float64{hzCustomer})
+	if err := st.Engine.Hangup(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Engine.Wrap(ctx, alice, cti.WrapRequest{Code: "DONE", Next: "ready"}); err != nil {
+		t.Fatal(err)
+	}
+	gotBye(t, cust)
+	var rec struct {
+		State      string
+		DurationMs int64
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st.Engine.Flush(ctx)
+		st.DB.Raw(`SELECT state, duration_ms FROM recordings WHERE interaction_id = ?`, info.InteractionID).Scan(&rec)
+		if rec.State == "stopped" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the recording's row after a quick wrap: %+v, want stopped with its length", rec)
+		}
+	}
+	if rec.DurationMs < 2000 {
+		t.Fatalf("recording %+v for a call of more than 2 s", rec)
+	}
+}

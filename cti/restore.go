@@ -100,11 +100,28 @@ func (e *Engine) restore(ctx context.Context) {
 			if c.agent != nil && !c.agent.persistent {
 				c.bridge = "call-" + c.rec.ID
 			}
+			e.readoptRecording(c, live)
 		}
 	}
 	e.adoptCallers(chans) // callers ctid had not yet recorded when it stopped
 	e.log.Info("restored state after restart", "agents", len(e.agents), "calls", len(e.calls))
 	e.allocate()
+}
+
+// readoptRecording takes back the recording a re-adopted call started:
+// its snoop is still recording in Asterisk, and without it the recording's
+// RecordingFinished would find no recording and its row would stay
+// "recording" for ever. The pauses before the restart are not known here
+// (they are in recording_events), so bookmarks from now on count from the
+// connect, when the recording started.
+func (e *Engine) readoptRecording(c *call, live map[string]bool) {
+	snoop := "sn-" + c.rec.ID
+	if !live[snoop] || c.campaign == nil || !c.campaign.Recording || c.rec.ConnectedAt == nil {
+		return
+	}
+	c.recording = &recording{name: "rec-" + c.rec.ID, snoop: snoop, iid: c.rec.ID, customer: c.rec.CustomerChannel,
+		state: "recording", t0: *c.rec.ConnectedAt}
+	e.channels[snoop] = chanRef{role: roleSnoop, call: c}
 }
 
 func endAction(s CallState) CallAction {
