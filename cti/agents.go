@@ -55,13 +55,13 @@ func (e *Engine) Connect(ctx context.Context, userID int64, req ConnectRequest) 
 
 func (e *Engine) connect(a *agent, req ConnectRequest) error {
 	if req.Mode != PhoneAgentCalls && req.Mode != PhoneSystemCalls {
-		return invalid("mode", "mode must be agent_calls or system_calls")
+		return invalid("mode", "Choose how your phone connects: you call the system (agent_calls) or the system calls you (system_calls).")
 	}
 	if req.Number == "" {
 		req.Number = a.user.DefaultPhone
 	}
 	if req.Mode == PhoneSystemCalls && req.Number == "" {
-		return invalid("number", "a connection phone number is required")
+		return invalid("number", "Type the phone number the system should call.")
 	}
 	if req.Number != "" {
 		n, err := NormalizeNumber(req.Number, e.o.DefaultRegion)
@@ -253,7 +253,7 @@ func (e *Engine) SetPaused(ctx context.Context, userID int64, reason string) err
 
 func (e *Engine) checkReason(reason string) error {
 	if reason == "" {
-		return invalid("reason", "a pause reason is required")
+		return invalid("reason", "Choose a pause reason.")
 	}
 	if !slices.Contains(e.cfg.PauseReasons, reason) {
 		return invalid("reason", "unknown pause reason '"+reason+"'")
@@ -327,10 +327,10 @@ func (e *Engine) Wrap(ctx context.Context, userID int64, req WrapRequest) error 
 		}
 		c := a.call
 		if req.Code == "" && c.campaign != nil && len(c.campaign.WrapCodes) > 0 {
-			return invalid("code", "a wrap code is required")
+			return invalid("code", "Choose a wrap code.")
 		}
 		if req.Code != "" && (c.campaign == nil || !hasCode(c.campaign, req.Code)) {
-			return invalid("code", "unknown wrap code '"+req.Code+"'")
+			return invalid("code", "'"+req.Code+"' is not one of this campaign's wrap codes.")
 		}
 		act := ActWrapReady
 		switch req.Next {

@@ -12,7 +12,7 @@ import (
 func NormalizeNumber(raw, region string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return "", invalid("number", "number is required")
+		return "", invalid("number", "Type a phone number.")
 	}
 	digits := strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
@@ -28,10 +28,10 @@ func NormalizeNumber(raw, region string) (string, error) {
 	}
 	num, err := phonenumbers.Parse(s, strings.ToUpper(region))
 	if err != nil {
-		return "", invalid("number", "'"+raw+"' is not a phone number: "+err.Error())
+		return "", invalid("number", "'"+raw+"' is not a phone number.")
 	}
 	if !phonenumbers.IsPossibleNumber(num) || !phonenumbers.IsValidNumber(num) {
-		return "", invalid("number", "'"+raw+"' is not a valid phone number for region "+region)
+		return "", invalid("number", "'"+raw+"' is not a valid phone number (numbers without a country code are read as "+region+" numbers).")
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
