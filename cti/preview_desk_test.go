@@ -56,3 +56,15 @@ func TestPreviewLabelsPauseReturnsLeadAndSkipReason(t *testing.T) {
 	})
 	f.WaitState(t, f.alice, cti.AgentReady, 15*time.Second)
 }
+
+// Item 7: a call that is not recorded shows "off", not the paused icon,
+// and says so in words.
+func TestRecordingOffIsNotPaused(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{}) // Recording false
+	w := f.WatchAgent(t, f.alice)
+	f.inCall(t, w)
+	s, _ := f.Engine.Snapshot(bg, f.alice)
+	if s.Recording == nil || s.Recording.State != "off" || s.Recording.Icon != "off" || s.Recording.Label != "Not recording" {
+		t.Fatalf("recording view of an unrecorded call: %+v", s.Recording)
+	}
+}

@@ -29,7 +29,9 @@ type RecordingView struct {
 	InteractionID string `json:"interactionId"`
 	State         string `json:"state"` // recording, paused, stopped, off; "" when not allowed
 	Allowed       bool   `json:"allowed"`
-	Icon          string `json:"icon"` // red, white, grey
+	Icon          string `json:"icon"` // red (recording), white (paused), off (not recorded or stopped), grey (not shown)
+	// Label is the state as text for the adaptor and screen readers.
+	Label string `json:"label"`
 }
 
 func (e *Engine) startRecording(c *call) {
@@ -233,7 +235,7 @@ func (e *Engine) AddBookmark(ctx context.Context, userID int64, note string) (Bo
 func (e *Engine) recordingView(a *agent, c *call) RecordingView {
 	v := RecordingView{InteractionID: c.rec.ID, Allowed: a.user.RecordingControl}
 	if !v.Allowed {
-		v.Icon = "grey"
+		v.Icon, v.Label = "grey", "Recording status not shown"
 		return v
 	}
 	v.State = "off"
@@ -243,9 +245,17 @@ func (e *Engine) recordingView(a *agent, c *call) RecordingView {
 			v.State = "recording"
 		}
 	}
-	v.Icon = "white"
-	if v.State == "recording" {
-		v.Icon = "red"
+	// "Off" is not "paused": a call that is not recorded must not show
+	// the paused (white) icon.
+	switch v.State {
+	case "recording":
+		v.Icon, v.Label = "red", "Recording"
+	case "paused":
+		v.Icon, v.Label = "white", "Recording paused"
+	case "stopped":
+		v.Icon, v.Label = "off", "Recording stopped"
+	default:
+		v.Icon, v.Label = "off", "Not recording"
 	}
 	return v
 }
