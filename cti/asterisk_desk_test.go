@@ -202,3 +202,56 @@ func TestAsteriskDeskHoldMuteKeypadAndQueueTransfer(t *testing.T) {
 		t.Fatalf("hold_ms %d: the hold was not counted", holdMs)
 	}
 }
+
+// TestAsteriskDeskCrashRedialsAtOnce (item 10): Asterisk is killed while
+// alice talks to a customer and bob is Paused (Training). When it is back,
+// the call's record says "telephony lost", both phones are called again at
+// once (alice's while she still wraps), bob is Paused with his own reason
+// again, and alice, wrapping with "ready", is Ready, not Paused "Logged in".
+func TestAsteriskDeskCrashRedialsAtOnce(t *testing.T) {
+	r := newDeskRig(t)
+	st, alice, bob := r.st, r.alice, r.bob
+	ctx := context.Background()
+	if err := st.Engine.SetReady(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	_, info := r.inbound(t, "+447700900123")
+	r.bobLeg = r.connect(t, bob, r.bobPhone)
+	if err := st.Engine.SetPaused(ctx, bob, "Training"); err != nil {
+		t.Fatal(err)
+	}
+
+	r.ast.Kill()
+	r.leg.WaitSilence(10 * time.Second)
+	r.ast.Restart()
+
+	if n := decode[cti.Notice](t, r.w.Next("notice", 60*time.Second)); n.Kind != cti.NoticeTelephonyLost {
+		t.Fatalf("notice %+v", n)
+	}
+	st.WaitState(t, alice, cti.AgentOnWrap, 20*time.Second)
+	leg := r.phone.NextCall(60 * time.Second) // re-dialled during the wrap
+	leg.WaitAnswered(15 * time.Second)
+	ctitest.Eventually(t, 30*time.Second, "alice's phone back while she wraps", func() bool {
+		s, _ := st.Engine.Snapshot(ctx, alice)
+		return s.State.State == cti.AgentOnWrap && s.Phone.Connected
+	})
+	bobLeg := r.bobPhone.NextCall(60 * time.Second)
+	bobLeg.WaitAnswered(15 * time.Second)
+	ctitest.Eventually(t, 30*time.Second, "bob Paused with his reason, phone back", func() bool {
+		s, _ := st.Engine.Snapshot(ctx, bob)
+		return s.State.State == cti.AgentPaused && s.State.PauseReason == "Training" && s.Phone.Connected
+	})
+	if err := st.Engine.Wrap(ctx, alice, cti.WrapRequest{Code: "DONE", Next: "ready"}); err != nil {
+		t.Fatal(err)
+	}
+	st.WaitState(t, alice, cti.AgentReady, 15*time.Second)
+	st.Engine.Flush(ctx)
+	var reason string
+	st.DB.Raw(`SELECT end_reason FROM interactions WHERE id = ?`, info.InteractionID).Scan(&reason)
+	if reason != cti.TelephonyLostReason {
+		t.Fatalf("the interrupted call ended with %q, want %q", reason, cti.TelephonyLostReason)
+	}
+	// The next caller reaches alice over the re-dialled leg, with audio.
+	r.leg = leg
+	r.inbound(t, "+447700900456")
+}
