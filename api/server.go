@@ -303,6 +303,7 @@ func (s *Server) routes() {
 	adm.Get("/users", s.listUsers)
 	adm.Post("/users", s.createUser)
 	adm.Get("/users/:id", s.getUser)
+	adm.Get("/campaigns/:id/dialer/compliance", s.dialerCompliance) // dialer_compliance.go
 	adm.Patch("/users/:id", s.updateUser)
 	adm.Delete("/users/:id", s.disableUser)
 	adm.Get("/pause-reasons", s.listPauseReasons)

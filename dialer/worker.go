@@ -83,8 +83,9 @@ type campaignState struct {
 	inflight map[string]time.Time // attempt id → dialled at
 	learnTo  time.Time            // interactions wrapped up to here were learnt
 	last     Decision
-	zones    []string  // valid time zones of the campaign's leads
-	zonesAt  time.Time // when zones was read (wall clock)
+	zones    []string   // valid time zones of the campaign's leads
+	zonesAt  time.Time  // when zones was read (wall clock)
+	month    monthState // the 30-day abandon rate's last reading (compliance.go)
 }
 
 // Decision is a campaign's last pacing decision (for tests and metrics).
@@ -460,6 +461,11 @@ func (w *Worker) pacedTick(ctx context.Context, st *campaignState, load Campaign
 	amd := s.AMD.Enabled
 	if r, ok := st.pacer.(pacing.Restrainer); ok && r.Restrained() {
 		amd = false
+	}
+	if s.Mode == Predictive && w.atMonthCap(ctx, st, now) {
+		// The US 30-day window at the cap: progressive until it recovers.
+		n, amd = pacing.Progressive{}.Decide(&snap), false
+		st.last.Dial = n
 	}
 	st.last = Decision{At: now, Pacer: st.pacer.Name(), Snapshot: snap, Dial: n}
 	n = min(n, w.cfg.MaxPerTick)
@@ -850,7 +856,10 @@ func (w *Worker) claimLeads(ctx context.Context, st *campaignState, n int, now t
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	return w.dailyCap(ctx, st, out, now)
 }
 
 // leadZones lists the valid IANA zones of the campaign's due leads, read
