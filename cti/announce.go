@@ -14,7 +14,7 @@ func (e *Engine) PlayAnnouncement(ctx context.Context, userID, announcementID in
 			return conflict(string(a.state), "You can play an announcement only during a connected call.")
 		}
 		if c.campaign == nil {
-			return notFound("this call has no campaign announcements")
+			return notFound("This call has no campaign announcements.")
 		}
 		var ann *Announcement
 		for i := range c.campaign.Announcements {
@@ -23,10 +23,13 @@ func (e *Engine) PlayAnnouncement(ctx context.Context, userID, announcementID in
 			}
 		}
 		if ann == nil {
-			return notFound("no such announcement on this campaign")
+			return notFound("That announcement is not one of this campaign's.")
 		}
 		if c.playback != "" {
 			return conflict(string(a.state), "An announcement is already playing.")
+		}
+		if c.holdBridge != "" {
+			return conflict(string(a.state), "The customer is on hold and would not hear it: resume the call first.")
 		}
 		media := ann.Media
 		if tok, ok := strings.CutPrefix(media, "media:"); ok {

@@ -406,3 +406,26 @@ func TestRefusalsAreSentences(t *testing.T) {
 		t.Fatalf("log out on a call: %v", err)
 	}
 }
+
+// While the customer is on hold, a payment or an announcement would not
+// reach them: both are refused with a sentence.
+func TestHoldRefusesPaymentAndAnnouncement(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{Payment: `{"kind":"sandbox","currency":"GBP"}`}, ctitest.Options{})
+	w := f.WatchAgent(t, f.alice)
+	f.inCall(t, w)
+	if err := f.Engine.Hold(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Engine.StartPayment(bg, f.alice); cti.KindOf(err) != cti.KindConflict || !strings.Contains(err.Error(), "hold") {
+		t.Fatalf("payment while held: %v", err)
+	}
+	if err := f.Engine.Resume(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Engine.StartPayment(bg, f.alice); err != nil {
+		t.Fatalf("payment after resume: %v", err)
+	}
+	if err := f.Engine.Hold(bg, f.alice); cti.KindOf(err) != cti.KindConflict {
+		t.Fatalf("hold during card entry: %v", err)
+	}
+}

@@ -80,6 +80,9 @@ func (e *Engine) StartPayment(ctx context.Context, userID int64) (PaymentView, e
 		if c.payment != nil {
 			return conflict(string(a.state), "A payment is already in progress.")
 		}
+		if c.ctl.held || c.xfer != nil {
+			return conflict(string(a.state), "Take the customer off hold (and finish the transfer) before starting a payment.")
+		}
 		gw, cur, err := e.gatewayFor(c.campaign)
 		if err != nil {
 			return &Error{Kind: KindUnavailable, Msg: err.Error()}
