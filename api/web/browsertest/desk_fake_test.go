@@ -296,7 +296,12 @@ func (f *fake) OfferPreview(kind string) {
 }
 
 // TransferIn: another agent transfers a caller to this (Ready) agent.
-func (f *fake) TransferIn(customer, from, notes string) {
+func (f *fake) TransferIn(customer, from, notes string) { f.transferIn(customer, from, notes, false) }
+
+// JoinAsParty: this agent is added to another agent's call as a conference party.
+func (f *fake) JoinAsParty(customer, from string) { f.transferIn(customer, from, "", true) }
+
+func (f *fake) transferIn(customer, from, notes string, party bool) {
 	f.do(func() {
 		tf := map[string]any{"agentId": 9, "agentName": from, "interactionId": "int-first", "notes": notes, "ivrText": "Billing"}
 		f.setState(cti.AgentReserved, "")
@@ -312,6 +317,9 @@ func (f *fake) TransferIn(customer, from, notes string) {
 		var ev map[string]any
 		json.Unmarshal(raw, &ev)
 		ev["transferredFrom"] = tf
+		if party {
+			ev["conferenceParty"] = true
+		}
 		f.publish("call.connected", ev)
 	})
 }

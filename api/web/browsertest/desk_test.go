@@ -57,6 +57,10 @@ func fits(t *testing.T, ctx context.Context, what string) {
 	if len(over) > 0 {
 		t.Errorf("%s: layout overflows 320 px: %v", what, over)
 	}
+	// Nothing the page shows is a stray null or undefined.
+	if bad := eval[string](t, ctx, `(document.body.innerText.match(/(^|\s|·)(null|undefined|NaN|\[object Object\])(\s|$)/)||[''])[0]`); bad != "" {
+		t.Errorf("%s: the page shows %q", what, bad)
+	}
 }
 
 func click(t *testing.T, ctx context.Context, id string) {
@@ -329,6 +333,19 @@ func TestDesk(t *testing.T) {
 		t.Errorf("error banner %q", e)
 	}
 	shot(t, ctx, "desk-sentence")
+
+	// Added to another agent's call as a conference party: talk and leave only.
+	f.JoinAsParty("+447700900888", "Bob Builder")
+	waitJS(t, ctx, "party", visible("#xfFrom")+` && document.getElementById('xfFrom').textContent.includes('You joined Bob Builder’s call') && document.getElementById('hangBtn').textContent==='Leave the call'`)
+	if eval[bool](t, ctx, visible("#controls")+` || `+visible("#xfOpen")) {
+		t.Error("a conference party is offered hold/mute/keypad or transfer")
+	}
+	fits(t, ctx, "conference party")
+	shot(t, ctx, "desk-conference-party")
+	click(t, ctx, "hangBtn")
+	waitJS(t, ctx, "party wraps", visible("#wrap"))
+	click(t, ctx, "wrReady")
+	waitJS(t, ctx, "ready", `document.body.className==='st-ready'`)
 
 	// The session ends elsewhere: a sentence, and back to login.
 	f.EndSession()

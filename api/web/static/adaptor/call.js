@@ -111,9 +111,11 @@ onRender(s => {
   $('clState').textContent = (call.direction === 'IN' ? 'Inbound · ' : 'Outbound · ') + (STATE[call.state] || call.state);
   const talking = call.state === 'connected' && st === 'on_call';
   show('hangBtn', ['dialing', 'connected'].includes(call.state) && st !== 'on_wrap');
+  $('hangBtn').textContent = call.conferenceParty ? 'Leave the call' : 'Hang up';
   // In-call controls.
   const ctl = x.controls || {};
-  show('controls', talking);
+  // A conference party (I joined another agent's call) only talks and leaves.
+  show('controls', talking && !call.conferenceParty);
   $('holdBtn').textContent = ctl.held ? 'Resume' : 'Hold';
   $('holdBtn').setAttribute('aria-pressed', !!ctl.held);
   $('muteBtn').textContent = ctl.muted ? 'Unmute' : 'Mute';
@@ -124,7 +126,7 @@ onRender(s => {
   const tf = call.transferredFrom;
   show('xfFrom', !!tf);
   if (tf) replaceIfChanged($('xfFrom'), JSON.stringify(tf), () => [
-    h('strong', {}, `Transferred by ${tf.agentName || 'another agent'}`), ` · ${call.customerNumber || ''}`,
+    h('strong', {}, call.conferenceParty ? `You joined ${tf.agentName || 'another agent'}’s call` : `Transferred by ${tf.agentName || 'another agent'}`), ` · ${call.customerNumber || ''}`,
     tf.ivrText ? h('div', {class: 'hint'}, 'Caller chose: ' + tf.ivrText) : null,
     h('div', {class: 'hint'}, tf.notes ? 'Their notes:' : 'No notes from the first agent.'),
     tf.notes ? h('blockquote', {id: 'xfFromNotes'}, tf.notes) : null]);
@@ -141,7 +143,8 @@ onRender(s => {
   const info = [['Campaign', call.campaignName || '—'], ['Interaction', call.interactionId], ['Type', call.direction],
     ['Customer', call.customerNumber], ['Platform', call.platformNumber], ['IVR text', call.ivrText], ['IVR data', call.ivrData],
     ['Time in queue', call.direction === 'IN' ? mmss(call.timeInQueueMs || 0) : '—'],
-    ...(tf ? [['Transferred by', tf.agentName], ['First interaction', tf.interactionId]] : [])];
+    ...(tf ? [['Transferred by', tf.agentName], ['First interaction', tf.interactionId]] : []),
+    ...(call.endReason ? [['Ended', call.endReason]] : [])];
   replaceIfChanged($('info'), JSON.stringify(info), () => info.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v || '—')]));
   if (x.lead) replaceIfChanged($('lead'), JSON.stringify(x.lead), () => leadRows(x.lead));
   if (x.announcements) $('annList').replaceChildren(...x.announcements.map(a => {

@@ -28,7 +28,7 @@ export function mmss(ms) {
 export function replaceIfChanged(el, key, build) {
   if (el.dataset.k === key) return false;
   el.dataset.k = key;
-  el.replaceChildren(...build());
+  el.replaceChildren(...build().filter(x => x != null && x !== false));
   return true;
 }
 
@@ -36,7 +36,7 @@ export function replaceIfChanged(el, key, build) {
 // cancelled. check(fd) may return a sentence to keep the dialog open.
 export function ask(title, body, ok = 'OK', check) {
   const d = $('dlg');
-  $('dlgTitle').textContent = title; $('dlgBody').replaceChildren(...body); $('dlgOk').textContent = ok; $('dlgErr').textContent = '';
+  $('dlgTitle').textContent = title; $('dlgBody').replaceChildren(...body.filter(x => x != null && x !== false)); $('dlgOk').textContent = ok; $('dlgErr').textContent = '';
   if (d.open) d.close('');
   d.showModal();
   return new Promise(res => {

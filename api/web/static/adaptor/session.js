@@ -17,7 +17,10 @@ export function snapshot(s) {
   if (S.snap && s.seq < S.seq) return;
   // Who sent a transferred call came with its event; an older server's snapshot may lack it.
   const old = S.snap?.call;
-  if (s.call && old?.interactionId === s.call.interactionId && !s.call.transferredFrom && old.transferredFrom) s.call.transferredFrom = old.transferredFrom;
+  if (s.call && old?.interactionId === s.call.interactionId) {
+    if (!s.call.transferredFrom && old.transferredFrom) s.call.transferredFrom = old.transferredFrom;
+    if (s.call.conferenceParty == null && old.conferenceParty) s.call.conferenceParty = true;
+  }
   S.ext = fromSnap(s);
   S.snap = s; S.seq = s.seq || S.seq;
   for (const f of hooks.snapshot) f(s);

@@ -93,7 +93,7 @@ on('transfer.state', d => {
 onRender(s => {
   const call = s.snap?.call; if (!call) return;
   const x = s.ext.transfer, cf = s.ext.conference, talking = call.state === 'connected' && agentState() === 'on_call';
-  show('xfOpen', talking && !x && !s.ext.payment && (!cf || cf.parties.length < cf.max));
+  show('xfOpen', talking && !call.conferenceParty && !x && !s.ext.payment && (!cf || cf.parties.length < cf.max));
   $('xfOpen').textContent = cf ? 'Add party…' : 'Transfer…';
   show('xfer', !!x || !!cf);
   if (x) $('xfState').textContent = (x.state === 'ringing' ? 'Calling ' : 'Consulting ') + (x.targetLabel || x.target || '') + (x.mode === 'blind' ? ' (transferring now)' : '') + (x.state === 'consulting' ? ' — the customer hears music.' : '');
