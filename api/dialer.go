@@ -314,6 +314,10 @@ func (s *Server) importLeads(c *fiber.Ctx) error {
 			return badField("mapping", "no phone number column was mapped or recognised in the header row")
 		case errors.Is(err, leads.ErrEmpty):
 			return badField("file", "the file has no header row")
+		case errors.Is(err, leads.ErrTooManyColumns):
+			return badField("file", fmt.Sprintf("the file has more than %d columns", leads.MaxColumns))
+		case errors.Is(err, leads.ErrUnzipTooLarge):
+			return badField("file", "the .xlsx file expands to far more data than a lead list holds")
 		}
 		msg := strings.TrimPrefix(err.Error(), "leads: ")
 		if strings.Contains(msg, "mapping") || strings.Contains(msg, "column") {
@@ -821,8 +825,20 @@ func (s *Server) dialplanCallback(c *fiber.Ctx) error {
 	if s.o.DialplanSecret == "" {
 		return newProblem(404, "the dialplan API is disabled (no dialplan secret is configured)")
 	}
+	ip, now := s.clientIP(c), s.o.Now()
+	if wait, err := s.limiter.dialplanWait(c.UserContext(), ip, now); err != nil {
+		return err
+	} else if wait > 0 {
+		p := newProblem(429, "too many wrong dialplan secrets from this address; try again later")
+		p.retryAfter = int(wait.Seconds()) + 1
+		return p
+	}
 	got := c.Get(DialplanSecretHeader)
 	if subtle.ConstantTimeCompare([]byte(got), []byte(s.o.DialplanSecret)) != 1 {
+		if err := s.limiter.dialplanFail(c.UserContext(), ip, now); err != nil {
+			return err
+		}
+		s.log.Warn("wrong dialplan secret", "ip", ip, "request_id", c.Locals(localRequestID))
 		return newProblem(401, "a valid "+DialplanSecretHeader+" header is required")
 	}
 	w, err := s.dialerOrUnavailable()

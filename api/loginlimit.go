@@ -141,3 +141,29 @@ func ParseTrustedProxies(list []string) ([]*net.IPNet, error) {
 	}
 	return out, nil
 }
+
+// The dialplan's shared secret (X-Ctid-Dialplan-Secret) is guessable only
+// slowly: dialplanGuesses wrong secrets from one address in the window
+// refuse that address (429) until they age out. The counts live with the
+// login failures.
+const (
+	dialplanGuesses   = 10
+	MinDialplanSecret = 12 // characters; a shorter CTID_DIALPLAN_SECRET is refused
+)
+
+func dialplanKey(ip string) string { return "dialplan:" + ip }
+
+func (l *limiter) dialplanWait(ctx context.Context, ip string, now time.Time) (time.Duration, error) {
+	counts, err := l.admin.LoginFailures(ctx, []string{dialplanKey(ip)}, now.Add(-l.window))
+	if err != nil {
+		return 0, err
+	}
+	if c := counts[dialplanKey(ip)]; c.Count >= dialplanGuesses {
+		return max(c.Last.Add(l.window).Sub(now), time.Second), nil
+	}
+	return 0, nil
+}
+
+func (l *limiter) dialplanFail(ctx context.Context, ip string, now time.Time) error {
+	return l.admin.AddLoginFailure(ctx, []string{dialplanKey(ip)}, now, now.Add(-l.window))
+}

@@ -138,6 +138,11 @@ func New(o Options) *Server {
 	if o.MaxWebsocketsPerUser <= 0 {
 		o.MaxWebsocketsPerUser = 8
 	}
+	if o.DialplanSecret != "" && len(o.DialplanSecret) < MinDialplanSecret {
+		// cmd/ctid refuses such a secret; a library user gets the routes off.
+		o.Logger.Error("the dialplan secret is shorter than 12 characters: the dialplan routes are disabled")
+		o.DialplanSecret = ""
+	}
 	if o.LoginLimit <= 0 {
 		o.LoginLimit = 5
 	}

@@ -135,6 +135,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	if c.TrustedProxies, err = api.ParseTrustedProxies(list(*proxies)); err != nil {
 		return c, fmt.Errorf("CTID_TRUSTED_PROXIES: %w", err)
 	}
+	if c.DialplanSecret != "" && len(c.DialplanSecret) < api.MinDialplanSecret {
+		return c, fmt.Errorf("CTID_DIALPLAN_SECRET must be at least %d characters (or empty to disable the dialplan routes)", api.MinDialplanSecret)
+	}
 	if c.MaxWebsockets, err = strconv.Atoi(*wsPerUser); err != nil || c.MaxWebsockets < 1 {
 		return c, fmt.Errorf("CTID_WS_PER_USER %q must be a positive number", *wsPerUser)
 	}

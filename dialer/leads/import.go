@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -97,6 +98,9 @@ func (im *importer) header(rec []string) error {
 			return err
 		}
 	}
+	if len(rec) > MaxColumns {
+		return ErrTooManyColumns
+	}
 	cols, err := resolve(m, rec)
 	if err != nil {
 		return err
@@ -122,12 +126,33 @@ func quote(s string) string {
 
 // clean makes a cell safe to store: valid UTF-8, no NUL bytes (Postgres
 // text cannot hold them).
+// Limits on what one lead may hold.
+const (
+	MaxColumns  = 200  // columns in the header and in a row
+	MaxFieldLen = 1000 // characters in one field
+)
+
 func clean(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "")
 	}
+	// Other control characters (C0 but tab and line breaks, which a
+	// quoted cell may hold; DEL; C1: escape sequences, terminal controls)
+	// become spaces.
+	if strings.IndexFunc(s, isControl) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if isControl(r) {
+				return ' '
+			}
+			return r
+		}, s)
+	}
 	return s
+}
+
+func isControl(r rune) bool {
+	return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0x7f && r <= 0x9f)
 }
 
 // pendingRow is a read row waiting for its numbers to be normalised.
@@ -206,6 +231,17 @@ func (im *importer) row(ctx context.Context, pr *pendingRow) error {
 		return nil
 	}
 	im.res.Rows++
+	// Bounded rows: a lead is shown to agents and sent on websockets.
+	if len(rec) > MaxColumns {
+		im.reject(rowNum, fmt.Sprintf("the row has more than %d columns", MaxColumns))
+		return nil
+	}
+	for i, f := range rec {
+		if len(f) > MaxFieldLen && utf8.RuneCountInString(f) > MaxFieldLen {
+			im.reject(rowNum, fmt.Sprintf("column %d is longer than %d characters", i+1, MaxFieldLen))
+			return nil
+		}
+	}
 	field := func(i int) string {
 		if i < 0 || i >= len(rec) {
 			return ""

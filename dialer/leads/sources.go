@@ -19,6 +19,21 @@ import (
 // ErrEmpty is returned for a file without a header row.
 var ErrEmpty = errors.New("leads: file has no header row")
 
+// ErrTooManyColumns is returned for a header row wider than MaxColumns.
+var ErrTooManyColumns = fmt.Errorf("leads: the header row has more than %d columns", MaxColumns)
+
+// ErrUnzipTooLarge is returned for an .xlsx that expands to more than
+// unzipLimit allows (a zip bomb, or a sheet far beyond any lead list).
+var ErrUnzipTooLarge = errors.New("leads: the .xlsx file expands to too much data")
+
+// unzipLimit bounds what an .xlsx of size bytes may expand to: 40 times
+// its size (spreadsheets compress about tenfold), at least 64 MiB, at most
+// 2 GiB. A 1 MB file expanding to 1 GB is refused when opened, before any
+// of it is decompressed.
+func unzipLimit(size int64) int64 {
+	return min(max(size*40, 64<<20), 2<<30)
+}
+
 type countingReader struct {
 	r io.Reader
 	n atomic.Int64
@@ -159,8 +174,11 @@ func ImportXLSXFile(ctx context.Context, path string, sink LeadSink, opts Option
 	if st, err := os.Stat(path); err == nil {
 		size = st.Size()
 	}
-	f, err := excelize.OpenFile(path, excelize.Options{UnzipXMLSizeLimit: 1 << 20})
+	f, err := excelize.OpenFile(path, excelize.Options{UnzipXMLSizeLimit: 1 << 20, UnzipSizeLimit: unzipLimit(size)})
 	if err != nil {
+		if strings.Contains(err.Error(), "unzip size exceeds") {
+			return Result{}, ErrUnzipTooLarge
+		}
 		return Result{}, fmt.Errorf("leads: opening xlsx: %w", err)
 	}
 	defer f.Close()
