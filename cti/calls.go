@@ -97,8 +97,14 @@ func e164DID(did, region string) string {
 	if n, err := NormalizeNumber(did, region); err == nil && strings.HasPrefix(n, "+") {
 		return n
 	}
-	if d := strings.TrimSpace(did); len(d) >= 8 && strings.Trim(d, "0123456789") == "" {
-		if n, err := NormalizeNumber("+"+d, region); err == nil {
+	d := strings.TrimSpace(did)
+	if strings.HasPrefix(d, "+") {
+		if n, err := NormalizePlatformNumber(d, region); err == nil {
+			return n // a range libphonenumber does not know, as the admin may store it
+		}
+	}
+	if len(d) >= 8 && strings.Trim(d, "0123456789") == "" {
+		if n, err := NormalizePlatformNumber("+"+d, region); err == nil {
 			return n
 		}
 	}

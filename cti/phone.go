@@ -35,3 +35,29 @@ func NormalizeNumber(raw, region string) (string, error) {
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
+
+// NormalizePlatformNumber is NormalizeNumber for the centre's own numbers
+// (DIDs, caller ids presented): any possible number in E.164 is accepted,
+// since a carrier's new ranges, and reserved ranges such as Ofcom's drama
+// numbers, need not be in libphonenumber's "valid" metadata. It still
+// refuses what is not a phone number at all, and extensions.
+func NormalizePlatformNumber(raw, region string) (string, error) {
+	if n, err := NormalizeNumber(raw, region); err == nil && strings.HasPrefix(n, "+") {
+		return n, nil
+	}
+	s := strings.TrimSpace(raw)
+	if region == "" {
+		region = "GB"
+	}
+	num, err := phonenumbers.Parse(s, strings.ToUpper(region))
+	if err != nil || !phonenumbers.IsPossibleNumber(num) {
+		return "", invalid("number", "'"+raw+"' is not a phone number")
+	}
+	// E.164 allows at most 15 digits; fewer than 8 is an extension or a
+	// short code, not a number a carrier delivers.
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	if d := len(e164) - 1; d < 8 || d > 15 {
+		return "", invalid("number", "'"+raw+"' is not a phone number")
+	}
+	return e164, nil
+}

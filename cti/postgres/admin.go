@@ -102,8 +102,8 @@ func (c *CampaignRecord) Validate() error {
 		}
 	}
 	if p := strings.TrimSpace(c.PlatformNumber); p != "" {
-		e164, err := cti.NormalizeNumber(p, c.DefaultRegion)
-		if err != nil || !strings.HasPrefix(e164, "+") {
+		e164, err := cti.NormalizePlatformNumber(p, c.DefaultRegion)
+		if err != nil {
 			return bad("platformNumber", "The platform number '"+p+"' is not a phone number; give it in E.164, such as +442071234567.")
 		}
 		c.PlatformNumber = e164
@@ -116,8 +116,8 @@ func (c *CampaignRecord) Validate() error {
 		}
 		// DIDs are matched in E.164 (the engine normalises what the
 		// dialplan hands over the same way).
-		e164, err := cti.NormalizeNumber(d, c.DefaultRegion)
-		if err != nil || !strings.HasPrefix(e164, "+") {
+		e164, err := cti.NormalizePlatformNumber(d, c.DefaultRegion)
+		if err != nil {
 			return bad("dids", "The DID '"+d+"' is not a phone number; give it in E.164, such as +442071234567.")
 		}
 		d = e164
