@@ -158,9 +158,11 @@ func ValidRole(r cti.Role) bool {
 
 // CreateUser stores a new user with an argon2id password hash.
 func (a *Admin) CreateUser(ctx context.Context, u NewUser) (Account, error) {
-	if strings.TrimSpace(u.Username) == "" {
-		return Account{}, &cti.Error{Kind: cti.KindInvalid, Field: "username", Msg: "username is required"}
+	name, err := NormalizeUsername(u.Username)
+	if err != nil {
+		return Account{}, err
 	}
+	u.Username = name
 	if len(u.Password) < 8 {
 		return Account{}, &cti.Error{Kind: cti.KindInvalid, Field: "password", Msg: "password must be at least 8 characters"}
 	}
@@ -174,7 +176,7 @@ func (a *Admin) CreateUser(ctx context.Context, u NewUser) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
-	row := accountRow{Username: strings.TrimSpace(u.Username), PasswordHash: h, DisplayName: u.DisplayName,
+	row := accountRow{Username: u.Username, PasswordHash: h, DisplayName: u.DisplayName,
 		Role: string(u.Role), DefaultPhone: u.DefaultPhone, ManualCallWhenPaused: u.ManualCallWhenPaused,
 		TransferWhenPaused: u.TransferWhenPaused, RecordingControl: u.RecordingControl}
 	if err := a.db.WithContext(ctx).Create(&row).Error; err != nil {
@@ -289,7 +291,12 @@ func (a *Admin) UpdateUser(ctx context.Context, id int64, p UserPatch) (Account,
 // hashing time for an unknown username. Disabled users cannot log in.
 func (a *Admin) Authenticate(ctx context.Context, username, password string) (Account, error) {
 	var row accountRow
-	err := a.db.WithContext(ctx).Where("username = ?", username).Take(&row).Error
+	name, err := NormalizeUsername(username)
+	if err == nil {
+		err = a.db.WithContext(ctx).Where("lower(username) = lower(?)", name).Take(&row).Error
+	} else {
+		err = gorm.ErrRecordNotFound // no such name can exist
+	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		CheckPassword(dummyHash, password)
 		return Account{}, errBadLogin
