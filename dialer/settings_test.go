@@ -110,3 +110,38 @@ func TestCallingWindowContains(t *testing.T) {
 		t.Error("end")
 	}
 }
+
+func TestParseSettingsAMDAndDailyCap(t *testing.T) {
+	s, err := ParseSettings([]byte(`{"dialer":{"amd":{"enabled":true,"onMachine":"message","message":"sound:custom/missed-you",
+		"falsePositiveShare":0.02},"maxDailyAttemptsPerNumber":3}}`), "GB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.AMD.Enabled || s.AMD.OnMachine != OnMachineMessage || s.AMD.machineMessage() != "custom/missed-you" ||
+		s.AMD.FalsePositiveShare != 0.02 || s.MaxDailyAttemptsPerNumber != 3 || s.AMD.grace() != 1200*time.Millisecond {
+		t.Errorf("parsed %+v", s)
+	}
+	if d := DefaultSettings(); d.AMD.Enabled || d.AMD.OnMachine != OnMachineHangup || d.AMD.FalsePositiveShare != DefaultAMDFalsePositiveShare ||
+		d.AMD.machineMessage() != "" || d.MaxDailyAttemptsPerNumber != 0 {
+		t.Errorf("defaults %+v", d)
+	}
+	_, err = ParseSettings([]byte(`{"dialer":{"amd":{"onMachine":"voicemail","message":"tone:1","falsePositiveShare":0.9},
+		"maxDailyAttemptsPerNumber":-1}}`), "GB")
+	var es SettingsErrors
+	if !errors.As(err, &es) {
+		t.Fatalf("err %v", err)
+	}
+	fields := map[string]bool{}
+	for _, e := range es {
+		fields[e.Field] = true
+	}
+	for _, f := range []string{"amd.onMachine", "amd.message", "amd.falsePositiveShare", "maxDailyAttemptsPerNumber"} {
+		if !fields[f] {
+			t.Errorf("no error on %s: %v", f, err)
+		}
+	}
+	if _, err := ParseSettings([]byte(`{"dialer":{"amd":{"enabled":true,"onMachine":"message"}}}`), "GB"); err == nil ||
+		!strings.Contains(err.Error(), "amd.message") {
+		t.Errorf("message mode without a message: %v", err)
+	}
+}
