@@ -35,6 +35,10 @@ func TestDeskRealStack(t *testing.T) {
 	if err := r.DB.Exec(`INSERT INTO campaign_agents(campaign_id, user_id) VALUES (?, ?)`, r.CampaignID("Sales"), bob.ID).Error; err != nil {
 		t.Fatal(err)
 	}
+	// Alice may control recording; Sales does not record (item 7: "off", not "paused").
+	if err := r.DB.Exec(`UPDATE users SET recording_control = true WHERE username = 'alice'`).Error; err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Engine.Reload(ctx0); err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +82,7 @@ func TestDeskRealStack(t *testing.T) {
 
 	cust := r.Inbound("+447700900123")
 	waitJS(t, ctx, "on call", visible("#controls")+` && document.body.className==='st-on_call'`)
+	waitJS(t, ctx, "recording off", visible("#recBtn")+` && document.getElementById('recBtn').classList.contains('off') && document.getElementById('recText').textContent==='Not recording'`)
 	click(t, ctx, "holdBtn")
 	waitJS(t, ctx, "held", `document.getElementById('ctlState').textContent.startsWith('On hold') && document.getElementById('holdBtn').getAttribute('aria-pressed')==='true'`)
 	click(t, ctx, "muteBtn")
@@ -118,6 +123,14 @@ func TestDeskRealStack(t *testing.T) {
 	if bc.TransferredFrom == nil || bc.TransferredFrom.AgentName != "Alice Agent" || !strings.Contains(bc.TransferredFrom.Notes, "Needs billing") {
 		t.Errorf("bob's call came without who sent it: %+v", bc.TransferredFrom)
 	}
+	// Bob's adaptor (a second tab of the same browser) shows who sent the call and the notes.
+	bctx, cancelB := chromedp.NewContext(ctx)
+	defer cancelB()
+	run(t, bctx, "bob's tab", chromedp.EmulateViewport(320, 760), chromedp.Navigate(r.URL()+"/livez"),
+		ev(`sessionStorage.setItem('ctid.token','`+bt.Token+`')`), chromedp.Navigate(r.URL()+"/adaptor/"))
+	waitJS(t, bctx, "bob sees who sent it", visible("#xfFrom")+` && document.getElementById('xfFrom').textContent.includes('Transferred by Alice Agent') && document.getElementById('xfFromNotes').textContent.includes('Needs billing')`)
+	fits(t, bctx, "bob's transferred call")
+	shot(t, bctx, "desk-real-transferred-from")
 	click(t, ctx, "wrReady")
 	waitJS(t, ctx, "alice ready", `document.body.className==='st-ready'`)
 	if errs := consoleErrs(); len(errs) > 0 {

@@ -28,7 +28,7 @@ onRender(s => {
   const b = $('recBtn'), can = r.allowed && ['recording', 'paused'].includes(r.state);
   // Not allowed: the engine withholds the state; the icon is neutral grey.
   const kind = !r.allowed && !r.state ? 'grey' : r.state === 'recording' ? 'red' : r.state === 'paused' ? 'white' : r.state === 'starting' ? 'red' : 'off';
-  const text = kind === 'grey' ? 'Recording status hidden' : TEXT[r.state] || 'Not recording';
+  const text = r.label || (kind === 'grey' ? 'Recording status not shown' : TEXT[r.state] || 'Not recording');
   b.className = 'rec ' + kind;
   b.dataset.state = kind === 'grey' ? 'unknown' : r.state || 'off';
   $('recText').textContent = text;
