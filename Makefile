@@ -4,7 +4,7 @@ GO        ?= go
 PKGS      ?= ./...
 TESTFLAGS ?= -count=1 -timeout 30m
 
-.PHONY: run build test test-race test-asterisk bench bench-load bench-dialer lint fuzz clean
+.PHONY: run build test test-race test-asterisk bench bench-load bench-dialer bench-supervisor lint fuzz clean
 
 build:
 	$(GO) build -o bin/ctid ./cmd/ctid
@@ -53,6 +53,13 @@ bench-load:
 
 bench-dialer:
 	$(GO) test -run '^$$' -bench Pacing -benchtime 1x -timeout 60m ./dialer/sim
+
+# Supervision (issue 13): history search over CTID_HISTORY_ROWS (1,000,000)
+# generated calls per filter kind with plans, a month's reports at 200
+# agents, and the floor feed at CTID_FLOOR_AGENTS (1000) / CTID_FLOOR_CPS (100).
+bench-supervisor:
+	$(GO) test -run '^$$' -bench '^BenchmarkHistory$$' -benchtime 1x -timeout 60m ./cti/postgres/
+	$(GO) test -run '^$$' -bench '^BenchmarkFloorFeed$$' -benchtime 1x -timeout 60m ./api/
 
 lint:
 	$(GO) vet $(PKGS)

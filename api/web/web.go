@@ -1,5 +1,7 @@
 // Package web holds the browser side of ctid, embedded in the binary: the
 // agent adaptor (static/adaptor), the admin pages (static/admin), the
+// supervisor's live floor (static/supervisor), call review and reports
+// (static/review), the
 // Salesforce call-centre definition (static/opencti). No build step: the
 // files are served as they are. The Open CTI stand-in used by the browser
 // tests lives in browsertest/testdata and is served only by the tests.
@@ -33,7 +35,7 @@ func Redirect(path string) (to string, ok bool) {
 	switch path {
 	case "/":
 		return "/adaptor/", true
-	case "/adaptor", "/admin":
+	case "/adaptor", "/admin", "/supervisor", "/review":
 		return path + "/", true
 	}
 	return "", false

@@ -267,20 +267,35 @@ func (r *Reports) Agents(ctx context.Context, sc Scope, q ReportQuery) (rows []A
 		}
 		// State time: each agent's state at From (their last change before
 		// it) and every change in the range, split at interval boundaries.
-		var changes []struct {
+		type change struct {
 			UserID  int64
 			At      time.Time
 			ToState string
 			Reason  string
 		}
-		err = db.Raw(`SELECT s.user_id, s.at, s.to_state, s.reason FROM (
+		var changes []change
+		// Plain rows.Scan: a month of 200 agents is ~600,000 changes, too
+		// many for gorm's reflection.
+		sqlRows, err := db.Raw(`SELECT s.user_id, s.at, s.to_state, s.reason FROM (
 				SELECT user_id, at, id, to_state, reason FROM agent_state_history WHERE user_id IN ? AND at >= ? AND at < ?
 				UNION ALL
 				SELECT l.user_id, l.at, l.id, l.to_state, l.reason FROM unnest(?::bigint[]) AS a(id)
 				CROSS JOIN LATERAL (SELECT user_id, at, id, to_state, reason FROM agent_state_history h
-					WHERE h.user_id = a.id AND h.at < ? ORDER BY h.user_id DESC, h.id DESC LIMIT 1) l
-			) s ORDER BY s.user_id, s.at, s.id`, ids, q.From, q.To, int64Array(ids), q.From).Scan(&changes).Error
+					WHERE h.user_id = a.id AND h.at < ? ORDER BY h.at DESC, h.id DESC LIMIT 1) l
+			) s ORDER BY s.user_id, s.at, s.id`, ids, q.From, q.To, int64Array(ids), q.From).Rows()
 		if err != nil {
+			return nil, nil, err
+		}
+		for sqlRows.Next() {
+			var c change
+			if err := sqlRows.Scan(&c.UserID, &c.At, &c.ToState, &c.Reason); err != nil {
+				sqlRows.Close()
+				return nil, nil, err
+			}
+			changes = append(changes, c)
+		}
+		sqlRows.Close()
+		if err := sqlRows.Err(); err != nil {
 			return nil, nil, err
 		}
 		end := tmin(q.To, q.Now)
