@@ -292,6 +292,7 @@ func (s *Server) routes() {
 
 	adm := authed.Group("/admin", requireRole(cti.RoleAdmin), s.forgetSessionsOnChange)
 	s.deskRoutes(ag, adm) // in-call controls, directory, quick connects, DNC and lead lists (desk.go)
+	s.phoneRoutes(adm)    // SIP phones Asterisk reads from Postgres (phones.go)
 	adm.Get("/campaigns", s.listCampaigns)
 	adm.Post("/campaigns", s.createCampaign)
 	adm.Get("/campaigns/:id", s.getCampaign)

@@ -14,21 +14,33 @@ ASTDIR=${2:?usage: render.sh SRC_DIR ASTDIR}
 export ASTDIR
 
 names=""
-while IFS= read -r line; do
-	case $line in ''|'#'*) continue ;; esac
-	name=${line%%=*}
-	def=${line#*=}
-	eval "cur=\${$name-}"
-	if [ -z "$cur" ]; then
-		[ -n "$def" ] || { echo "render.sh: $name is required" >&2; exit 1; }
-		eval "$name=\$def"
-	fi
-	export "$name"
-	names="$names $name"
-done < "$src/placeholders.env"
+# read_placeholders FILE: take each NAME from the environment, else its default.
+read_placeholders() {
+	while IFS= read -r line; do
+		case $line in ''|'#'*) continue ;; esac
+		name=${line%%=*}
+		def=${line#*=}
+		eval "cur=\${$name-}"
+		if [ -z "$cur" ]; then
+			[ -n "$def" ] || { echo "render.sh: $name is required" >&2; exit 1; }
+			eval "$name=\$def"
+		fi
+		export "$name"
+		names="$names $name"
+	done < "$1"
+}
+read_placeholders "$src/placeholders.env"
+# PJSIP_REALTIME=yes: phones come from ctid's Postgres (realtime/*.conf,
+# with its own placeholders: PGSQL_HOST, PGSQL_PORT, PGSQL_DB, PGSQL_USER,
+# PGSQL_PASSWORD); those files are rendered after, and over, the others.
+dirs="$src"
+if [ "${PJSIP_REALTIME:-no}" = yes ]; then
+	read_placeholders "$src/realtime/placeholders.env"
+	dirs="$src $src/realtime"
+fi
 
 mkdir -p "$ASTDIR/etc" "$ASTDIR/run" "$ASTDIR/log" "$ASTDIR/spool/recording" "$ASTDIR/spool/monitor" "$ASTDIR/lib/keys" "$ASTDIR/cache"
-for f in "$src"/*.conf; do
+for f in $(for d in $dirs; do ls "$d"/*.conf; done); do
 	out="$ASTDIR/etc/$(basename "$f")"
 	NAMES="$names" awk '
 	BEGIN { n = split(ENVIRON["NAMES"], k, " ") }

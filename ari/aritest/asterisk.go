@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,6 +123,8 @@ type Asterisk struct {
 	HTTPPort, SIPPort, RTPStart, RTPEnd, TrunkPort int
 	// PhonePassword is the SIP password of the agent phones 1001..1010.
 	PhonePassword string
+	// Realtime is the database PJSIP phones are read from (nil: none).
+	Realtime *RealtimeDB
 
 	t     testing.TB
 	proxy *wsProxy
@@ -160,7 +163,102 @@ func StartAsterisk(t testing.TB) *Asterisk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := launchAsterisk(t, in, conf)
+	a, err := launchAsteriskWith(t, in, conf, AsteriskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// AsteriskOptions change what StartAsteriskWith renders.
+type AsteriskOptions struct {
+	// Realtime, when set, also renders asterisk-conf/realtime/ (sorcery.conf,
+	// extconfig.conf, res_pgsql.conf): PJSIP endpoints, auths and AORs are
+	// then read from this database after pjsip.conf's, and registrations are
+	// kept in its ps_contacts. The database must carry ctid's migrations
+	// (e.g. pgtest.DSN). Without it res_config_pgsql loads unconfigured.
+	Realtime *RealtimeDB
+}
+
+// RealtimeDB is the Postgres Asterisk's res_config_pgsql connects to.
+type RealtimeDB struct {
+	Host     string
+	Port     int
+	DB       string
+	User     string
+	Password string
+}
+
+// ParseRealtimeDSN reads a libpq DSN, key=value ("host=127.0.0.1 port=5432
+// user=u dbname=d") or URL ("postgres://u:p@host:port/d"), as pgtest.DSN
+// gives it.
+func ParseRealtimeDSN(dsn string) (RealtimeDB, error) {
+	r := RealtimeDB{Host: "127.0.0.1", Port: 5432}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return r, err
+		}
+		if h := u.Hostname(); h != "" {
+			r.Host = h
+		}
+		if p := u.Port(); p != "" {
+			if r.Port, err = strconv.Atoi(p); err != nil {
+				return r, fmt.Errorf("dsn port: %w", err)
+			}
+		}
+		r.DB = strings.TrimPrefix(u.Path, "/")
+		r.User = u.User.Username()
+		r.Password, _ = u.User.Password()
+	} else {
+		for _, kv := range strings.Fields(dsn) {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return r, fmt.Errorf("dsn: %q is not key=value", kv)
+			}
+			v = strings.Trim(v, "'")
+			switch k {
+			case "host":
+				r.Host = v
+			case "port":
+				p, err := strconv.Atoi(v)
+				if err != nil {
+					return r, fmt.Errorf("dsn port: %w", err)
+				}
+				r.Port = p
+			case "dbname":
+				r.DB = v
+			case "user":
+				r.User = v
+			case "password":
+				r.Password = v
+			}
+		}
+	}
+	if r.DB == "" || r.User == "" {
+		return r, errors.New("dsn: dbname and user are required")
+	}
+	if strings.ContainsAny(r.Host+r.DB+r.User+r.Password, " ;\n") {
+		return r, errors.New("dsn: values with spaces, ';' or newlines cannot go into res_pgsql.conf")
+	}
+	return r, nil
+}
+
+// StartAsteriskWith is StartAsterisk with options (phones from a database).
+func StartAsteriskWith(t testing.TB, opts AsteriskOptions) *Asterisk {
+	t.Helper()
+	in, err := FindAsterisk()
+	if err != nil {
+		if os.Getenv(EnvRequireAsterisk) == "1" {
+			t.Fatalf("no asterisk, and %s=1: %v", EnvRequireAsterisk, err)
+		}
+		t.Skipf("skipped: no asterisk (set ASTERISK_BIN, or put asterisk on PATH; %v)", err)
+	}
+	conf, err := ConfDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := launchAsteriskWith(t, in, conf, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +269,10 @@ func StartAsterisk(t testing.TB) *Asterisk {
 // free loopback ports; it is stopped (and the run root removed unless the
 // test failed) on cleanup.
 func launchAsterisk(t testing.TB, in AsteriskInstall, conf string) (*Asterisk, error) {
+	return launchAsteriskWith(t, in, conf, AsteriskOptions{})
+}
+
+func launchAsteriskWith(t testing.TB, in AsteriskInstall, conf string, opts AsteriskOptions) (*Asterisk, error) {
 	// Short run root: the control socket path must fit in 108 bytes.
 	dir, err := os.MkdirTemp("", "ast")
 	if err != nil {
@@ -212,6 +314,14 @@ func launchAsterisk(t testing.TB, in AsteriskInstall, conf string) (*Asterisk, e
 	if err := renderConf(conf, dir, vals); err != nil {
 		return nil, err
 	}
+	if rt := opts.Realtime; rt != nil {
+		a.Realtime = rt
+		rv := map[string]string{"PGSQL_HOST": rt.Host, "PGSQL_PORT": strconv.Itoa(rt.Port),
+			"PGSQL_DB": rt.DB, "PGSQL_USER": rt.User, "PGSQL_PASSWORD": rt.Password}
+		if err := renderConfFiles(filepath.Join(conf, "realtime"), dir, rv); err != nil {
+			return nil, err
+		}
+	}
 	if a.proxy, err = newWSProxy(fmt.Sprintf("127.0.0.1:%d", a.HTTPPort)); err != nil {
 		return nil, err
 	}
@@ -224,14 +334,20 @@ func launchAsterisk(t testing.TB, in AsteriskInstall, conf string) (*Asterisk, e
 // renderConf copies src/*.conf to dst/etc with {{NAME}} replaced and
 // creates the run directories, like asterisk-conf/render.sh.
 func renderConf(src, dst string, vals map[string]string) error {
-	files, err := filepath.Glob(filepath.Join(src, "*.conf"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no *.conf in %s", src)
-	}
 	for _, d := range []string{"etc", "run", "log", "spool/recording", "spool/monitor", "lib/keys", "cache"} {
 		if err := os.MkdirAll(filepath.Join(dst, d), 0o755); err != nil {
 			return err
 		}
+	}
+	return renderConfFiles(src, dst, vals)
+}
+
+// renderConfFiles writes src/*.conf to dst/etc with {{NAME}} replaced
+// (a later call overwrites a file of the same name: realtime/ over the base).
+func renderConfFiles(src, dst string, vals map[string]string) error {
+	files, err := filepath.Glob(filepath.Join(src, "*.conf"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no *.conf in %s", src)
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)

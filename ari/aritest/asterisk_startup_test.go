@@ -35,6 +35,9 @@ func TestAsteriskStartsClean(t *testing.T) {
 	bad := t.TempDir()
 	files, _ := filepath.Glob(filepath.Join(conf, "*"))
 	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.IsDir() {
+			continue // realtime/: rendered only on request
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
