@@ -267,6 +267,14 @@ func (sw Sweep) Run() []ScenarioResult {
 // occupancy mean ± sd over seeds, mean abandon rate, and the worst hour and
 // worst day (whole-day rate) over every seed.
 func WriteTable(w io.Writer, sw Sweep, res []ScenarioResult) {
+	WriteHeader(w, sw)
+	for _, r := range res {
+		WriteRow(w, r)
+	}
+}
+
+// WriteHeader prints the table's legend and column names.
+func WriteHeader(w io.Writer, sw Sweep) {
 	if sw.Day == 0 {
 		sw.Day = 8 * time.Hour
 	}
@@ -277,18 +285,20 @@ func WriteTable(w io.Writer, sw Sweep, res []ScenarioResult) {
 	fmt.Fprintf(w, "%-6s %-5s %-5s %6s | %-22s %6s %6s %6s %6s | %-22s %6s %6s %6s %-16s | %-12s %6s\n",
 		"agents", "p", "mach", "bound", "ctid occ% mean±sd", "%bnd", "ab%", "wHour", "wDay",
 		"vicidial occ% mean±sd", "ab%", "wHour", "wDay", "tuned", "progressive", "wHour")
-	for _, r := range res {
-		pct := func(s Stat) string { return fmt.Sprintf("%5.1f ± %.1f", 100*s.Mean, 100*s.SD) }
-		vic, vab, vwh, vwd, tuned := "-", "-", "-", "-", "-"
-		if r.Vicidial.Results != nil {
-			vic, vab = pct(r.Vicidial.Occupancy), fmt.Sprintf("%.2f", 100*r.Vicidial.Abandon.Mean)
-			vwh, vwd = fmt.Sprintf("%.2f", 100*r.Vicidial.WorstHour.Max), fmt.Sprintf("%.2f", 100*r.Vicidial.Abandon.Max)
-			tuned = fmt.Sprintf("%.2f/%+.0f@%.2f", r.VicidialTuned.MaxLevel, r.VicidialTuned.Intensity, r.VicidialTuned.StartLevel)
-		}
-		fmt.Fprintf(w, "%-6d %-5.2f %-5.0f %6.1f | %-22s %6.1f %6.2f %6.2f %6.2f | %-22s %6s %6s %6s %-16s | %-12s %6.2f\n",
-			r.Agents, r.AnswerProb, 100*r.MachineShare, 100*r.Bound,
-			pct(r.Ctid.Occupancy), 100*r.Ctid.Occupancy.Mean/r.Bound, 100*r.Ctid.Abandon.Mean,
-			100*r.Ctid.WorstHour.Max, 100*r.Ctid.Abandon.Max,
-			vic, vab, vwh, vwd, tuned, pct(r.Prog.Occupancy), 100*r.Prog.WorstHour.Max)
+}
+
+// WriteRow prints one scenario.
+func WriteRow(w io.Writer, r ScenarioResult) {
+	pct := func(s Stat) string { return fmt.Sprintf("%5.1f ± %.1f", 100*s.Mean, 100*s.SD) }
+	vic, vab, vwh, vwd, tuned := "-", "-", "-", "-", "-"
+	if r.Vicidial.Results != nil {
+		vic, vab = pct(r.Vicidial.Occupancy), fmt.Sprintf("%.2f", 100*r.Vicidial.Abandon.Mean)
+		vwh, vwd = fmt.Sprintf("%.2f", 100*r.Vicidial.WorstHour.Max), fmt.Sprintf("%.2f", 100*r.Vicidial.Abandon.Max)
+		tuned = fmt.Sprintf("%.2f/%+.0f@%.2f", r.VicidialTuned.MaxLevel, r.VicidialTuned.Intensity, r.VicidialTuned.StartLevel)
 	}
+	fmt.Fprintf(w, "%-6d %-5.2f %-5.0f %6.1f | %-22s %6.1f %6.2f %6.2f %6.2f | %-22s %6s %6s %6s %-16s | %-12s %6.2f\n",
+		r.Agents, r.AnswerProb, 100*r.MachineShare, 100*r.Bound,
+		pct(r.Ctid.Occupancy), 100*r.Ctid.Occupancy.Mean/r.Bound, 100*r.Ctid.Abandon.Mean,
+		100*r.Ctid.WorstHour.Max, 100*r.Ctid.Abandon.Max,
+		vic, vab, vwh, vwd, tuned, pct(r.Prog.Occupancy), 100*r.Prog.WorstHour.Max)
 }
