@@ -13,6 +13,17 @@
 // same lead twice. Calling windows are evaluated in each lead's time zone
 // by Postgres (the campaign's zone when the lead's is unknown).
 //
+// Answering-machine detection (settings "amd"): an answered call goes to
+// the dialplan's [dialer-amd] (Asterisk AMD()) and back to ctid with the
+// verdict; a machine is hung up on or left the campaign's message after
+// the beep ([dialer-amd-message]); NOTSURE is treated as a person; the
+// estimated share of machine verdicts that were people counts as abandoned
+// (Ofcom). Compliance (compliance.go): the abandon rate per campaign over
+// 24 h (Ofcom) and 30 days (US TSR) from dialer_attempts (Worker.Compliance,
+// GET /api/v1/admin/campaigns/{id}/dialer/compliance); a predictive
+// campaign at its cap dials progressively, without AMD, on its own; a
+// number is dialled at most maxDailyAttemptsPerNumber times a day.
+//
 // Campaign settings live in campaigns.settings → "dialer" (ParseSettings);
 // the abandon rate is counted from dialer_attempts, so it is shared by all
 // instances and survives restarts, and a restarted predictive pacer is

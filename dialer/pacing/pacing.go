@@ -1,12 +1,18 @@
 // Package pacing decides how many outbound calls a campaign places now.
 //
-// A Pacer is asked once per tick (about a second) with a Snapshot of the
-// campaign: agents ready and busy, calls ringing and waiting, and the
-// abandon counters of its windows. It answers with the number of new calls
-// to dial. Policies: Progressive, FixedRatio, VicidialAdaptive (the
-// VICIdial-style adaptive dial level), Predictive (ctid's) and Oracle (the
-// simulator's upper bound). Pacers that learn from outcomes implement
-// Learner; the live dialler and the simulator feed them the same events.
+// A Pacer is asked once per tick (2 s in the live worker and the
+// simulator) with a Snapshot of the campaign, built by Floor.Fill from the
+// same floor view in both: agents ready, talking and wrapping (with their
+// elapsed times), calls ringing or in answering-machine detection, answered
+// calls waiting, and the abandon counters of the day, the hour and the
+// last 15 minutes (AMD machine verdicts counted apart). It answers with
+// the number of new calls to dial. Policies: Progressive, FixedRatio,
+// VicidialAdaptive (the VICIdial-style adaptive dial level), Predictive
+// (ctid's) and Oracle (a foresight pacer for experiments; it is not an
+// upper bound: dialler/sim's Ceiling is). Pacers that learn from outcomes
+// implement Learner; the live dialler and the simulator feed them the same
+// events. A pacer that can tell the cap is at risk implements Restrainer,
+// and the dialler then places calls without AMD.
 package pacing
 
 import (
