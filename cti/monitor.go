@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/ctid/ctid/ari"
 )
@@ -122,6 +123,16 @@ type snoopWhisperer interface {
 func (t ARITelephony) SnoopWhisper(ctx context.Context, ch, snoopID, whisper string, appArgs []string) error {
 	_, err := t.C.Channels.Snoop(ctx, ch, ari.SnoopRequest{SnoopID: snoopID, Spy: "both", Whisper: whisper, App: t.C.App(), AppArgs: appArgs})
 	return err
+}
+
+// SnoopWhisper passes a whispering snoop through, timed like the rest.
+func (t TimedTelephony) SnoopWhisper(ctx context.Context, ch, snoopID, whisper string, appArgs []string) error {
+	sw, ok := t.T.(snoopWhisperer)
+	if !ok {
+		return &Error{Kind: KindUnavailable, Msg: "monitoring needs a telephony that can snoop"}
+	}
+	s := time.Now()
+	return t.obs("snoop", s, sw.SnoopWhisper(ctx, ch, snoopID, whisper, appArgs))
 }
 
 func (m *monitor) move(act monitorAct) error {
