@@ -139,3 +139,33 @@ func TestDeskRealStack(t *testing.T) {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestDeskRealAutoPause: a non-persistent agent whose phone is not
+// answered is paused (Auto Pause) and the adaptor says so as a notice.
+func TestDeskRealAutoPause(t *testing.T) {
+	if os.Getenv("CTID_WEB_FAKE") != "" {
+		t.Skip("runs on the real stack")
+	}
+	r := newReal(t)
+	r.Double.Script("PJSIP/1003", aritest.Behavior{NoAnswer: true, RingFor: 300 * time.Millisecond})
+	ctx := browser(t)
+	consoleErrs := watchConsole(t, ctx)
+	run(t, ctx, "open", chromedp.EmulateViewport(320, 760), chromedp.Navigate(r.URL()+"/adaptor"), chromedp.WaitVisible(chromedp.ID("lgUser")))
+	run(t, ctx, "login", chromedp.SendKeys(chromedp.ID("lgUser"), "alice"), chromedp.SendKeys(chromedp.ID("lgPass"), agentPassword), chromedp.Click(chromedp.ID("lgBtn")))
+	waitJS(t, ctx, "connect screen", visible("#cnBtn"))
+	run(t, ctx, "phone 1003, not kept", ev(`document.getElementById('cnNum').value='1003'`), chromedp.Click(chromedp.ID("cnPersist")))
+	click(t, ctx, "cnBtn")
+	waitJS(t, ctx, "paused", visible("#dialer")+` && document.getElementById('conn').textContent==='online'`)
+	run(t, ctx, "ready", chromedp.SetValue(chromedp.ID("status"), "ready"))
+	waitJS(t, ctx, "ready", `document.body.className==='st-ready'`)
+	r.Inbound("+447700900124")
+	waitJS(t, ctx, "auto pause notice", `document.querySelector('#notices [data-kind=auto_pause]') && document.getElementById('notices').textContent.includes('You missed a call') && document.body.className==='st-paused'`)
+	if n := eval[int](t, ctx, `document.querySelectorAll('#notices [data-kind=auto_pause]').length`); n != 1 {
+		t.Errorf("%d Auto Pause notices", n)
+	}
+	fits(t, ctx, "auto pause")
+	shot(t, ctx, "desk-real-auto-pause")
+	if errs := consoleErrs(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+}

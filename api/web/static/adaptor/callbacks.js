@@ -2,11 +2,11 @@
 // the customer's time zone; see mine and cancel them. A callback that is
 // due is offered like a preview (preview.js, kind "callback").
 import {$, h, show, ask} from './dom.js';
-import {S, onRender, idle, screen} from './state.js';
+import {S, onRender, idle, screen, render} from './state.js';
 import {api, act, showErr} from './api.js';
 import {addMenuItem} from './statusbar.js';
 
-let mine = null, loadedFor = null;
+let mine = null, loadedFor = null, unavailable = false; // unavailable: the server has no dialler (503)
 
 // The UTC instant of a wall-clock time "YYYY-MM-DDTHH:MM" in zone tz.
 export function zonedInstant(local, tz) {
@@ -30,7 +30,9 @@ function fmtIn(at, tz) {
 }
 
 export async function loadCallbacks() {
-  try { mine = await api('GET', '/agent/callbacks') || []; } catch (e) { mine = mine || []; if (e.status && e.status !== 503) showErr(e.message); }
+  try { mine = await api('GET', '/agent/callbacks') || []; unavailable = false; }
+  catch (e) { mine = mine || []; unavailable = e.status === 503; if (e.status && e.status !== 503) showErr(e.message); }
+  render();
   draw();
 }
 
@@ -85,12 +87,12 @@ function draw() {
 $('cbNew').addEventListener('click', scheduleCallback);
 $('cbCall').addEventListener('click', scheduleCallback);
 $('callbacks').addEventListener('toggle', () => { if ($('callbacks').open) loadCallbacks(); });
-addMenuItem('Schedule a callback…', scheduleCallback, () => !!S.snap);
+addMenuItem('Schedule a callback…', scheduleCallback, () => !!S.snap && !unavailable);
 
 onRender(s => {
   const main = screen() === 'main';
-  show('callbacks', main && idle());
-  show('cbCall', !!s.snap?.call && s.snap.call.state !== 'offering');
+  show('callbacks', main && idle() && !unavailable);
+  show('cbCall', !unavailable && !!s.snap?.call && s.snap.call.state !== 'offering');
   if (main && loadedFor !== s.snap.agentId) { loadedFor = s.snap.agentId; loadCallbacks(); }
   if (!main) loadedFor = null;
 });
