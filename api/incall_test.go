@@ -120,7 +120,7 @@ func TestConsultMergeConferenceLimitLeave(t *testing.T) {
 		t.Fatalf("4th party: %+v", p)
 	}
 	s := e.snapshot(tok)
-	if s.Conference == nil || len(s.Conference.Parties) != 4 || s.Conference.Max != 4 {
+	if s.Conference == nil || len(s.Conference.Parties) != 3 || s.Conference.Max != 3 {
 		t.Fatalf("conference after refusal %+v", s.Conference)
 	}
 	// A plain hang-up asks to choose leave or terminate.
@@ -129,7 +129,7 @@ func TestConsultMergeConferenceLimitLeave(t *testing.T) {
 	e.must(200, "POST", "/api/v1/agent/conference/leave", tok, "").json(t, &after)
 	e.waitState(tok, cti.AgentOnWrap)
 	c, _ := e.Double.Channel(cust)
-	if b, _ := e.Double.Bridge(c.Bridge); len(b.Channels) != 5 {
+	if b, _ := e.Double.Bridge(c.Bridge); len(b.Channels) != 4 { // the customer and 3 parties
 		t.Fatalf("conference after leave: %+v", b)
 	}
 	e.Double.HangupChannel(cust, 16)
