@@ -45,6 +45,12 @@ type floorHub struct {
 	queues map[int64][]byte
 	view   floorView // the whole floor as last published (for hellos)
 	stats  map[int64]queueStats
+	// Today's figures up to the current 15-minute boundary, recomputed when
+	// the boundary moves or a minute passes (late answers still land in
+	// them); only the open interval is read every floorStats.
+	closed   map[int64]queueStats
+	closedTo time.Time
+	closedAt time.Time
 
 	scopeMu sync.Mutex
 	scopes  map[int64][]int64 // supervisor → campaigns, cached for the feed
@@ -67,6 +73,7 @@ type campaignRef struct {
 
 // queueStats are a campaign's figures over a window (today, last 15 min).
 type queueStats struct {
+	queueMs      int64    // queue time of the answered, for ASA
 	Answered     int64    `json:"answered"`
 	InThreshold  int64    `json:"answeredInThreshold"`
 	Abandoned    int64    `json:"abandoned"`
@@ -174,9 +181,9 @@ func (h *floorHub) sample(withStats bool) {
 	var stats15 map[int64]queueStats
 	if withStats {
 		now := h.s.o.Now().UTC()
-		stats, err = h.s.queueStats(ctx, now.Truncate(24*time.Hour))
+		stats, err = h.today(ctx, now)
 		if err == nil {
-			stats15, err = h.s.queueStats(ctx, now.Add(-15*time.Minute))
+			stats15, err = h.s.queueStats(ctx, now.Add(-15*time.Minute), time.Time{})
 		}
 		if err != nil {
 			h.s.log.Warn("floor: service level", "err", err)
@@ -270,10 +277,50 @@ func (q *queueStats) finish() {
 	}
 }
 
+// today is each campaign's figures since midnight UTC: the closed
+// 15-minute intervals from a cache plus the open one, so a busy day's
+// millions of rows are not read every two seconds.
+func (h *floorHub) today(ctx context.Context, now time.Time) (map[int64]queueStats, error) {
+	day, boundary := now.Truncate(24*time.Hour), now.Truncate(15*time.Minute)
+	if h.closed == nil || !h.closedTo.Equal(boundary) || time.Since(h.closedAt) > time.Minute {
+		c, err := h.s.queueStats(ctx, day, boundary)
+		if err != nil {
+			return nil, err
+		}
+		h.closed, h.closedTo, h.closedAt = c, boundary, time.Now()
+	}
+	open, err := h.s.queueStats(ctx, boundary, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]queueStats{}
+	for _, m := range []map[int64]queueStats{h.closed, open} {
+		for id, st := range m {
+			o := out[id]
+			o.queueMs += st.queueMs
+			o.Answered += st.Answered
+			o.InThreshold += st.InThreshold
+			o.Abandoned += st.Abandoned
+			out[id] = o
+		}
+	}
+	for id, o := range out {
+		if o.Answered > 0 {
+			a := o.queueMs / o.Answered
+			o.ASAMs = &a
+		}
+		out[id] = o
+	}
+	return out, nil
+}
+
 // queueStats computes each campaign's answered, in-threshold, abandoned and
-// ASA for inbound calls that arrived since `since` (the same rules as the
-// campaign report).
-func (s *Server) queueStats(ctx context.Context, since time.Time) (map[int64]queueStats, error) {
+// ASA for inbound calls that arrived in [since, until) (until zero: up to
+// now), by the same rules as the campaign report.
+func (s *Server) queueStats(ctx context.Context, since, until time.Time) (map[int64]queueStats, error) {
+	if until.IsZero() {
+		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
 	var rows []struct {
 		CampaignID                                int64
 		Answered, InThreshold, Abandoned, QueueMs int64
@@ -284,11 +331,11 @@ func (s *Server) queueStats(ctx context.Context, since time.Time) (map[int64]que
 			count(*) FILTER (WHERE connected_at IS NULL AND ended_at IS NOT NULL) AS abandoned,
 			COALESCE(sum(queue_ms) FILTER (WHERE connected_at IS NOT NULL), 0)::bigint AS queue_ms
 		FROM interactions
-		WHERE direction = 'IN' AND campaign_id IS NOT NULL AND parent_id IS NULL AND created_at >= ?
-		GROUP BY campaign_id`, ServiceLevelThreshold.Milliseconds(), since).Scan(&rows).Error
+		WHERE direction = 'IN' AND campaign_id IS NOT NULL AND parent_id IS NULL AND created_at >= ? AND created_at < ?
+		GROUP BY campaign_id`, ServiceLevelThreshold.Milliseconds(), since, until).Scan(&rows).Error
 	out := map[int64]queueStats{}
 	for _, r := range rows {
-		st := queueStats{Answered: r.Answered, InThreshold: r.InThreshold, Abandoned: r.Abandoned}
+		st := queueStats{queueMs: r.QueueMs, Answered: r.Answered, InThreshold: r.InThreshold, Abandoned: r.Abandoned}
 		if r.Answered > 0 {
 			a := r.QueueMs / r.Answered
 			st.ASAMs = &a

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,6 +173,7 @@ func BenchmarkFloorFeed(b *testing.B) {
 	stopping.Store(true)
 	mu.Lock()
 	defer mu.Unlock()
+	slices.Sort(lat)
 	counts := []string{}
 	byType.Range(func(k, v any) bool {
 		counts = append(counts, fmt.Sprintf("%s %d", k, v.(*atomic.Int64).Load()))
@@ -180,5 +182,5 @@ func BenchmarkFloorFeed(b *testing.B) {
 	fmt.Printf("floor feed: %d agents, %d calls/s for %d s (+10 s drain): hello %d KiB; %d messages in %.1f s = %.0f msg/s (%s); "+
 		"state change → supervisor socket p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d agent messages; agent sockets dropped %d\n",
 		nAgents, cps, secs, helloSize>>10, msgs.Load(), elapsed.Seconds(), float64(msgs.Load())/elapsed.Seconds(), strings.Join(counts, ", "),
-		ms(lat.p(0.5)), ms(lat.p(0.99)), ms(lat.max()), len(lat), dropped.Load())
+		ms(lat.p(50)), ms(lat.p(99)), ms(lat.max()), len(lat), dropped.Load())
 }

@@ -238,12 +238,10 @@ func (h *History) Search(ctx context.Context, sc Scope, f HistoryFilter) (Histor
 	if f.Limit > 500 {
 		return HistoryPage{}, &cti.Error{Kind: cti.KindInvalid, Field: "limit", Msg: "limit must be at most 500"}
 	}
-	q, args, err := h.query(sc, f)
+	q, args, err := h.query(sc, f, f.Limit+1)
 	if err != nil {
 		return HistoryPage{}, err
 	}
-	q += ` LIMIT ?`
-	args = append(args, f.Limit+1)
 	var rows []HistoryRow
 	if err := h.db.WithContext(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return HistoryPage{}, err
@@ -279,7 +277,7 @@ func utcp(t *time.Time) *time.Time {
 	return &u
 }
 
-func (h *History) query(sc Scope, f HistoryFilter) (string, []any, error) {
+func (h *History) query(sc Scope, f HistoryFilter, limit int) (string, []any, error) {
 	where, args, err := f.where(sc)
 	if err != nil {
 		return "", nil, err
@@ -292,6 +290,15 @@ func (h *History) query(sc Scope, f HistoryFilter) (string, []any, error) {
 		where += ` AND (i.created_at, i.id) < (?, ?)`
 		args = append(args, t, id)
 	}
+	if limit > 0 {
+		// The page first, then its names and flags: computed over the whole
+		// query, Postgres hashes every recording and bookmark to answer
+		// has_recording for fifty rows (0.9 s at a million calls).
+		return `SELECT ` + historyColumns + ` FROM (SELECT i.* FROM interactions i WHERE ` + where + `
+			ORDER BY i.created_at DESC, i.id DESC LIMIT ?) i
+			LEFT JOIN campaigns c ON c.id = i.campaign_id LEFT JOIN users u ON u.id = i.agent_id
+			ORDER BY i.created_at DESC, i.id DESC`, append(args, limit), nil
+	}
 	return `SELECT ` + historyColumns + ` FROM interactions i
 		LEFT JOIN campaigns c ON c.id = i.campaign_id LEFT JOIN users u ON u.id = i.agent_id
 		WHERE ` + where + ` ORDER BY i.created_at DESC, i.id DESC`, args, nil
@@ -303,7 +310,7 @@ func (h *History) Explain(ctx context.Context, sc Scope, f HistoryFilter, analyz
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	q, args, err := h.query(sc, f)
+	q, args, err := h.query(sc, f, f.Limit+1)
 	if err != nil {
 		return "", err
 	}
@@ -312,7 +319,7 @@ func (h *History) Explain(ctx context.Context, sc Scope, f HistoryFilter, analyz
 		ex = `EXPLAIN (ANALYZE, BUFFERS) `
 	}
 	var lines []string
-	if err := h.db.WithContext(ctx).Raw(ex+q+` LIMIT ?`, append(args, f.Limit+1)...).Scan(&lines).Error; err != nil {
+	if err := h.db.WithContext(ctx).Raw(ex+q, args...).Scan(&lines).Error; err != nil {
 		return "", err
 	}
 	return strings.Join(lines, "\n"), nil
@@ -323,7 +330,7 @@ func (h *History) Explain(ctx context.Context, sc Scope, f HistoryFilter, analyz
 // written, so an export of a million rows never sits in memory.
 func (h *History) Each(ctx context.Context, sc Scope, f HistoryFilter, fn func(HistoryRow) error) error {
 	f.Cursor = ""
-	q, args, err := h.query(sc, f)
+	q, args, err := h.query(sc, f, 0)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func BenchmarkHistory(b *testing.B) {
 			CASE WHEN g % 7 = 0 THEN 40000 ELSE 15000 END, CASE WHEN g % 7 = 0 THEN '' ELSE (ARRAY['SALE','NOSALE','CB','INFO','COMPLAINT'])[1 + g % 5] END,
 			CASE WHEN g % 7 = 0 THEN 'caller hung up' ELSE 'agent hung up' END
 		FROM (SELECT g, ?::timestamptz + (g::float8 / ?) * interval '30 days' AS t,
-			(SELECT min(id) FROM campaigns) + g % 20 AS c, (SELECT min(id) FROM users) + (g * 7919) % 200 AS a
+			(SELECT min(id) FROM campaigns) + g % 20 AS c, (SELECT min(id) FROM users) + (g::bigint * 7919) % 200 AS a
 			FROM generate_series(1, ?) g) s`, start, rows, rows)
 	must(`INSERT INTO recordings(name, interaction_id, state, started_at, ended_at, duration_ms)
 		SELECT 'rec-' || id, id, 'done', connected_at, ended_at, 185000 FROM interactions WHERE connected_at IS NOT NULL AND right(id, 1) IN ('1','4','7')`)
