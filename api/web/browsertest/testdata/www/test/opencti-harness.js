@@ -1,0 +1,19 @@
+// The harness page's script (a file, not inline: ctid's pages are served
+// with Content-Security-Policy script-src 'self').
+window.openctiCalls = [];
+const q = new URLSearchParams(location.search), tabs = Number(q.get('tabs') || 1);
+for (let i = 0; i < tabs; i++) {
+  const f = document.createElement('iframe');
+  f.name = 'ABCD'[i]; f.title = 'Adaptor ' + f.name;
+  f.src = '/adaptor/index.html';
+  document.getElementById('frames').append(f);
+}
+window.onOpenctiCall = () => {
+  document.getElementById('n').textContent = openctiCalls.length;
+  document.getElementById('log').textContent = openctiCalls.map(c => c.frame + ' ' + c.method + ' ' + JSON.stringify(c.args)).join('\n');
+};
+window.ctidMessages = [];
+addEventListener('message', e => { if (e.origin === location.origin && e.data && e.data.source === 'ctid') ctidMessages.push(e.data); });
+window.adaptors = () => [...document.querySelectorAll('iframe')].map(f => f.contentWindow);
+window.countCalls = m => openctiCalls.filter(c => c.method === m).length;
+document.getElementById('c2d').onclick = () => frames[0].sforceHarness.clickToDial(document.getElementById('num').value);
