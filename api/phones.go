@@ -24,6 +24,7 @@ import (
 //	PATCH  /api/v1/admin/phones/:id          {kind, userId (null: unassign), label, codecs, disabled}
 //	POST   /api/v1/admin/phones/:id/secret   new secret (the old registration is dropped)
 //	DELETE /api/v1/admin/phones/:id
+//	GET/PUT /api/v1/admin/users/:id/phone-policy  {outsideNumbers}: outside numbers allowed
 
 func (s *Server) phoneRoutes(adm fiber.Router) {
 	adm.Get("/phones", s.listPhones)
@@ -32,6 +33,47 @@ func (s *Server) phoneRoutes(adm fiber.Router) {
 	adm.Patch("/phones/:id", s.updatePhone)
 	adm.Post("/phones/:id/secret", s.resetPhoneSecret)
 	adm.Delete("/phones/:id", s.deletePhone)
+	adm.Get("/users/:id/phone-policy", s.getPhonePolicy)
+	adm.Put("/users/:id/phone-policy", s.setPhonePolicy)
+}
+
+// phonePolicy says what a user may connect besides their assigned phones.
+type phonePolicy struct {
+	OutsideNumbers *bool `json:"outsideNumbers"`
+}
+
+func (s *Server) getPhonePolicy(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	v, err := s.admin.OutsidePhones(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(phonePolicy{OutsideNumbers: &v})
+}
+
+func (s *Server) setPhonePolicy(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var in phonePolicy
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	if in.OutsideNumbers == nil {
+		return badField("outsideNumbers", "Say whether the user may connect outside numbers (true or false).")
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	if err := s.admin.SetOutsidePhones(ctx, id, *in.OutsideNumbers); err != nil {
+		return err
+	}
+	return c.JSON(in)
 }
 
 // Provisioning is what a phone needs to register: shown with the secret.

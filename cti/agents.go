@@ -50,6 +50,9 @@ func (e *Engine) Login(ctx context.Context, userID int64) (AgentSnapshot, error)
 // Connect sets up the agent's phone connection. The agent lands in Paused
 // once the connection is up.
 func (e *Engine) Connect(ctx context.Context, userID int64, req ConnectRequest) error {
+	if err := e.checkPhone(ctx, userID, &req); err != nil { // phones.go: only a phone they may use
+		return err
+	}
 	return e.withAgent(ctx, userID, func(a *agent) error { return e.connect(a, req) })
 }
 
@@ -62,6 +65,10 @@ func (e *Engine) connect(a *agent, req ConnectRequest) error {
 	}
 	if req.Mode == PhoneSystemCalls && req.Number == "" {
 		return invalid("number", "Type the phone number the system should call.")
+	}
+	if req.Mode == PhoneAgentCalls && req.Number == "" {
+		// No wildcard: the call to 8000 is matched to the phone given here.
+		return invalid("number", "Type the extension of the phone you will call from.")
 	}
 	if req.Number != "" {
 		n, err := NormalizeNumber(req.Number, e.o.DefaultRegion)
@@ -155,14 +162,14 @@ func (e *Engine) attachPhone(a *agent, chID string) {
 }
 
 func (e *Engine) onAgentDialIn(ch ari.Channel, args []string) {
-	from := ch.Caller.Number
-	if len(args) > 0 && args[0] != "" {
-		from = args[0]
-	}
+	// The phone that called is the PJSIP endpoint that authenticated
+	// (phones.go), never the caller-id in args; no connecting agent
+	// matches a phone they did not name.
+	from := dialInEndpoint(ch)
 	var match *agent
 	for _, a := range e.agents {
-		if a.state == AgentConnecting && a.mode == PhoneAgentCalls &&
-			(a.number == "" || a.number == from || a.number == "+"+from) {
+		if a.state == AgentConnecting && a.mode == PhoneAgentCalls && from != "" &&
+			(a.number == from || a.number == "+"+from) {
 			if match == nil || a.since.Before(match.since) {
 				match = a
 			}

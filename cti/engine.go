@@ -28,6 +28,8 @@ type Options struct {
 	// TrunkEndpoint maps an E.164 customer number to a dial string.
 	TrunkEndpoint func(e164 string) string
 	DefaultRegion string // for numbers without a campaign region
+	// Phones says which phone a user may connect (phones.go); nil: any.
+	Phones PhoneDirectory
 	// DefaultCallerID is what manual calls without a campaign present
 	// (E.164); empty: the trunk's default (often anonymous).
 	DefaultCallerID string

@@ -420,9 +420,12 @@ func TestAgentCallsSystemConnection(t *testing.T) {
 	}
 	f.WaitState(t, f.alice, cti.AgentConnecting, 15*time.Second)
 	// A call from a number no connecting agent gave is refused.
-	stranger := f.Double.Inbound("ctid", []string{"agentlogin", "1009"}, "1009", "8000", nil)
-	// The agent dials 8000 from their phone: [agent-login] → Stasis(ctid,agentlogin,<callerid>).
-	leg := f.Double.Inbound("ctid", []string{"agentlogin", "1001"}, "1001", "8000", nil)
+	stranger, _ := f.Double.InboundCall(aritest.Call{App: "ctid", Args: []string{"agentlogin", "1009"}, From: "1009", To: "8000", Endpoint: "1009"})
+	// Caller-id is not who calls: endpoint 1009 presenting 1001 is refused too.
+	spoof, _ := f.Double.InboundCall(aritest.Call{App: "ctid", Args: []string{"agentlogin", "1001"}, From: "1001", To: "8000", Endpoint: "1009"})
+	// The agent dials 8000 from their phone: [agent-login] → Stasis(ctid,agentlogin,<callerid>),
+	// matched by the authenticated endpoint (CTI_ENDPOINT / the channel name).
+	leg, _ := f.Double.InboundCall(aritest.Call{App: "ctid", Args: []string{"agentlogin", "1001"}, From: "1001", To: "8000", Endpoint: "1001"})
 	snap := f.WaitState(t, f.alice, cti.AgentPaused, 5*time.Second)
 	if !snap.Phone.Connected || snap.Phone.Mode != cti.PhoneAgentCalls {
 		t.Fatalf("phone %+v", snap.Phone)
@@ -431,6 +434,7 @@ func TestAgentCallsSystemConnection(t *testing.T) {
 		t.Fatalf("agent bridge %+v", b)
 	}
 	ctitest.Eventually(t, 5*time.Second, "stranger hung up", func() bool { _, ok := f.Double.Channel(stranger); return !ok })
+	ctitest.Eventually(t, 5*time.Second, "spoofed caller-id hung up", func() bool { _, ok := f.Double.Channel(spoof); return !ok })
 	// Calls reach the agent through that leg.
 	f.Engine.SetReady(bg, f.alice)
 	w := f.WatchAgent(t, f.alice)

@@ -67,6 +67,7 @@ func serve(args []string) error {
 		TrunkEndpoint: func(n string) string { return fmt.Sprintf(trunk, n) },
 		Gateway:       api.PaymentGateway(c.PaymentGateways),
 		Outcome:       func(o cti.AttemptOutcome) { dw.Outcome(o) },
+		Phones:        postgres.NewAdmin(db), // who may connect which phone (issue 12)
 	})
 	if dw, err = dialer.New(dialer.Config{DB: db, Engine: eng, Logger: log}); err != nil {
 		return err

@@ -355,3 +355,73 @@ func (a *Admin) PhoneOwner(ctx context.Context, extension string) (userID int64,
 	}
 	return userID, assigned, row.Disabled, true, nil
 }
+
+// PhoneFor implements cti.PhoneDirectory: the phone userID may connect
+// for number ("" = their own: their one assigned phone, else their default
+// phone). A phone ctid manages must be assigned to them and enabled; any
+// other number is an outside number, allowed when their profile says so.
+func (a *Admin) PhoneFor(ctx context.Context, userID int64, number string) (string, error) {
+	var u struct {
+		DefaultPhone  string
+		OutsidePhones bool
+	}
+	res := a.db.WithContext(ctx).Table("users").Select("default_phone, outside_phones").Where("id = ?", userID).Take(&u)
+	if res.Error != nil {
+		return "", dbErr(res.Error, "user")
+	}
+	n := strings.TrimSpace(number)
+	if n == "" {
+		mine, err := a.PhonesOfUser(ctx, userID)
+		if err != nil {
+			return "", err
+		}
+		if len(mine) == 1 {
+			n = mine[0]
+		} else {
+			n = u.DefaultPhone
+		}
+	}
+	if n == "" {
+		return "", nil
+	}
+	owner, assigned, disabled, found, err := a.PhoneOwner(ctx, n)
+	if err != nil {
+		return "", err
+	}
+	forbidden := func(msg string) error { return &cti.Error{Kind: cti.KindForbidden, Field: "number", Msg: msg} }
+	switch {
+	case found && assigned && owner != userID:
+		return "", forbidden("Phone " + n + " is assigned to someone else. Use your own phone.")
+	case found && !assigned:
+		return "", forbidden("Phone " + n + " is not assigned to you. Ask an administrator to assign it.")
+	case found && disabled:
+		return "", forbidden("Phone " + n + " is disabled. Ask an administrator to enable it.")
+	case !found && !u.OutsidePhones:
+		return "", forbidden("You may connect only the phones assigned to you.")
+	}
+	return n, nil
+}
+
+// OutsidePhones reports whether a user may connect outside numbers.
+func (a *Admin) OutsidePhones(ctx context.Context, userID int64) (bool, error) {
+	var v []bool
+	if err := a.db.WithContext(ctx).Table("users").Where("id = ?", userID).Pluck("outside_phones", &v).Error; err != nil {
+		return false, err
+	}
+	if len(v) == 0 {
+		return false, &cti.Error{Kind: cti.KindNotFound, Msg: "no such user"}
+	}
+	return v[0], nil
+}
+
+// SetOutsidePhones allows or refuses a user outside numbers.
+func (a *Admin) SetOutsidePhones(ctx context.Context, userID int64, allowed bool) error {
+	res := a.db.WithContext(ctx).Table("users").Where("id = ?", userID).Update("outside_phones", allowed)
+	if res.Error != nil {
+		return dbErr(res.Error, "user")
+	}
+	if res.RowsAffected == 0 {
+		return &cti.Error{Kind: cti.KindNotFound, Msg: "no such user"}
+	}
+	return nil
+}

@@ -5,6 +5,7 @@
 import {sentence} from '../adaptor/text.js';
 import {dialerFields, collectDialer, dialerErrorField} from './dialer.js';
 import {dncPage, leadListRow} from './lists.js';
+import './phones.js'; // the Phones section (adds its own nav button)
 export const $ = id => document.getElementById(id);
 const API = '/api/v1', TK = 'ctid.token';
 let token = sessionStorage.getItem(TK), res = 'campaigns', rows = [], cur = null, users = [];
