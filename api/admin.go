@@ -185,6 +185,13 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	if len(in.Password) > 1000 {
 		return badField("password", "password is limited to 1000 characters")
 	}
+	role := in.Role
+	if role == "" {
+		role = cti.RoleAgent
+	}
+	if err := postgres.PasswordPolicy(role, in.Password); err != nil {
+		return err
+	}
 	manual := true
 	if in.ManualCallWhenPaused != nil {
 		manual = *in.ManualCallWhenPaused
@@ -228,6 +235,19 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 	}
 	ctx, cancel := s.ctx(c)
 	defer cancel()
+	if in.Password != nil {
+		role := in.Role
+		if role == nil {
+			cur, err := s.admin.User(ctx, id)
+			if err != nil {
+				return err
+			}
+			role = &cur.Role
+		}
+		if err := postgres.PasswordPolicy(*role, *in.Password); err != nil {
+			return err
+		}
+	}
 	u, err := s.admin.UpdateUser(ctx, id, postgres.UserPatch{Password: in.Password, DisplayName: in.DisplayName,
 		Role: in.Role, DefaultPhone: in.DefaultPhone, ManualCallWhenPaused: in.ManualCallWhenPaused,
 		TransferWhenPaused: in.TransferWhenPaused, RecordingControl: in.RecordingControl, Disabled: in.Disabled})

@@ -547,6 +547,11 @@ func (s *Server) checkDialerSettings(ctx context.Context, id int64, in *postgres
 		}
 		return badField(field, field+": "+msg)
 	}
+	// The abandon message is played by Asterisk: the same rule as an
+	// announcement's media (a sound name, no path escapes).
+	if m := ds.AbandonMessage; m != "" && (!soundURI.MatchString(m) || strings.Contains(m, "..")) {
+		return badField("settings.dialer.abandonMessage", "abandonMessage must be an Asterisk sound such as sound:ss-noservice")
+	}
 	for i, l := range ds.LeadLists {
 		var n int64
 		if id != 0 {

@@ -47,7 +47,7 @@ func (s *Server) agentTransfer(c *fiber.Ctx) error {
 	defer cancel()
 	v, err := s.eng.Transfer(ctx, currentUser(c).ID, cti.TransferRequest{Type: *req.Type, Target: *req.Target, Mode: req.Mode})
 	if err != nil {
-		return err
+		return transferTargetError(*req.Type, err)
 	}
 	return c.JSON(v)
 }

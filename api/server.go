@@ -110,6 +110,9 @@ type Server struct {
 	sessions *sessionCache
 	sockets  *sockets
 
+	routeOnce  sync.Once
+	routePaths []routePath // for 405s (methodNotAllowed)
+
 	closing   chan struct{}
 	closeOnce sync.Once
 	bgCancel  context.CancelFunc
@@ -326,7 +329,7 @@ func (s *Server) routes() {
 	app.Get("/media/:token.wav", s.checkURL, s.mediaFile)
 
 	// Anything else under /api is a 404 problem, never a web page.
-	app.Use("/api", func(c *fiber.Ctx) error { return newProblem(404, "no such endpoint") })
+	app.Use("/api", s.methodNotAllowed)
 	// The embedded adaptor and admin pages; "/", "/adaptor" and "/admin"
 	// redirect to the page folders (web.Redirect).
 	app.Use(func(c *fiber.Ctx) error {
@@ -392,13 +395,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 }
 
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
-	fa := []string{"'self'"}
-	for _, a := range s.o.FrameAncestors {
-		if a != "" && !strings.ContainsAny(a, "; ,\r\n") {
-			fa = append(fa, a)
-		}
-	}
-	c.Set("Content-Security-Policy", "frame-ancestors "+strings.Join(fa, " "))
+	c.Set("Content-Security-Policy", s.csp(isPage(c.Path())))
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "no-referrer")
 	return c.Next()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -46,12 +47,12 @@ type config struct {
 // configVars documents every variable; the README table is generated from
 // the same names by hand, so keep them in step.
 var configVars = []struct{ name, def, help string }{
-	{"CTID_LISTEN", ":8080", "HTTP listen address (API, websocket, adaptor, admin, metrics)"},
+	{"CTID_LISTEN", ":8080", "HTTP listen address (API, websocket, adaptor, admin, metrics); in demo mode (no CTID_ARI_URL) the default is 127.0.0.1:8080"},
 	{"CTID_DSN", "", "PostgreSQL DSN; empty starts a throwaway local cluster under CTID_DATA_DIR"},
 	{"CTID_DATA_DIR", "./tmp", "where the throwaway cluster lives"},
 	{"CTID_ARI_URL", "", "Asterisk HTTP base, e.g. http://127.0.0.1:8088; empty runs the in-process Asterisk double (demo)"},
 	{"CTID_ARI_USER", "ctid", "ARI user"},
-	{"CTID_ARI_PASSWORD", "ctid", "ARI password"},
+	{"CTID_ARI_PASSWORD", "", "ARI password (required with CTID_ARI_URL)"},
 	{"CTID_ARI_APP", "ctid", "Stasis application name"},
 	{"CTID_DEFAULT_REGION", "GB", "region for national phone numbers (ISO 3166 alpha-2)"},
 	{"CTID_TRUNK", "PJSIP/%s@trunk", "dial string for customer numbers (%s = E.164)"},
@@ -144,6 +145,16 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	c.Double = c.ARIURL == ""
 	if b, err := strconv.ParseBool(os.Getenv("CTID_DOUBLE")); err == nil && b {
 		c.Double = true
+	}
+	if !c.Double && c.ARIPassword == "" {
+		return c, errors.New("CTID_ARI_PASSWORD is required with CTID_ARI_URL (the ARI user's password in Asterisk's ari.conf)")
+	}
+	// Demo mode (the in-process double, built-in demo accounts) stays on
+	// this machine unless an address is chosen explicitly.
+	listenSet := os.Getenv("CTID_LISTEN") != ""
+	fs.Visit(func(f *flag.Flag) { listenSet = listenSet || f.Name == "listen" })
+	if c.Double && !listenSet {
+		c.Listen = "127.0.0.1:8080"
 	}
 	return c, nil
 }

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"gorm.io/gorm"
@@ -120,7 +122,6 @@ func migrate(args []string) error {
 func createUser(args []string) error {
 	fs := flag.NewFlagSet("create-user", flag.ExitOnError)
 	username := fs.String("username", "", "login name (required)")
-	password := fs.String("password", "", "password (required; or CTID_NEW_PASSWORD)")
 	role := fs.String("role", "agent", "agent, supervisor or admin")
 	name := fs.String("name", "", "display name")
 	phone := fs.String("phone", "", "default connection phone number")
@@ -128,11 +129,24 @@ func createUser(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *password == "" {
-		*password = os.Getenv("CTID_NEW_PASSWORD")
+	// The password never goes on the command line (ps, shell history):
+	// CTID_NEW_PASSWORD, else the first line of standard input.
+	password := os.Getenv("CTID_NEW_PASSWORD")
+	if password == "" {
+		if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(os.Stderr, "password: ")
+		}
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("create-user reads the password from CTID_NEW_PASSWORD or standard input")
+		}
+		password = strings.TrimRight(line, "\r\n")
 	}
-	if *username == "" || *password == "" {
-		return errors.New("create-user needs -username and -password")
+	if *username == "" || password == "" {
+		return errors.New("create-user needs -username, and a password in CTID_NEW_PASSWORD or on standard input")
+	}
+	if err := postgres.PasswordPolicy(cti.Role(*role), password); err != nil {
+		return err
 	}
 	log := newLogger(c)
 	db, stop, err := openDB(context.Background(), c, log)
@@ -141,7 +155,7 @@ func createUser(args []string) error {
 	}
 	defer stop()
 	acc, err := postgres.NewAdmin(db).CreateUser(context.Background(), postgres.NewUser{
-		Username: *username, Password: *password, DisplayName: *name, Role: cti.Role(*role),
+		Username: *username, Password: password, DisplayName: *name, Role: cti.Role(*role),
 		DefaultPhone: *phone, ManualCallWhenPaused: true,
 	})
 	if err != nil {
