@@ -144,32 +144,57 @@ func (s *Server) floorForget(userID int64) {
 	h.scopeMu.Unlock()
 }
 
-// start runs the sampler once, until the server shuts down.
+// start runs the sampler, and the service-level reader beside it (a slow
+// database must not hold up the floor), until the server shuts down.
 func (h *floorHub) start() {
 	h.once.Do(func() {
-		h.sample(true)
-		go func() {
-			t := time.NewTicker(floorTick)
+		h.readStats()
+		h.sample()
+		loop := func(every time.Duration, f func()) {
+			t := time.NewTicker(every)
 			defer t.Stop()
-			last := time.Now()
 			for {
 				select {
 				case <-h.s.closing:
 					return
 				case <-t.C:
-					stats := time.Since(last) >= floorStats
-					if stats {
-						last = time.Now()
-					}
-					h.sample(stats)
+					f()
 				}
 			}
-		}()
+		}
+		go loop(floorTick, h.sample)
+		go loop(floorStats, h.readStats)
 	})
 }
 
+// readStats reads the service level for today and the last 15 minutes;
+// the next sample publishes what changed.
+func (h *floorHub) readStats() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := h.s.o.Now().UTC()
+	stats, err := h.today(ctx, now)
+	var stats15 map[int64]queueStats
+	if err == nil {
+		stats15, err = h.s.queueStats(ctx, now.Add(-15*time.Minute), time.Time{})
+	}
+	if err != nil {
+		h.s.log.Warn("floor: service level", "err", err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	clear(h.stats)
+	for id, st := range stats {
+		h.stats[id] = st
+	}
+	for id, st := range stats15 {
+		h.stats[-id] = st // last 15 min under the negated id
+	}
+}
+
 // sample takes the engine's view and publishes every difference.
-func (h *floorHub) sample(withStats bool) {
+func (h *floorHub) sample() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	v, err := h.s.eng.Supervisor(ctx)
@@ -177,33 +202,9 @@ func (h *floorHub) sample(withStats bool) {
 		h.s.log.Warn("floor: engine view", "err", err)
 		return
 	}
-	var stats map[int64]queueStats
-	var stats15 map[int64]queueStats
-	if withStats {
-		now := h.s.o.Now().UTC()
-		stats, err = h.today(ctx, now)
-		if err == nil {
-			stats15, err = h.s.queueStats(ctx, now.Add(-15*time.Minute), time.Time{})
-		}
-		if err != nil {
-			h.s.log.Warn("floor: service level", "err", err)
-			stats = nil
-		}
-	}
 	now := h.s.o.Now().UTC()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if stats != nil {
-		for id := range h.stats {
-			delete(h.stats, id)
-		}
-		for id, st := range stats {
-			h.stats[id] = st
-		}
-		for id, st := range stats15 {
-			h.stats[-id] = st // last 15 min under the negated id
-		}
-	}
 	view := floorView{Agents: v.Agents, Calls: v.Calls, Campaigns: []campaignRef{},
 		ServiceLevelThresholdS: int(ServiceLevelThreshold / time.Second)}
 	seenA := map[int64]bool{}
