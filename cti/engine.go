@@ -83,6 +83,9 @@ type Engine struct {
 	// leaves Stasis (whose event carries none).
 	hangupCause map[string]string
 	watch       directoryWatch // who gets directory.presence (desk.go)
+	// recs are the recordings Asterisk has not finished, by name: one
+	// outlives its call when the agent wraps before RecordingFinished.
+	recs map[string]*recording
 
 	writer  *writer
 	pipe    *pipeline
@@ -534,6 +537,8 @@ func (e *Engine) onChannelGone(id, cause string) {
 		e.agentPhoneGone(ref.agent, id)
 	case roleThirdParty:
 		e.xferLegGone(ref.xfer, cause)
+	case roleSnoop:
+		e.snoopGone(id)
 	}
 }
 

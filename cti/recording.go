@@ -41,12 +41,14 @@ func (e *Engine) startRecording(c *call) {
 	r := &recording{name: "rec-" + c.rec.ID, snoop: "sn-" + c.rec.ID, iid: c.rec.ID,
 		customer: c.rec.CustomerChannel, state: "starting"}
 	c.recording = r
+	e.trackRecording(r)
 	e.channels[r.snoop] = chanRef{role: roleSnoop, call: c}
 	ctx, cancel := e.tctx()
 	defer cancel()
 	if err := e.tel.Snoop(ctx, c.rec.CustomerChannel, r.snoop, []string{"snoop", c.rec.ID}); err != nil {
 		e.log.Error("start recording snoop", "interaction", c.rec.ID, "err", err)
 		delete(e.channels, r.snoop)
+		delete(e.recs, r.name)
 		c.recording = nil
 		return
 	}
@@ -65,16 +67,39 @@ func (e *Engine) onSnoopUp(ch ari.Channel) {
 	defer cancel()
 	if err := e.tel.Record(ctx, ch.ID, r.name); err != nil {
 		e.log.Error("record snoop", "recording", r.name, "err", err)
+		delete(e.recs, r.name) // no RecordingFinished will come
+	}
+}
+
+// snoopGone forgets a recording whose snoop ended before it recorded (no
+// RecordingFinished will come for it).
+func (e *Engine) snoopGone(id string) {
+	for name, r := range e.recs {
+		if r.snoop == id && r.state == "starting" {
+			delete(e.recs, name)
+		}
 	}
 }
 
 func (e *Engine) recordingByName(name string) (*call, *recording) {
+	r := e.recs[name]
+	if r == nil {
+		return nil, nil
+	}
 	for _, c := range e.calls {
-		if c.recording != nil && c.recording.name == name {
-			return c, c.recording
+		if c.recording == r {
+			return c, r
 		}
 	}
-	return nil, nil
+	return nil, r // the call was wrapped and is gone; the record still ends
+}
+
+// trackRecording indexes a recording until Asterisk finishes it.
+func (e *Engine) trackRecording(r *recording) {
+	if e.recs == nil {
+		e.recs = map[string]*recording{}
+	}
+	e.recs[r.name] = r
 }
 
 func (e *Engine) onRecordingStarted(ev *ari.RecordingStarted) {
@@ -105,6 +130,7 @@ func (e *Engine) onRecordingFinished(name string, durationSec int, failed bool) 
 	if r == nil {
 		return
 	}
+	delete(e.recs, name)
 	r.state = "stopped"
 	now := e.now()
 	dur := int64(durationSec) * 1000

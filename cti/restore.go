@@ -121,6 +121,7 @@ func (e *Engine) readoptRecording(c *call, live map[string]bool) {
 	}
 	c.recording = &recording{name: "rec-" + c.rec.ID, snoop: snoop, iid: c.rec.ID, customer: c.rec.CustomerChannel,
 		state: "recording", t0: *c.rec.ConnectedAt}
+	e.trackRecording(c.recording)
 	e.channels[snoop] = chanRef{role: roleSnoop, call: c}
 }
 
