@@ -43,6 +43,9 @@ func TestAsteriskKilledMidCallAndRestarted(t *testing.T) {
 	}
 
 	r.ast.Kill()
+	// Alice takes a few seconds to pick up when her phone rings again, so
+	// she wraps before the re-dialled leg is answered (as she would).
+	r.phone.SetPolicy(sipphone.AnswerAfter(3 * time.Second))
 	// A crash sends no BYE: both calls stay up on the phones, silent.
 	r.leg.WaitSilence(10 * time.Second)
 	cust.WaitSilence(10 * time.Second)
@@ -79,10 +82,19 @@ func TestAsteriskKilledMidCallAndRestarted(t *testing.T) {
 	// The nailed-up leg comes back: a new INVITE, answered.
 	leg := r.phone.NextCall(60 * time.Second)
 	leg.WaitAnswered(15 * time.Second)
-	ctitest.Eventually(t, 30*time.Second, "alice's phone connected again", func() bool {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		s, _ := st.Engine.Snapshot(ctx, alice)
-		return s.Phone.Connected && (s.State.State == cti.AgentPaused || s.State.State == cti.AgentReady)
-	})
+		if s.Phone.Connected && (s.State.State == cti.AgentPaused || s.State.State == cti.AgentReady) {
+			break
+		}
+		if time.Now().After(deadline) {
+			var evs []string
+			for _, e := range r.w.Log {
+				evs = append(evs, e.Type+" "+string(e.Data))
+			}
+			t.Fatalf("alice's phone answered the re-dial but she is %+v, phone %+v; her events:\n%s", s.State, s.Phone, strings.Join(evs, "\n"))
+		}
+	}
 	if n := r.phone.Invites(); n != 2 {
 		t.Fatalf("alice's phone received %d INVITEs, want the first leg's and one re-dial", n)
 	}
