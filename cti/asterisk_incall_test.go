@@ -501,16 +501,17 @@ func TestAsteriskRecordingSpansTransferWithPauseAndBookmark(t *testing.T) {
 		rec.Name, file, rec.DurationMs, wall.Round(time.Millisecond), paused.Round(time.Millisecond), want.Round(time.Millisecond),
 		bm.OffsetMs, wantMark.Round(time.Millisecond))
 	// The file is never longer than the call minus the pause, but it can
-	// be shorter: Asterisk's audiohook throws away what it holds when the
-	// two directions of the snoop fall out of step (a loaded machine, the
-	// customer moving onto hold and off it). Measured over five runs on
-	// this 2-core machine under others' tests: 0.2-1.0 s short in all,
-	// 0-0.5 s of it before the bookmark, up to 0.7 s in the transfer's
-	// hold; ctid's clock and the file's agree to tens of milliseconds
-	// where nothing was dropped (the pause junction in a quiet run). So:
-	// -1.5 s to +0.5 s.
-	if d := file - want; d < -1500*time.Millisecond || d > 500*time.Millisecond {
-		t.Errorf("file %v long, want %v (call minus pause), -1.5 s/+0.5 s", file, want)
+	// be shorter: stretches of audio go missing between the phones' RTP
+	// and the snoop's file (seen on a loaded machine and around the move
+	// onto hold; Asterisk's audiohook drops frames when the snoop's two
+	// directions fall out of step, the likely cause). Measured on this 2-core
+	// machine under others' tests: 0.2-1.0 s short over five runs, 1.1 s
+	// with two busy loops added; up to 0.6 s of it before the bookmark,
+	// up to 0.7 s in the transfer's hold. Where nothing was dropped,
+	// ctid's clock and the file agree to tens of milliseconds (the pause
+	// junction, the bookmark). So: -2 s to +0.5 s.
+	if d := file - want; d < -2*time.Second || d > 500*time.Millisecond {
+		t.Errorf("file %v long, want %v (call minus pause), -2 s/+0.5 s", file, want)
 	}
 	if d := time.Duration(rec.DurationMs)*time.Millisecond - file; d < -1500*time.Millisecond || d > 1500*time.Millisecond {
 		t.Errorf("recordings.duration_ms %d for a %v file", rec.DurationMs, file)
@@ -536,8 +537,8 @@ func TestAsteriskRecordingSpansTransferWithPauseAndBookmark(t *testing.T) {
 	t.Logf("in the file: the pause at %v (the test paused at %v), the bookmark's moment at %v (the bookmark says %v, %v after the resume; the test marked %v after it)",
 		resumedIn, pauseAt.Sub(rec.StartedAt).Round(time.Millisecond), markIn, mark, markIn-resumedIn, markAt.Sub(resumeAt).Round(time.Millisecond))
 	// Frames the audiohook dropped before the bookmark (see above) move
-	// the moment earlier in the file than ctid's clock says: 750 ms.
-	if d := markIn - mark; d < -750*time.Millisecond || d > 300*time.Millisecond {
+	// the moment earlier in the file than ctid's clock says: 1.2 s.
+	if d := markIn - mark; d < -1200*time.Millisecond || d > 300*time.Millisecond {
 		t.Errorf("the bookmark at %v is not where the file shows the moment (%v)", mark, markIn)
 	}
 }
