@@ -13,8 +13,9 @@ import (
 
 // csp builds the Content-Security-Policy: frame-ancestors 'self' and the
 // configured CRM origins (each once); on the web pages also script-src
-// 'self' (plus those CRM origins, from which the Open CTI library is
-// loaded when the adaptor is framed), no plugins, no <base> rewriting.
+// 'self' (plus those CRM origins and the Salesforce origin, from which
+// the adaptor loads the Open CTI library when framed), no plugins, no
+// <base> rewriting.
 func (s *Server) csp(page bool) string {
 	fa := []string{"'self'"}
 	for _, a := range s.o.FrameAncestors {
@@ -24,7 +25,11 @@ func (s *Server) csp(page bool) string {
 	}
 	policy := "frame-ancestors " + strings.Join(fa, " ")
 	if page {
-		policy = "script-src " + strings.Join(fa, " ") + "; object-src 'none'; base-uri 'self'; " + policy
+		src := fa
+		if o := s.o.Desk.SalesforceOrigin; o != "" && !strings.ContainsAny(o, "; ,'\r\n") && !slices.Contains(src, o) {
+			src = append(slices.Clone(src), o) // where the adaptor loads Open CTI from
+		}
+		policy = "script-src " + strings.Join(src, " ") + "; object-src 'none'; base-uri 'self'; " + policy
 	}
 	return policy
 }
