@@ -284,7 +284,9 @@ function leadUpload() {
       } else if (x.status === 409) {
         // The same file went to this campaign before: say so, and let the admin insist.
         bar.hidden = true;
-        msg.replaceChildren(h('span', {id: 'leadDup'}, sentence(d.detail || 'This file was uploaded to this campaign before.') + ' '),
+        // The API's own hint (force=true) is for API users; the page has a button.
+        const why = sentence(d.detail || 'This file was uploaded to this campaign before.').replace(/\s*[^.]*force=true[^.]*\./, '');
+        msg.replaceChildren(h('span', {id: 'leadDup'}, why + ' '),
           h('button', {type: 'button', id: 'leadForce', onclick: () => go(true)}, 'Upload anyway'));
       } else msg.textContent = sentence(d.detail || d.title || 'The upload failed (' + x.status + ')');
     };
