@@ -137,6 +137,9 @@ func (e *Engine) attachPhone(a *agent, chID string) {
 	// cannot create is not ours: take a fresh id rather than join whatever
 	// that id names.
 	a.bridge = "agent-" + itoa(a.user.ID)
+	if a.dyingBridge == a.bridge {
+		a.bridge = e.newID(a.bridge + "-")
+	}
 	if err := e.tel.CreateBridge(ctx, a.bridge, "mixing", "dtmf_events"); err != nil {
 		fresh := e.newID(a.bridge + "-")
 		e.log.Info("agent bridge id taken; using a fresh one", "bridge", a.bridge, "fresh", fresh, "err", err)
@@ -197,7 +200,13 @@ func (e *Engine) agentPhoneGone(a *agent, chID string) {
 	if a.bridge != "" {
 		b := a.bridge
 		a.bridge = ""
-		e.request(chID, "destroy agent bridge", func(ctx context.Context) error { return e.tel.DestroyBridge(ctx, b) }, nil)
+		a.dyingBridge = b
+		e.request(chID, "destroy agent bridge", func(ctx context.Context) error { return e.tel.DestroyBridge(ctx, b) },
+			func(error) {
+				if a.dyingBridge == b {
+					a.dyingBridge = ""
+				}
+			})
 	}
 	switch a.state {
 	case AgentConnecting:

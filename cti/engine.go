@@ -136,6 +136,11 @@ type agent struct {
 	phoneChan   string // persistent leg channel id
 	phoneUp     bool
 	bridge      string // persistent bridge id
+	// dyingBridge is the agent's previous bridge while its destroy request
+	// is still queued: a phone re-attached meanwhile (a re-dial right after
+	// an Asterisk restart) must not take that id, or the late destroy
+	// removes the new bridge.
+	dyingBridge string
 	call        *call
 	wrapTimer   Timer
 	wrapUntil   time.Time
