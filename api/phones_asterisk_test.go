@@ -155,6 +155,31 @@ func TestAsteriskPhonesFromAPI(t *testing.T) {
 		call := phones[ext].NextCall(15 * time.Second)
 		call.WaitAnswered(10 * time.Second)
 		call.WaitHears(1000, 10*time.Second) // Milliwatt: a 1 kHz tone
+		if ext == "2149" {
+			// Deleted mid-call: the call carries on; the phone cannot register again.
+			var all []postgres.Phone
+			e.must(200, "GET", "/api/v1/admin/phones", root, "").json(t, &all)
+			for _, p := range all {
+				if p.Extension == ext {
+					e.must(204, "DELETE", fmt.Sprintf("/api/v1/admin/phones/%d", p.ID), root, "")
+				}
+			}
+			for _, l := range call.Listen(2 * time.Second) { // the two seconds after the delete
+				if !l.Hears(1000) {
+					t.Errorf("after the delete the call on %s hears %v", ext, l)
+				}
+			}
+			select {
+			case <-call.Ended():
+				t.Fatal("the call on a deleted phone ended")
+			default:
+			}
+			defer func() {
+				if err := sipRegister(ast, ext, secrets[ext], false); err == nil {
+					t.Error("a deleted phone registered again")
+				}
+			}()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		call.Hangup(ctx)
 		cancel()
