@@ -6,7 +6,9 @@ package localpg
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +19,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,13 +31,23 @@ type Cluster struct {
 	Dir  string // data and socket directory
 	Port int
 	User string
-	cmd  *exec.Cmd
-	done chan error
+	// Password of User over TCP. A new cluster is not a trust-auth
+	// superuser on its port (any local process could take it): TCP
+	// connections need this password (scram-sha-256), kept in
+	// <Dir>.password (0600); the unix socket in Dir (0700) stays trusted.
+	// Empty for a cluster created before this rule.
+	Password string
+	cmd      *exec.Cmd
+	done     chan error
 }
 
 // DSN returns a libpq-style DSN for database db on this cluster.
 func (c *Cluster) DSN(db string) string {
-	return fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=%s sslmode=disable", c.Port, c.User, db)
+	dsn := fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=%s sslmode=disable", c.Port, c.User, db)
+	if c.Password != "" {
+		dsn += " password=" + c.Password
+	}
+	return dsn
 }
 
 // FindBinDir locates the directory holding initdb and postgres: $PG_BIN, then
@@ -78,13 +91,34 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Dir: dir, User: "ctid", done: make(chan error, 1)}
+	pwPath := filepath.Clean(dir) + ".password"
 	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err != nil {
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		c.Password = hex.EncodeToString(b)
+		// initdb reads the superuser's password from a file it can open.
+		pwfile := filepath.Clean(dir) + ".pwfile"
+		if err := os.WriteFile(pwfile, []byte(c.Password+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		defer os.Remove(pwfile)
+		if cred != nil {
+			_ = os.Chown(pwfile, int(cred.Uid), int(cred.Gid))
+		}
 		init := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", dir, "-U", c.User,
-			"--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+			"--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile="+pwfile,
+			"--encoding=UTF8", "--locale=C", "--no-sync")
 		init.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		if out, err := init.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("localpg: initdb: %v: %s", err, out)
 		}
+		if err := os.WriteFile(pwPath, []byte(c.Password), 0o600); err != nil {
+			return nil, err
+		}
+	} else if pw, err := os.ReadFile(pwPath); err == nil {
+		c.Password = strings.TrimSpace(string(pw))
 	}
 	if c.Port, err = freePort(); err != nil {
 		return nil, err
