@@ -510,7 +510,17 @@ func TestAsteriskRecordingSpansTransferWithPauseAndBookmark(t *testing.T) {
 	// up to 0.7 s in the transfer's hold. Where nothing was dropped,
 	// ctid's clock and the file agree to tens of milliseconds (the pause
 	// junction, the bookmark). So: -2 s to +0.5 s.
-	if d := file - want; d < -2*time.Second || d > 500*time.Millisecond {
+	//
+	// A machine so loaded that the media itself starves is another
+	// matter (one run: the call took 37 s instead of 19, the phones got a
+	// fraction of their packets and the file lost 20 s). The customer's
+	// phone counts what Asterisk sent it, 50 packets a second when the
+	// media keeps time: below 80 % of that, the file cannot keep the
+	// clock's time either, and only "never longer" is checked.
+	got := cust.Window(rec.StartedAt, hungUp).Packets
+	media := float64(got) / (wall.Seconds() * 50)
+	t.Logf("the customer's phone received %d packets over the call: %.0f%% of 50 a second", got, 100*media)
+	if d := file - want; d > 500*time.Millisecond || (media >= 0.8 && d < -2*time.Second) {
 		t.Errorf("file %v long, want %v (call minus pause), -2 s/+0.5 s", file, want)
 	}
 	if d := time.Duration(rec.DurationMs)*time.Millisecond - file; d < -1500*time.Millisecond || d > 1500*time.Millisecond {
@@ -538,7 +548,9 @@ func TestAsteriskRecordingSpansTransferWithPauseAndBookmark(t *testing.T) {
 		resumedIn, pauseAt.Sub(rec.StartedAt).Round(time.Millisecond), markIn, mark, markIn-resumedIn, markAt.Sub(resumeAt).Round(time.Millisecond))
 	// Frames the audiohook dropped before the bookmark (see above) move
 	// the moment earlier in the file than ctid's clock says: 1.2 s.
-	if d := markIn - mark; d < -1200*time.Millisecond || d > 300*time.Millisecond {
+	// Later by up to 0.22 s measured (the tone's way through Asterisk
+	// after the bookmark's acknowledgement): 0.5 s.
+	if d := markIn - mark; d > 500*time.Millisecond || (media >= 0.8 && d < -1200*time.Millisecond) {
 		t.Errorf("the bookmark at %v is not where the file shows the moment (%v)", mark, markIn)
 	}
 }
