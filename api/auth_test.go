@@ -221,6 +221,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/api/v1/admin/campaigns/999999/leads", "", "A"},
 		{"GET", "/api/v1/admin/campaigns/" + camp + "/lead-lists", "", "A"},
 		{"GET", "/api/v1/admin/lead-imports/nope", "", "A"},
+		{"GET", "/api/v1/admin/campaigns/999999/dialer/compliance", "", "A"},
 		{"POST", "/api/v1/admin/dnc", `{"numbers":[]}`, "A"},
 		{"DELETE", "/api/v1/admin/dnc", `{"numbers":[]}`, "A"},
 		{"GET", "/api/v1/agent/callbacks", "", "as"},
@@ -229,6 +230,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/api/v1/callbacks", "", "sA"},
 	}
 	routes = append(routes, supervisionRoutes(e)...) // history, reports, floor (supervision_auth_test.go)
+	routes = append(routes, deskAuthRoutes()...) // in-call controls, directory, quick connects (desk_test.go)
 	// Every route the server has is in the matrix (public ones excepted).
 	// The dialplan's routes authenticate with the shared dialplan secret
 	// instead of a bearer token (TestDialplanCallback).

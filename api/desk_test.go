@@ -322,3 +322,29 @@ func TestDeskAdminLeadsDIDsAndDNC(t *testing.T) {
 		t.Fatalf("after remove %+v", dp)
 	}
 }
+
+// deskAuthRoutes are the desk's routes for the authorisation matrix
+// (TestAuthorizationMatrix): agent routes for agents and supervisors,
+// admin routes for admins.
+func deskAuthRoutes() []route {
+	return []route{
+		{"GET", "/api/v1/agent/config", "", "as"},
+		{"GET", "/api/v1/agent/directory", "", "as"},
+		{"POST", "/api/v1/agent/hold", "", "as"},
+		{"POST", "/api/v1/agent/resume", "", "as"},
+		{"POST", "/api/v1/agent/mute", "", "as"},
+		{"POST", "/api/v1/agent/unmute", "", "as"},
+		{"POST", "/api/v1/agent/dtmf", `{"digits":"1"}`, "as"},
+		{"POST", "/api/v1/agent/conference/parties/nope/drop", "", "as"},
+		{"GET", "/api/v1/admin/quick-connects", "", "A"},
+		{"POST", "/api/v1/admin/quick-connects", `{"name":""}`, "A"},
+		{"PUT", "/api/v1/admin/quick-connects/999999", `{"name":"x","type":"number","target":"02079460123"}`, "A"},
+		{"DELETE", "/api/v1/admin/quick-connects/999999", "", "A"},
+		{"GET", "/api/v1/admin/dnc", "", "A"},
+		{"POST", "/api/v1/admin/dnc/import", "", "A"},
+		{"GET", "/api/v1/admin/lead-lists/999999/leads", "", "A"},
+		{"POST", "/api/v1/admin/lead-lists/999999/pause", "", "A"},
+		{"POST", "/api/v1/admin/lead-lists/999999/resume", "", "A"},
+		{"DELETE", "/api/v1/admin/lead-lists/999999", "", "A"},
+	}
+}
