@@ -105,6 +105,11 @@ func splitEndpoint(ep string) (tech, res string) {
 }
 
 type channel struct {
+	// dtmfUntil is when the digits already requested on this channel have
+	// been sent: Asterisk streams one dtmf request after the other on the
+	// channel's control queue, so a second request's digits follow the
+	// first's, however close together they were asked for.
+	dtmfUntil  time.Time
 	hanging    bool // hangup in progress
 	hupSent    bool // ChannelHangupRequest emitted
 	id, name   string
@@ -1266,7 +1271,11 @@ func (s *Server) sendDTMF(p params, r *http.Request) (int, any, *apiError) {
 	if duration <= 0 {
 		duration = 100
 	}
+	now := s.clock.Now()
 	at := time.Duration(before) * time.Millisecond
+	if c.dtmfUntil.After(now) {
+		at += c.dtmfUntil.Sub(now)
+	}
 	for _, d := range digits {
 		digit := string(d)
 		if d == ',' { // pause of 500ms, as ast_dtmf_stream
@@ -1278,5 +1287,6 @@ func (s *Server) sendDTMF(p params, r *http.Request) (int, any, *apiError) {
 		c.addTimer(s.after(when, func() { s.deliverDigit(c, digit) }))
 		at += time.Duration(between) * time.Millisecond
 	}
+	c.dtmfUntil = now.Add(at)
 	return 204, nil, nil
 }
