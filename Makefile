@@ -19,7 +19,7 @@ test:
 	$(GO) vet $(PKGS)
 	@# Say which tests will skip for a missing program and why (plain go
 	@# test hides skip reasons), with the tests' own finders; never fails.
-	@$(GO) run ./testenv/cmd/testskips || true
+	@$(GO) run ./cti/ctitest/testenv/cmd/testskips || true
 	@# The full run comes last so its summary closes the output.
 	$(GO) test $(TESTFLAGS) $(PKGS)
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctid/ctid/testenv"
+	"github.com/ctid/ctid/cti/ctitest/testenv"
 )
 
 // startStripeMock runs stripe-mock on a free loopback port and returns its

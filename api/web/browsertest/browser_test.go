@@ -17,7 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/ctid/ctid/testenv"
+	"github.com/ctid/ctid/cti/ctitest/testenv"
 )
 
 // backend is a running ctid (or the fake) the pages talk to.

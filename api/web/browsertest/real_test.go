@@ -25,7 +25,7 @@ import (
 	"github.com/ctid/ctid/cti/postgres"
 	"github.com/ctid/ctid/cti/postgres/pgtest"
 
-	"github.com/ctid/ctid/testenv"
+	"github.com/ctid/ctid/cti/ctitest/testenv"
 )
 
 func TestMain(m *testing.M) {

@@ -22,7 +22,7 @@ import (
 	"github.com/ctid/ctid/cti"
 	"github.com/ctid/ctid/cti/ctitest"
 	"github.com/ctid/ctid/cti/postgres"
-	"github.com/ctid/ctid/testenv"
+	"github.com/ctid/ctid/cti/ctitest/testenv"
 )
 
 // supDID is the Sales line of these tests (a valid UK number).

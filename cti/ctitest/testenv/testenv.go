@@ -2,7 +2,7 @@
 // and PostgreSQL: chromium for the browser tests and stripe-mock for the
 // Stripe gateway test (Asterisk is found by aritest.FindAsterisk). The tests
 // skip when a program is missing; `make test` prints the same findings first
-// (testenv/cmd/testskips), because plain go test hides skip reasons.
+// (cti/ctitest/testenv/cmd/testskips), because plain go test hides skip reasons.
 package testenv
 
 import (

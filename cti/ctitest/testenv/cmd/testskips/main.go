@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"github.com/ctid/ctid/ari/aritest"
-	"github.com/ctid/ctid/testenv"
+	"github.com/ctid/ctid/cti/ctitest/testenv"
 )
 
 func main() {
