@@ -383,6 +383,15 @@ func (e *Engine) finishWrap(a *agent, code string, act AgentAction, reason strin
 	now := e.now()
 	c.rec.WrappedAt = &now
 	e.callTransition(c, CallActWrap, "wrap code "+code)
+	if !e.phoneReady(a) && a.phoneChan != "" && a.persistent {
+		// The phone is being re-dialled (after an Asterisk crash): what the
+		// agent chose applies once it answers (restoreAfterRedial).
+		next := agentReturn{state: AgentReady}
+		if act == ActWrapPause {
+			next = agentReturn{state: AgentPaused, reason: reason}
+		}
+		a.restoreTo = &next
+	}
 	if !e.phoneReady(a) && act == ActWrapReady {
 		act, reason = ActWrapPause, "Logged in"
 	}

@@ -81,7 +81,18 @@ func (e *Engine) redialLeg(a *agent) {
 func (e *Engine) restoreAfterRedial(a *agent) {
 	r := a.restoreTo
 	a.restoreTo = nil
-	if r == nil || a.state != AgentPaused || !a.phoneUp {
+	if r == nil || !a.phoneUp {
+		return
+	}
+	if a.state == AgentLoggedIn {
+		// They wrapped while the leg was still ringing: the phone is
+		// connected now.
+		if e.transition(a, ActConnect, "") != nil || e.transition(a, ActConnected, "") != nil {
+			return
+		}
+		e.publish(a, "phone.connected", e.phoneView(a))
+	}
+	if a.state != AgentPaused {
 		return
 	}
 	switch r.state {

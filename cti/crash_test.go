@@ -124,3 +124,23 @@ func TestPlatformNumberE164AndDefaultCallerID(t *testing.T) {
 		return ok && st.CallerNumber == "+442071234000"
 	})
 }
+
+// The agent wraps (choosing Ready) before the re-dialled phone answers:
+// once it answers they are Ready, not left logged in with the leg up.
+func TestTelephonyCrashWrapBeforeRedialAnswers(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	w := f.WatchAgent(t, f.alice)
+	f.inCall(t, w)
+	f.Double.Script("PJSIP/1001", aritest.Behavior{AnswerAfter: 2 * time.Second})
+	f.Double.Restart()
+	w.Next("notice", 20*time.Second)
+	f.WaitState(t, f.alice, cti.AgentOnWrap, 10*time.Second)
+	if s, _ := f.Engine.Snapshot(bg, f.alice); s.Phone.Connected {
+		t.Fatal("the re-dialled phone answered too early for this test")
+	}
+	if err := f.Engine.Wrap(bg, f.alice, cti.WrapRequest{Code: "SALE", Next: "ready"}); err != nil {
+		t.Fatal(err)
+	}
+	w.Next("phone.connected", 20*time.Second)
+	f.WaitState(t, f.alice, cti.AgentReady, 10*time.Second)
+}
