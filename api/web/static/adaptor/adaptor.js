@@ -10,6 +10,7 @@
 //   payment.js     taking a payment             preview.js    preview dialling
 //   callbacks.js   schedule, list, cancel       wrap.js       wrap and auto-wrap
 //   notices.js     what happened unasked        crm.js        Salesforce Open CTI
+//   crmrecord.js   the Salesforce record a call is logged against, the pick among matches
 //   ws.js          websocket; session.js, api.js, state.js, dom.js: shared plumbing
 import {$} from './dom.js';
 import {S, render} from './state.js';
