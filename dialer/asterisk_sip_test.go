@@ -238,3 +238,63 @@ func TestAsteriskSIPAnsweringMachineDetection(t *testing.T) {
 	s.leg.WaitHears(hzContact, 10*time.Second)
 	h.WaitHears(hzAlice, 10*time.Second)
 }
+
+// TestAsteriskSIPPreviewAutoDialFirstOfThreeNumbers: a preview campaign
+// offers a lead with three numbers to alice; nobody clicks, so when the
+// 5 s preview timeout runs out the first number is dialled on the PJSIP
+// trunk; the carrier answers and alice and the contact hear each other;
+// alice hangs up and the attempt is answered, the lead done.
+func TestAsteriskSIPPreviewAutoDialFirstOfThreeNumbers(t *testing.T) {
+	bg := context.Background()
+	phones := []string{"+442079460301", "+442079460302", "+442079460303"}
+	s := newSIPStack(t, `{"mode":"preview","previewTimeoutSeconds":5,
+		"callingWindow":{"start":"00:00","end":"24:00","days":[1,2,3,4,5,6,7]}}`, nil)
+	var list, lead int64
+	s.DB.Raw(`SELECT id FROM dialer_lead_lists WHERE campaign_id = ?`, s.camp).Scan(&list)
+	s.DB.Raw(`INSERT INTO dialer_leads (list_id, campaign_id, name, phone1, phone2, phone3, primary_phone, time_zone)
+		VALUES (?, ?, 'Three numbers', ?, ?, ?, ?, 'Europe/London') RETURNING id`, list, s.camp, phones[0], phones[1], phones[2], phones[0]).Scan(&lead)
+	watch := s.WatchAgent(t, s.stack.alice)
+	start := time.Now()
+	if err := s.w.TickCampaign(bg, s.camp); err != nil {
+		t.Fatal(err)
+	}
+	offered := watch.Next("preview.offered", 10*time.Second)
+	for _, p := range phones {
+		if !strings.Contains(string(offered.Data), p) {
+			t.Fatalf("offer without %s: %s", p, offered.Data)
+		}
+	}
+	watch.Next("preview.autodial", 15*time.Second)
+	if waited := time.Since(start); waited < 5*time.Second {
+		t.Errorf("auto-dialled after %v, before the 5 s timeout", waited)
+	}
+	cust := s.carrier.NextCall(15 * time.Second)
+	if cust.Dialled != phones[0] && cust.Dialled != strings.TrimPrefix(phones[0], "+") {
+		t.Errorf("carrier got a call to %q, want the first number %s", cust.Dialled, phones[0])
+	}
+	cust.WaitAnswered(15 * time.Second)
+	watch.Next("call.connected", 15*time.Second)
+	cust.Play(hzContact)
+	s.leg.WaitHears(hzContact, 10*time.Second)
+	cust.WaitHears(hzAlice, 10*time.Second)
+	if err := s.Engine.Hangup(bg, s.stack.alice); err != nil {
+		t.Fatal(err)
+	}
+	cust.WaitEnded(15 * time.Second)
+	var got struct {
+		Number, Outcome string
+		AgentID         int64
+	}
+	ctitest.Eventually(t, 15*time.Second, "answered attempt", func() bool {
+		s.DB.Raw(`SELECT number, outcome, COALESCE(agent_id, 0) AS agent_id FROM dialer_attempts WHERE lead_id = ?`, lead).Scan(&got)
+		return got.Outcome == "answered"
+	})
+	if got.Number != phones[0] || got.AgentID != s.stack.alice {
+		t.Errorf("attempt %+v", got)
+	}
+	var status string
+	s.DB.Raw(`SELECT status FROM dialer_leads WHERE id = ?`, lead).Scan(&status)
+	if status != "done" {
+		t.Errorf("lead %s", status)
+	}
+}
