@@ -31,7 +31,7 @@ func seedHistory(t *testing.T, s *stack, attempts, handles int) {
 			CASE WHEN i % 20 = 0 THEN st + make_interval(secs => 4 + i % 12) END,
 			CASE WHEN i % 20 = 0 THEN st + interval '2 minutes' ELSE st + interval '20 seconds' END
 		FROM (SELECT i, CAST(? AS timestamptz) + make_interval(secs => i * ?) AS st FROM generate_series(0, ? - 1) i) g`,
-		lead, s.camp, now.Add(-14*time.Minute), (14 * time.Minute).Seconds()/float64(attempts), attempts).Error; err != nil {
+		lead, s.camp, now.Add(-14*time.Minute), (14*time.Minute).Seconds()/float64(attempts), attempts).Error; err != nil {
 		t.Fatal(err)
 	}
 	for i := range handles {
