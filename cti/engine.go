@@ -583,6 +583,7 @@ func (e *Engine) resync() {
 		}
 	}
 	e.adoptCallers(list)
+	e.finishMissedRecordings()
 }
 
 // adoptCallers takes on inbound callers waiting in Stasis that the engine

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/ctid/ctid/ari"
 )
 
 // Asterisk reports a finished recording's duration in whole seconds (a
@@ -17,6 +19,30 @@ import (
 // recording's audio length.
 type StoredRecordings interface {
 	StoredDuration(ctx context.Context, name string) (time.Duration, error)
+}
+
+// LiveRecordings is the optional Telephony capability of asking whether a
+// recording is still being made: after a websocket gap, the engine finishes
+// the recordings whose RecordingFinished it missed.
+type LiveRecordings interface {
+	RecordingLive(ctx context.Context, name string) (bool, error)
+}
+
+// RecordingLive asks Asterisk for the live recording (404: it finished).
+func (t ARITelephony) RecordingLive(ctx context.Context, name string) (bool, error) {
+	_, err := t.C.Recordings.GetLive(ctx, name)
+	if errors.Is(err, ari.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// RecordingLive passes through to the timed Telephony when it can.
+func (t TimedTelephony) RecordingLive(ctx context.Context, name string) (bool, error) {
+	if l, ok := t.T.(LiveRecordings); ok {
+		return l.RecordingLive(ctx, name)
+	}
+	return true, errors.ErrUnsupported
 }
 
 // StoredDuration reads the stored WAV file's header.

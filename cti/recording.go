@@ -291,3 +291,35 @@ func (e *Engine) publishRecording(c *call) {
 		e.publish(a, "recording.state", e.recordingView(a, c))
 	}
 }
+
+// finishMissedRecordings ends the recordings that Asterisk finished while
+// the websocket was down (the call ended in the gap: its RecordingFinished
+// was dropped), so their rows do not stay "recording" for ever. The length
+// comes from the stored file (onRecordingFinished asks for it).
+func (e *Engine) finishMissedRecordings() {
+	l, ok := e.tel.(LiveRecordings)
+	if !ok {
+		return
+	}
+	for name, r := range e.recs {
+		if r.state == "starting" {
+			continue // its snoop has not begun recording; nothing to finish
+		}
+		name := name
+		var live bool
+		e.request("rec:"+name, "recording still live", func(ctx context.Context) error {
+			var err error
+			live, err = l.RecordingLive(ctx, name)
+			return err
+		}, func(err error) {
+			if err != nil {
+				e.log.Warn("resync: is the recording still live", "recording", name, "err", err)
+				return
+			}
+			if !live {
+				e.log.Info("resync: recording finished during the gap", "recording", name)
+				e.onRecordingFinished(name, 0, false)
+			}
+		})
+	}
+}

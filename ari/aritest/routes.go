@@ -28,6 +28,13 @@ func (s *Server) routes() http.Handler {
 			writeErr(w, 401, "Authentication required")
 			return
 		}
+		s.mu.Lock()
+		f := s.takeFault(r) // FailNext("GET", "/events", …) keeps a client out
+		s.mu.Unlock()
+		if f != nil {
+			writeErr(w, f.status, f.msg)
+			return
+		}
 		s.handleEvents(w, r)
 	})
 
