@@ -152,22 +152,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // unless CTID_REQUIRE_ASTERISK=1, where it fails it.
 func StartAsterisk(t testing.TB) *Asterisk {
 	t.Helper()
-	in, err := FindAsterisk()
-	if err != nil {
-		if os.Getenv(EnvRequireAsterisk) == "1" {
-			t.Fatalf("no asterisk, and %s=1: %v", EnvRequireAsterisk, err)
-		}
-		t.Skipf("skipped: no asterisk (set ASTERISK_BIN, or put asterisk on PATH; %v)", err)
-	}
-	conf, err := ConfDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := launchAsteriskWith(t, in, conf, AsteriskOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return StartAsteriskWith(t, AsteriskOptions{})
 }
 
 // AsteriskOptions change what StartAsteriskWith renders.
