@@ -18,6 +18,7 @@ import (
 	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti/ctitest/sipphone"
 	"github.com/ctid/ctid/cti/postgres"
+	"github.com/ctid/ctid/cti/postgres/pgtest"
 )
 
 // createdPhone is the answer to POST /admin/phones.
@@ -30,25 +31,19 @@ type createdPhone struct {
 	} `json:"provisioning"`
 }
 
-// realtimeDB names the database gorm is connected to, for Asterisk's
-// res_config_pgsql (the password, if any, comes from CTID_TEST_DSN).
+// realtimeDB is the database gorm is connected to, as Asterisk's
+// res_config_pgsql reaches it (the test cluster's password included).
 func realtimeDB(t testing.TB, db *gorm.DB) *aritest.RealtimeDB {
 	t.Helper()
-	var r struct {
-		DB, User, Host string
-		Port           int
-	}
-	if err := db.Raw(`SELECT current_database() AS db, current_user AS "user",
-		COALESCE(host(inet_server_addr()), '127.0.0.1') AS host, COALESCE(inet_server_port(), 5432) AS port`).Scan(&r).Error; err != nil {
+	var name string
+	if err := db.Raw(`SELECT current_database()`).Scan(&name).Error; err != nil {
 		t.Fatal(err)
 	}
-	rt := &aritest.RealtimeDB{Host: r.Host, Port: r.Port, DB: r.DB, User: r.User}
-	if dsn := os.Getenv("CTID_TEST_DSN"); dsn != "" {
-		if p, err := aritest.ParseRealtimeDSN(dsn); err == nil {
-			rt.Password = p.Password
-		}
+	rt, err := aritest.ParseRealtimeDSN(pgtest.DSNOf(t, name))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return rt
+	return &rt
 }
 
 // sipRegister sends one REGISTER as user with secret from its own UA and

@@ -156,3 +156,15 @@ func Describe() string {
 	}
 	return fmt.Sprintf("throwaway cluster in %s", tmpDir)
 }
+
+// DSNOf is the DSN of database name in the test cluster (or CTID_TEST_DSN's
+// server), password included: for programs under test that connect by
+// themselves, such as Asterisk's res_config_pgsql.
+func DSNOf(t testing.TB, name string) string {
+	t.Helper()
+	once.Do(setup)
+	if setupErr != nil {
+		t.Fatalf("pgtest: %v", setupErr)
+	}
+	return dsnFor(name)
+}
