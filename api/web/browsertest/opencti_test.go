@@ -105,6 +105,31 @@ func TestOpenCTICrossTabClickToDial(t *testing.T) {
 	waitJS(t, ctx, "refreshView after saveLog", `countCalls('refreshView')===1 && openctiCalls.findIndex(c=>c.method==='refreshView') > openctiCalls.findIndex(c=>c.method==='saveLog')`)
 	waitJS(t, ctx, "click-to-dial back on", `countCalls('enableClickToDial')===4 && `+lastArgs(nl, "setSoftphoneItemLabel")+`.label==='Phone: Ready'`)
 	shot(t, ctx, "31-opencti-cross-tab-logged")
+
+	// A manual call from the keypad while the agent is on a Lead: logged
+	// against that Lead.
+	run(t, ctx, "navigate to a lead", ev(`navigateAll({url:location.origin+'/lightning/r/Lead/00Q000000000031AAA/view',recordId:'00Q000000000031AAA',recordName:'A Lead',objectType:'Lead'})`))
+	run(t, ctx, "manual dial in the non-leader", ev(fmt.Sprintf(
+		`(d=>{d.getElementById('dialNum').value='02079460444';d.getElementById('dialBtn').click()})(frames[%d].document)`, nl)))
+	waitJS(t, ctx, "manual call", `adaptors().every(f=>f.document.body.className==='st-on_call') && ctidMessages.filter(m=>m.type==='ctid.callConnected').length===4`)
+	b.CustomerHangup()
+	waitJS(t, ctx, "wrap in both", `adaptors().every(f=>f.document.getElementById('wrap').offsetParent!==null)`)
+	run(t, ctx, "wrap in the non-leader", ev(fmt.Sprintf(`frames[%d].document.getElementById('wrReady').click()`, nl)))
+	waitJS(t, ctx, "second saveLog", `countCalls('saveLog')===2`)
+	if v := eval[map[string]any](t, ctx, `openctiCalls.filter(c=>c.method==='saveLog')[1].args.value`); v["WhoId"] != "00Q000000000031AAA" {
+		t.Errorf("manual call saveLog = %v, want WhoId the Lead the agent is on", v)
+	}
+
+	// Logged out: click-to-dial is off and the utility bar says so.
+	waitJS(t, ctx, "ready", `adaptors().every(f=>f.document.body.className==='st-ready')`)
+	offs := eval[int](t, ctx, `countCalls('disableClickToDial')`)
+	run(t, ctx, "agent menu", ev(fmt.Sprintf(`frames[%d].document.getElementById('agentBtn').click()`, nl)))
+	run(t, ctx, "logout", ev(fmt.Sprintf(`frames[%d].document.querySelector('#agentMenu button:last-child').click()`, nl)))
+	waitJS(t, ctx, "logout dialog", fmt.Sprintf(`frames[%d].document.getElementById('dlgReason').offsetParent!==null`, nl))
+	run(t, ctx, "confirm logout", ev(fmt.Sprintf(`frames[%d].document.getElementById('dlgOk').click()`, nl)))
+	waitJS(t, ctx, "click-to-dial off when logged out", fmt.Sprintf(`countCalls('disableClickToDial')===%d && `, offs+2)+
+		lastArgs(nl, "setSoftphoneItemLabel")+`.label==='Phone: Logged out' && `+lastArgs(nl, "setSoftphoneItemIcon")+`.key==='offline'`)
+	shot(t, ctx, "35-opencti-logged-out")
 }
 
 // Screen pops: several matches → the agent picks (in the tab that does not

@@ -7,7 +7,9 @@
 // partition shares it over the CRM BroadcastChannel (crm.js) the moment it
 // is known (click-to-dial, a single match, the agent's pick), and the tab
 // that wraps sends its choice with the wrap, so the leader that logs the call
-// has it even when another tab placed or wrapped it.
+// has it even when another tab placed or wrapped it. Links are also kept in
+// localStorage (the last 50), so a tab opened or reloaded during the call
+// still knows them.
 //
 // Precedence: the record the call was linked to (the clicked record, the
 // one screen-pop match, or the agent's pick) — otherwise the record the
@@ -17,7 +19,10 @@
 import {$, h, show} from './dom.js';
 import {S, onRender} from './state.js';
 
-const links = new Map();   // interactionId → {recordId, objectType, recordName}
+const LS = 'ctid.crm.links', KEEP = 50;
+const links = new Map(load()); // interactionId → {recordId, objectType, recordName}
+function load() { try { const a = JSON.parse(localStorage.getItem(LS) || '[]'); return Array.isArray(a) ? a : []; } catch { return []; } }
+function save() { try { localStorage.setItem(LS, JSON.stringify([...links].slice(-KEEP))); } catch {} }
 const matches = new Map(); // interactionId → [{recordId, objectType, recordName}]
 let view = null;           // the record the agent is on, or null
 let active = false;        // Open CTI is running in this adaptor
@@ -39,7 +44,8 @@ export const viewRecord = () => view;
 // link ties a call to a record; local=true when it came from another tab.
 export function link(id, rec, local) {
   rec = record(rec); if (!id || !rec) return;
-  links.set(id, rec);
+  links.delete(id); links.set(id, rec); // newest last, for the cap
+  save();
   if (!local) share({type: 'link', id, rec});
 }
 export function setMatches(id, recs, local) {
@@ -49,7 +55,10 @@ export function setMatches(id, recs, local) {
   if (!local) share({type: 'matches', id, recs});
 }
 // recordFor is what the call would be logged against now.
-export const recordFor = id => links.get(id) || view;
+export const recordFor = id => links.get(id) || (local(id) && links.get(id)) || view;
+// local reloads from localStorage a link another tab saved before this one
+// listened (true when found).
+function local(id) { const a = load().find(x => x[0] === id); if (a) links.set(id, record(a[1])); return !!a; }
 
 // The picker: shown while a call that matched several records is on the
 // adaptor (call or wrap), so the agent chooses before the Task is saved.
