@@ -60,6 +60,9 @@ func TestOpenCTICrossTabClickToDial(t *testing.T) {
 
 	// Settings come from getCallCenterSettings: the panel is sized from them.
 	waitJS(t, ctx, "panel sized", `countCalls('setSoftphonePanelHeight')===2 && countCalls('setSoftphonePanelWidth')===2`)
+	if e := eval[string](t, ctx, `adaptors().map(f=>f.document.getElementById('err')).filter(e=>!e.hidden).map(e=>e.textContent).join(' | ')`); e != "" {
+		t.Errorf("an error shows after start-up: %s", e)
+	}
 	if h := eval[float64](t, ctx, lastArgs(nl, "setSoftphonePanelHeight")+".heightPX"); h != 600 {
 		t.Errorf("setSoftphonePanelHeight heightPX = %v, want 600 (reqSoftphoneHeight)", h)
 	}
@@ -147,10 +150,10 @@ func TestOpenCTIScreenPopMatches(t *testing.T) {
 		`'00Q000000000012AAA':{Id:'00Q000000000012AAA',Name:'Sam Smith (lead)',RecordType:'Lead'}}`))
 	b.Inbound("+447700900555")
 	waitJS(t, ctx, "picker in both frames", `adaptors().every(f=>f.document.getElementById('crmLink').offsetParent!==null && f.document.getElementById('crmPick').options.length===3)`)
-	shot(t, ctx, "32-opencti-multi-match-pick")
 	run(t, ctx, "pick the lead in the non-leader", ev(fmt.Sprintf(
 		`(s=>{s.value='00Q000000000012AAA';s.dispatchEvent(new Event('change'))})(frames[%d].document.getElementById('crmPick'))`, nl)))
 	waitJS(t, ctx, "pick shared", fmt.Sprintf(`frames[%d].document.getElementById('crmPick').value==='00Q000000000012AAA'`, 1-nl))
+	shot(t, ctx, "32-opencti-multi-match-pick")
 	waitJS(t, ctx, "connected", `ctidMessages.some(m=>m.type==='ctid.callConnected')`)
 	b.CustomerHangup()
 	waitJS(t, ctx, "wrap in both", `adaptors().every(f=>f.document.getElementById('wrap').offsetParent!==null)`)

@@ -171,11 +171,13 @@ onRender(() => {
 });
 
 // Panel size from the call centre definition (getCallCenterSettings), not
-// the page's query string. Out-of-range values are left to Salesforce.
+// the page's query string. Salesforce takes heights of 240–2,560 px and
+// widths of 200–1,920 px (sforce-api-cti-setsoftphonepanelheight-lex,
+// -setsoftphonepanelwidth-lex); other values leave Salesforce's size.
 function applySettings(v) {
   crm.settings = v || {};
-  const px = k => { const n = Number(crm.settings[k]); return Number.isInteger(n) && n >= 200 && n <= 2000 ? n : 0; };
-  const hgt = px('/reqGeneralInfo/reqSoftphoneHeight'), wid = px('/reqGeneralInfo/reqSoftphoneWidth');
+  const px = (k, lo, hi) => { const n = Number(crm.settings[k]); return Number.isInteger(n) && n >= lo && n <= hi ? n : 0; };
+  const hgt = px('/reqGeneralInfo/reqSoftphoneHeight', 240, 2560), wid = px('/reqGeneralInfo/reqSoftphoneWidth', 200, 1920);
   if (hgt) crm.sf.setSoftphonePanelHeight?.({heightPX: hgt, callback: cb('size the phone panel')});
   if (wid) crm.sf.setSoftphonePanelWidth?.({widthPX: wid, callback: cb('size the phone panel')});
 }

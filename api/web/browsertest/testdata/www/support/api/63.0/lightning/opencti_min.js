@@ -41,8 +41,17 @@
     var r = fail ? {success: false, returnValue: null, errors: fail} : {success: true, returnValue: value === undefined ? null : value, errors: null};
     setTimeout(function () { args.callback(r); }, 0);
   }
-  function method(name, value) {
-    return function (a) { rec(name, a); reply(name, a, typeof value === 'function' ? value(a) : value); };
+  function method(name, value, check) {
+    return function (a) {
+      rec(name, a);
+      var bad = check && check(a || {});
+      if (bad) { if (a && a.callback) setTimeout(function () { a.callback({success: false, returnValue: null, errors: [bad]}); }, 0); return; }
+      reply(name, a, typeof value === 'function' ? value(a) : value);
+    };
+  }
+  // Panel sizes the guide allows (sforce-api-cti-setsoftphonepanelheight-lex, -width-lex).
+  function between(field, lo, hi) {
+    return function (a) { var n = a[field]; return typeof n === 'number' && n >= lo && n <= hi ? '' : field + ' must be a number from ' + lo + ' through ' + hi + '.'; };
   }
   function view() { return top.openctiView || {url: sfdcOrigin + '/lightning/page/home'}; }
   window.sforce = {opencti: {
@@ -54,9 +63,9 @@
     onClickToDial: function (a) { rec('onClickToDial', a); clickListeners.push(a.listener); },
     onNavigationChange: function (a) { rec('onNavigationChange', a); navListeners.push(a.listener); },
     setSoftphonePanelVisibility: method('setSoftphonePanelVisibility', null),
-    setSoftphonePanelHeight: method('setSoftphonePanelHeight', null),
-    setSoftphonePanelWidth: method('setSoftphonePanelWidth', null),
-    setSoftphoneItemLabel: method('setSoftphoneItemLabel', null),
+    setSoftphonePanelHeight: method('setSoftphonePanelHeight', null, between('heightPX', 240, 2560)),
+    setSoftphonePanelWidth: method('setSoftphonePanelWidth', null, between('widthPX', 200, 1920)),
+    setSoftphoneItemLabel: method('setSoftphoneItemLabel', null, function (a) { return typeof a.label === 'string' ? '' : 'label must be a string.'; }),
     setSoftphoneItemIcon: method('setSoftphoneItemIcon', null),
     refreshView: method('refreshView', null),
     searchAndScreenPop: method('searchAndScreenPop', function () {
