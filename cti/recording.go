@@ -67,8 +67,19 @@ func (e *Engine) onSnoopUp(ch ari.Channel) {
 	defer cancel()
 	if err := e.tel.Record(ctx, ch.ID, r.name); err != nil {
 		e.log.Error("record snoop", "recording", r.name, "err", err)
-		delete(e.recs, r.name) // no RecordingFinished will come
+		e.recordingNeverStarted(r) // no RecordingFinished will come
 	}
+}
+
+// recordingNeverStarted ends a recording that never began (its snoop went,
+// or Asterisk refused to record it, typically because the customer hung up
+// first): the row says "failed" instead of "starting" for ever.
+func (e *Engine) recordingNeverStarted(r *recording) {
+	delete(e.recs, r.name)
+	r.state = "failed"
+	now := e.now()
+	rr := RecordingRecord{Name: r.name, InteractionID: r.iid, CustomerChannel: r.customer, State: "failed", EndedAt: &now}
+	e.writer.add(rr.InteractionID, func(ctx context.Context, s Store) error { return s.SaveRecording(ctx, rr) })
 }
 
 // snoopGone forgets a recording whose snoop ended before it recorded (no
@@ -76,7 +87,7 @@ func (e *Engine) onSnoopUp(ch ari.Channel) {
 func (e *Engine) snoopGone(id string) {
 	for name, r := range e.recs {
 		if r.snoop == id && r.state == "starting" {
-			delete(e.recs, name)
+			e.recordingNeverStarted(e.recs[name])
 		}
 	}
 }

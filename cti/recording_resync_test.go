@@ -36,10 +36,15 @@ func TestRecordingFinishedDuringAWebsocketGap(t *testing.T) {
 	cust := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900200", did, nil)
 	info := decode[cti.CallInfo](t, w.Next("call.connected", 15*time.Second))
 	iid := info.InteractionID
-	step("recorder started", func() bool {
-		s, _ := f.Engine.Snapshot(bg, f.alice)
-		return s.Recording != nil && s.Recording.Icon == "red"
-	})
+	var rec struct {
+		State      string
+		DurationMs int64
+	}
+	row := func() {
+		f.Engine.Flush(bg)
+		f.DB.Raw(`SELECT state, duration_ms FROM recordings WHERE interaction_id = ?`, iid).Scan(&rec)
+	}
+	step("Asterisk recording", func() bool { row(); return rec.State == "recording" })
 	fc.Advance(4 * time.Second) // four seconds of recorded call
 	// Keep ctid out for its next reconnect attempts, cut it, and hang the
 	// customer up while it is away.
@@ -49,15 +54,7 @@ func TestRecordingFinishedDuringAWebsocketGap(t *testing.T) {
 	f.Double.DropWebsockets()
 	f.Double.HangupChannel(cust, 16)
 	step("wrap after the reconnect", func() bool { s, _ := f.Engine.Snapshot(bg, f.alice); return s.State.State == cti.AgentOnWrap })
-	var rec struct {
-		State      string
-		DurationMs int64
-	}
-	step("recording row finished", func() bool {
-		f.Engine.Flush(bg)
-		f.DB.Raw(`SELECT state, duration_ms FROM recordings WHERE interaction_id = ?`, iid).Scan(&rec)
-		return rec.State != "recording" && rec.State != ""
-	})
+	step("recording row finished", func() bool { row(); return rec.State != "recording" })
 	// The file is the four seconds recorded (read from the stored WAV).
 	if rec.State != "stopped" || rec.DurationMs < 3500 || rec.DurationMs > 4500 {
 		t.Fatalf("recording after the gap: %+v", rec)
@@ -66,4 +63,20 @@ func TestRecordingFinishedDuringAWebsocketGap(t *testing.T) {
 	if s.State.State != cti.AgentOnWrap {
 		t.Fatalf("agent after the gap: %+v", s.State)
 	}
+}
+
+// TestRecordingRefusedIsFailed: when Asterisk will not record the snoop
+// (the customer went first, or a disk error), the recording's row says
+// "failed" rather than "starting" for ever.
+func TestRecordingRefusedIsFailed(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{Recording: true}, ctitest.Options{})
+	w := f.WatchAgent(t, f.alice)
+	f.Double.FailNext("POST", "/record", 500)
+	_, iid := f.inCall(t, w)
+	var state string
+	ctitest.Eventually(t, 20*time.Second, "recording row failed", func() bool {
+		f.Engine.Flush(bg)
+		f.DB.Raw(`SELECT state FROM recordings WHERE interaction_id = ?`, iid).Scan(&state)
+		return state == "failed"
+	})
 }
