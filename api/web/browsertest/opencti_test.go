@@ -212,3 +212,25 @@ func TestOpenCTIWithoutSalesforceParameters(t *testing.T) {
 	t.Logf("shown: %q", eval[string](t, ctx, `frames[0].document.getElementById('err').textContent`))
 	shot(t, ctx, "34-opencti-not-in-salesforce")
 }
+
+// The postMessage bridge takes click-to-dial numbers typed as numbers too,
+// with the record to link.
+func TestCRMPostMessageNumericClickToDial(t *testing.T) {
+	b := newBackend(t)
+	ctx := browser(t)
+	token := loginAndConnect(t, b)
+	run(t, ctx, "seed token", chromedp.EmulateViewport(960, 760), chromedp.Navigate(b.URL()+"/livez"),
+		ev(fmt.Sprintf(`sessionStorage.setItem('ctid.token',%q); sessionStorage.setItem('ctid.camp','%d')`, token, b.CampaignID("Sales"))),
+		chromedp.Navigate(b.URL()+"/test/opencti-harness.html?tabs=1"))
+	waitJS(t, ctx, "initialised", `countCalls('notifyInitializationComplete')===1 && adaptors()[0].document.getElementById('conn').textContent==='online'`)
+	run(t, ctx, "postMessage click-to-dial", ev(`adaptors()[0].postMessage({type:'ctid.clickToDial',number:442079460555,recordId:'001000000000041AAA',objectType:'Account'},location.origin)`))
+	waitJS(t, ctx, "call", `adaptors()[0].document.body.className==='st-on_call' && ctidMessages.some(m=>m.type==='ctid.callConnected')`)
+	checkDialed(t, b, "+442079460555", b.CampaignID("Sales"))
+	b.CustomerHangup()
+	waitJS(t, ctx, "wrap", `adaptors()[0].document.getElementById('wrap').offsetParent!==null`)
+	run(t, ctx, "wrap", ev(`adaptors()[0].document.getElementById('wrReady').click()`))
+	waitJS(t, ctx, "saveLog", `countCalls('saveLog')===1`)
+	if v := eval[map[string]any](t, ctx, `openctiCalls.find(c=>c.method==='saveLog').args.value`); v["WhatId"] != "001000000000041AAA" {
+		t.Errorf("saveLog = %v, want WhatId the Account sent with the click", v)
+	}
+}
