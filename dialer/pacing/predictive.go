@@ -326,10 +326,10 @@ func (p *Predictive) Decide(s *Snapshot) int {
 		budget -= (dayAb - float64(s.Day.Abandoned)) / dayAns
 	}
 	if s.MachineFalse > 0 && hourAns > 0 {
-		// Nobody sees which verdicts were people: keep two standard
+		// Nobody sees which verdicts were people: keep three standard
 		// deviations of the hour's false-positive count in hand too.
 		mu := s.MachineFalse * p.machinesPerPerson * hourAns
-		budget -= 2 * math.Sqrt(mu) / hourAns
+		budget -= 3 * math.Sqrt(mu) / hourAns
 	}
 	if budget <= 0 {
 		p.Stats.AtRiskTicks++

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,12 @@ func TestSweepDebug(t *testing.T) {
 		t.Skip()
 	}
 	sw := Sweep{Seeds: n, TuneSeeds: 3, NoVicidial: os.Getenv("SIM_NOVICI") != ""}
+	for _, spec := range strings.Split(os.Getenv("SIM_ONLY"), ";") {
+		var sc Scenario
+		if n, _ := fmt.Sscanf(spec, "%d,%g,%g", &sc.Agents, &sc.AnswerProb, &sc.MachineShare); n == 3 {
+			sw.Scenarios = append(sw.Scenarios, sc)
+		}
+	}
 	if a, _ := strconv.Atoi(os.Getenv("SIM_AGENTS")); a > 0 {
 		for _, sc := range Scenarios {
 			if sc.Agents <= a {
@@ -40,5 +47,8 @@ func TestSweepDebug(t *testing.T) {
 	t0 := time.Now()
 	res := sw.Run()
 	WriteTable(os.Stdout, sw, res)
+	for _, r := range res {
+		fmt.Printf("%s: ctid worst hour %.4f%%, worst day %.4f%%\n", r.Scenario, 100*r.Ctid.WorstHour.Max, 100*r.Ctid.Abandon.Max)
+	}
 	fmt.Println(time.Since(t0))
 }
