@@ -227,15 +227,23 @@ func TestRecordingPauseBookmarksAndFileAccess(t *testing.T) {
 	if strings.Join(audit, " ") != "pause:alice resume:alice" {
 		t.Fatalf("audit %v (events %+v)", audit, r.Events)
 	}
-	// Everyone's view of the list: bob handled nothing, sue and root see all.
+	// Everyone's view of the list: bob handled nothing; sue sees the
+	// campaigns she supervises (none until an admin assigns this one, as in
+	// the call history); root sees all.
 	var none []any
 	e.must(200, "GET", "/api/v1/recordings?interactionId="+iid, e.login("bob"), "").json(t, &none)
 	if len(none) != 0 {
 		t.Fatalf("bob sees %v", none)
 	}
+	e.must(200, "GET", "/api/v1/recordings", e.login("sue"), "").json(t, &none)
+	if len(none) != 0 {
+		t.Fatalf("a supervisor of no campaign sees %v", none)
+	}
+	e.must(404, "GET", "/api/v1/recordings/"+recs[0].Name+"/file", e.login("sue"), "")
+	e.must(200, "PUT", fmt.Sprintf("/api/v1/admin/supervisors/%d/campaigns", e.ids["sue"]), e.login("root"), fmt.Sprintf(`{"campaignIds":[%d]}`, e.campaign))
 	e.must(200, "GET", "/api/v1/recordings", e.login("sue"), "").json(t, &recs)
 	if len(recs) != 1 {
-		t.Fatalf("supervisor sees %d", len(recs))
+		t.Fatalf("supervisor of the campaign sees %d", len(recs))
 	}
 	// The file: agent who handled it, supervisor and admin get the audio;
 	// another agent and a bogus name get 404 alike.

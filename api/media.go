@@ -52,12 +52,18 @@ type RecordingEventView struct {
 }
 
 // visibleRecordings is the SQL condition (on recordings r) for what the
-// user may see: supervisors and admins everything, an agent only
+// user may see: admins and reviewers everything, supervisors the campaigns
+// they supervise, an agent only
 // recordings of interactions they handled (directly or as the agent a call
 // was transferred to, whose interaction is a child of the recorded one).
 func visibleRecordings(u int64, role cti.Role) (string, []any) {
-	if role == cti.RoleSupervisor || role == cti.RoleAdmin || role == cti.RoleReviewer {
+	switch role {
+	case cti.RoleAdmin, cti.RoleReviewer:
 		return "TRUE", nil
+	case cti.RoleSupervisor:
+		// The campaigns they supervise, as in the call history (issue 13).
+		return `r.interaction_id IN (SELECT i.id FROM interactions i
+			JOIN supervisor_campaigns sc ON sc.campaign_id = i.campaign_id WHERE sc.user_id = ?)`, []any{u}
 	}
 	return `r.interaction_id IN (SELECT id FROM interactions WHERE agent_id = ?
 		UNION SELECT parent_id FROM interactions WHERE agent_id = ? AND parent_id IS NOT NULL)`, []any{u, u}
