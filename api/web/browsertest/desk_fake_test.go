@@ -268,6 +268,11 @@ func (f *fake) AgentCallsIn() {
 	})
 }
 
+// Publish sends the agent any event, as the server's feed would.
+func (f *fake) Publish(typ string, payload any) {
+	f.do(func() { f.publish(typ, payload) })
+}
+
 func (f *fake) Notice(kind, text string) {
 	f.do(func() { f.publish("notice", map[string]string{"kind": kind, "text": text}) })
 }

@@ -251,6 +251,15 @@ func TestDesk(t *testing.T) {
 	shot(t, ctx, "desk-notices")
 	run(t, ctx, "dismiss", chromedp.Click(chromedp.CSS(`#notices [data-kind=auto_pause] button`)))
 	waitJS(t, ctx, "dismissed", `document.querySelectorAll('#notices li').length===2`)
+	// A supervisor listening (where the campaign shows it), then gone; a
+	// supervisor's action told in the server's words.
+	f.Publish("monitor.state", map[string]any{"active": true, "mode": "listen", "by": "Sue Visor", "interactionId": "I1"})
+	waitJS(t, ctx, "monitor notice", `(document.querySelector('#notices [data-kind=monitor]')||{}).textContent?.startsWith('Sue Visor is listening to this call.')`)
+	f.Publish("monitor.state", map[string]any{"active": false, "mode": "", "by": "Sue Visor", "interactionId": "I1"})
+	waitJS(t, ctx, "monitor notice gone", `!document.querySelector('#notices [data-kind=monitor]') && document.querySelectorAll('#notices li').length===2`)
+	f.Publish("supervisor.notice", map[string]string{"action": "pause", "by": "Sue Visor", "reason": "Coaching", "message": "Sue Visor paused you: Coaching."})
+	waitJS(t, ctx, "supervisor notice", `(document.querySelector('#notices [data-kind=supervisor_pause]')||{}).textContent?.startsWith('Sue Visor paused you: Coaching.')`)
+	fits(t, ctx, "supervisor notices")
 
 	// Transfer to a campaign's queue.
 	waitJS(t, ctx, "ready", `document.body.className==='st-ready'`)

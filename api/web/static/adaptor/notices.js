@@ -20,6 +20,18 @@ export function notify(kind, text) {
   render();
 }
 on('notice', d => notify(d.kind || 'info', d.text));
+// A supervisor paused, readied or logged the agent out, or ended a call:
+// the server says who and why in a sentence.
+on('supervisor.notice', d => notify('supervisor_' + (d.action || 'action'), d.message));
+// A supervisor is listening, whispering or has joined (only where the
+// campaign lets agents see it); the notice goes when monitoring ends.
+const MONITOR = {listen: 'is listening to this call', whisper: 'is listening and may speak to you (the caller cannot hear them)',
+  barge: 'has joined this call'};
+on('monitor.state', d => {
+  list = list.filter(x => x.kind !== 'monitor');
+  if (d.active && d.mode) notify('monitor', (d.by || 'A supervisor') + ' ' + (MONITOR[d.mode] || 'is monitoring this call') + '.');
+  else render();
+});
 // Older servers only say it with the state: Paused with reason Auto Pause.
 on('agent.state', d => {
   if (d.state === 'paused' && /auto.?pause/i.test(d.pauseReason || '') && !list.some(x => x.kind === 'auto_pause' && Date.now() - x.at < 5000))
