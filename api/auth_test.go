@@ -230,12 +230,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/api/v1/callbacks", "", "sA"},
 	}
 	routes = append(routes, supervisionRoutes(e)...) // history, reports, floor (supervision_auth_test.go)
-	routes = append(routes, deskAuthRoutes()...) // in-call controls, directory, quick connects (desk_test.go)
+	routes = append(routes, deskAuthRoutes()...)     // in-call controls, directory, quick connects (desk_test.go)
 	// Every route the server has is in the matrix (public ones excepted).
 	// The dialplan's routes authenticate with the shared dialplan secret
 	// instead of a bearer token (TestDialplanCallback).
 	public := map[string]bool{"POST /api/v1/auth/login": true, "GET /api/v1/ws": true, "GET /api/v1/openapi.json": true,
-		"GET /api/v1/supervisor/ws": true,
+		"GET /api/v1/supervisor/ws":      true,
 		"POST /api/v1/dialplan/callback": true}
 	have := map[string]bool{}
 	for _, r := range routes {

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
@@ -28,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 	"gorm.io/gorm"
 
 	"github.com/ctid/ctid/api/web"
@@ -306,13 +306,13 @@ func (s *Server) routes() {
 	adm.Delete("/campaigns/:id/announcements/:aid", s.deleteAnnouncement)
 	adm.Post("/campaigns/:id/leads", s.importLeads)
 	adm.Get("/campaigns/:id/lead-lists", s.listLeadLists)
+	adm.Get("/campaigns/:id/dialer/compliance", s.dialerCompliance) // dialer_compliance.go
 	adm.Get("/lead-imports/:id", s.leadImportProgress)
 	adm.Post("/dnc", s.addDNC)
 	adm.Delete("/dnc", s.removeDNC)
 	adm.Get("/users", s.listUsers)
 	adm.Post("/users", s.createUser)
 	adm.Get("/users/:id", s.getUser)
-	adm.Get("/campaigns/:id/dialer/compliance", s.dialerCompliance) // dialer_compliance.go
 	adm.Patch("/users/:id", s.updateUser)
 	adm.Delete("/users/:id", s.disableUser)
 	adm.Get("/pause-reasons", s.listPauseReasons)

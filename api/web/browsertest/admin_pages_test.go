@@ -148,4 +148,3 @@ func TestAdminDeskPages(t *testing.T) {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
 	}
 }
-

@@ -294,7 +294,7 @@ func (f *fake) OfferPreview(kind string) {
 		f.setState(cti.AgentReserved, "")
 		dl := time.Now().Add(60 * time.Second)
 		f.desk.preview = map[string]any{"campaignId": 2, "campaignName": "Renewals", "kind": kind, "deadline": dl,
-			"lead": map[string]any{"id": 5, "name": "Pat Lead", "phones": []string{"+447700900111", "+441632960222"}, "data": map[string]any{"Policy": "R-100"}},
+			"lead":    map[string]any{"id": 5, "name": "Pat Lead", "phones": []string{"+447700900111", "+441632960222"}, "data": map[string]any{"Policy": "R-100"}},
 			"numbers": []map[string]any{{"number": "+447700900111", "label": "mobile"}, {"number": "+441632960222", "label": "home"}}}
 		f.publish("preview.offered", f.desk.preview)
 	})

@@ -21,8 +21,8 @@ import (
 	"github.com/ctid/ctid/ari/aritest"
 	"github.com/ctid/ctid/cti"
 	"github.com/ctid/ctid/cti/ctitest"
-	"github.com/ctid/ctid/cti/postgres"
 	"github.com/ctid/ctid/cti/ctitest/testenv"
+	"github.com/ctid/ctid/cti/postgres"
 )
 
 // supDID is the Sales line of these tests (a valid UK number).
