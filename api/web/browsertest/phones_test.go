@@ -56,8 +56,11 @@ func TestAdminPhonesPage(t *testing.T) {
 		t.Errorf("secret %q still on the page after reopening", secret)
 	}
 	// A duplicate extension is refused inline, in a sentence.
-	run(t, ctx, "duplicate", chromedp.Click(chromedp.CSS(`#list button.primary`)), chromedp.WaitVisible(chromedp.ID("ph-extension")),
-		ev(`document.getElementById('ph-extension').value='2401'`), chromedp.Click(chromedp.CSS(`#edit button.primary`)))
+	// (Wait for the new-phone form itself: the open editor of 2401 has a
+	// ph-extension field too, which the form replaces.)
+	run(t, ctx, "new phone form", chromedp.Click(chromedp.CSS(`#list button.primary`)))
+	waitJS(t, ctx, "new phone form", `document.querySelector('#edit h2')?.textContent==='New phone' && !!document.getElementById('ph-extension')`)
+	run(t, ctx, "duplicate", ev(`document.getElementById('ph-extension').value='2401'`), chromedp.Click(chromedp.CSS(`#edit button.primary`)))
 	waitJS(t, ctx, "duplicate refused", `document.getElementById('ph-extension-err').textContent.includes('2401')`)
 	// New secret, then disable, then delete.
 	run(t, ctx, "pick again", ev(`[...document.querySelectorAll('#list tr')].find(tr=>tr.firstChild.textContent==='2401').click()`))
