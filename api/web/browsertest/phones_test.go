@@ -26,8 +26,11 @@ func TestAdminPhonesPage(t *testing.T) {
 	waitJS(t, ctx, "phones button", `!!document.getElementById('navPhones')`)
 	run(t, ctx, "phones", chromedp.Click(chromedp.ID("navPhones")))
 	waitJS(t, ctx, "phones page", `document.querySelector('#list h1')?.textContent==='Phones' && document.getElementById('navPhones').getAttribute('aria-current')==='page'`)
-	run(t, ctx, "new phone", chromedp.Click(chromedp.CSS(`#list button.primary`)), chromedp.WaitVisible(chromedp.ID("ph-extension")),
-		chromedp.SendKeys(chromedp.ID("ph-extension"), "2401"), chromedp.SendKeys(chromedp.ID("ph-label"), "Front desk"),
+	// The form is drawn again once the users for its owner list arrive:
+	// type only into the finished form.
+	run(t, ctx, "new phone form", chromedp.Click(chromedp.CSS(`#list button.primary`)))
+	waitJS(t, ctx, "new phone form ready", `document.querySelector('#edit h2')?.textContent==='New phone' && [...(document.getElementById('ph-user')?.options||[])].some(o=>o.textContent.includes('(alice)'))`)
+	run(t, ctx, "new phone", chromedp.SendKeys(chromedp.ID("ph-extension"), "2401"), chromedp.SendKeys(chromedp.ID("ph-label"), "Front desk"),
 		ev(`(()=>{const s=document.getElementById('ph-user'); s.value=[...s.options].find(o=>o.textContent.includes('(alice)')).value;})()`),
 		chromedp.Click(chromedp.CSS(`#edit button.primary`)))
 	waitJS(t, ctx, "secret shown", `!!document.getElementById('ph-prov') && document.getElementById('ph-prov').value.includes('Password: ')`)
