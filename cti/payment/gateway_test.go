@@ -333,7 +333,7 @@ func TestNoCardInOutput(t *testing.T) {
 	}{c, req, &req, c.Progress(), c}
 
 	var out bytes.Buffer
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T %p"} {
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T"} {
 		for _, v := range []any{c, req, &req, holder, &holder, []any{c, req}, map[string]any{"c": c}} {
 			fmt.Fprintf(&out, verb+"\n", v)
 		}
@@ -346,7 +346,15 @@ func TestNoCardInOutput(t *testing.T) {
 		}
 		out.Write(b)
 	}
-	for _, h := range []slog.Handler{slog.NewJSONHandler(&out, nil), slog.NewTextHandler(&out, nil)} {
+	// No timestamps: their digits could contain the CVV by chance (a CI run
+	// logged 06:14:55.19987686, "987").
+	noTime := &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&out, noTime), slog.NewTextHandler(&out, noTime)} {
 		l := slog.New(h)
 		l.Info("capture", "capture", c, "req", req, "reqp", &req, "holder", holder, slog.Any("any", c))
 		l.Info("group", slog.Group("g", "c", c))

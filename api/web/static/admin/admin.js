@@ -83,6 +83,7 @@ async function start() {
   load();
 }
 async function load() {
+  const want = res;
   showErr('');
   for (const b of document.querySelectorAll('nav button')) b.setAttribute('aria-current', b.dataset.r === res ? 'page' : 'false');
   if (res === 'dnc') { $('edit').replaceChildren(); $('list').replaceChildren(await dncPage()); return; }
@@ -90,6 +91,10 @@ async function load() {
     rows = await api('GET', '/admin/' + res) || [];
     if (res === 'campaigns') users = await api('GET', '/admin/users').catch(() => []) || [];
   } catch (e) { rows = []; showErr(e.message); }
+  // The admin may have gone to another screen (Phones, another list) while
+  // this one loaded: do not draw over it.
+  const now = document.querySelector('nav button[aria-current="page"]');
+  if (!now || now.dataset.r !== want) return;
   drawList(); drawEdit();
 }
 function drawList() {
