@@ -195,6 +195,7 @@ func (e *Engine) offer(c *call, a *agent) {
 		// the caller is in; whatever happens meanwhile (the caller hangs
 		// up, the agent's phone drops) withdraws the offer first.
 		bridge, ch := a.bridge, c.rec.CustomerChannel
+		c.parked = ""
 		e.request(ch, "connect caller", func(ctx context.Context) error {
 			return e.tel.AddToBridge(ctx, bridge, ch, true)
 		}, func(err error) { e.offerAnswered(c, a, err) })
@@ -308,18 +309,25 @@ func (e *Engine) park(c *call) {
 		}
 		cancel()
 	}
+	if c.parked == q {
+		return // still in it (a ringing agent did not answer): see call.parked
+	}
+	c.parked = q
 	ch := c.rec.CustomerChannel
-	e.request(ch, "park caller", func(ctx context.Context) error { return e.tel.AddToBridge(ctx, q, ch, true) }, nil)
+	e.request(ch, "park caller", func(ctx context.Context) error { return e.tel.AddToBridge(ctx, q, ch, true) }, func(err error) {
+		if err != nil && c.parked == q {
+			c.parked = "" // not in it after all: a later park tries again
+		}
+	})
 }
 
 // onEnteredBridge restarts a queue's music whenever a caller has joined its
 // holding bridge. Asterisk 22 hangs up a holding bridge's music announcer
-// the moment the bridge has nobody in it: when the last caller went to an
-// agent, or when a requeued caller is re-added (addChannel first departs
-// the bridge they are in). Later callers then heard dead air (seen on real
-// SIP phones, TestAsteriskPhoneQueueMusic). The join's event comes after
-// the departure, so music started here outlives it; starting it while it
-// plays is harmless.
+// the moment the bridge has nobody in it (when the last caller went to an
+// agent), and later callers then heard dead air (seen on real SIP phones,
+// TestAsteriskPhoneQueueMusic). Starting it while it plays is harmless. A
+// requeued caller who never left is not re-added at all (call.parked): the
+// re-join raced the announcer's hang-up and lost the music.
 func (e *Engine) onEnteredBridge(ev *ari.ChannelEnteredBridge) {
 	if ev.Channel == nil || !strings.HasPrefix(ev.Bridge.ID, "queue-") {
 		return
@@ -348,6 +356,7 @@ func (e *Engine) onAgentCallUp(ch ari.Channel, args []string) {
 	// the one about to be dialled) so it also stays ordered with the
 	// customer's other requests.
 	bridge, leg, in := c.bridge, ch.ID, c.rec.CustomerChannel
+	c.parked = ""
 	key := in
 	if c.rec.Direction == "OUT" {
 		key, in = "cu-"+c.rec.ID, ""

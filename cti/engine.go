@@ -161,6 +161,14 @@ type call struct {
 	timer      Timer  // overflow while queued, give-up while dialing
 	number     string // outbound: E.164 to dial
 	offerCount int
+	// parked is the queue holding bridge the caller is in ("" once they
+	// went to an agent). A caller whose offer to a ringing agent failed is
+	// still there and must not be re-added: addChannel departs the bridge
+	// first, which leaves the music announcer alone, and Asterisk then
+	// hangs it up (AST_BRIDGE_CHANNEL_FLAG_LONELY, res_stasis.c
+	// bridge_moh_create) while the caller's re-join asks for music
+	// from the dying announcer: silence (TestAsteriskPhoneQueueMusic).
+	parked string
 
 	recording *recording  // shared with a child call after a transfer
 	xfer      *transfer   // a blind/consult transfer in progress
