@@ -65,6 +65,9 @@ type env struct {
 	ready    error
 }
 
+// testBox seals the payment keys the tests' campaigns store.
+var testBox, _ = api.NewSecretBox("test secret key: thirty-two characters or more")
+
 type envOptions struct {
 	// fakeClock drives the engine and the double (ctitest.Options.FakeClock).
 	fakeClock *aritest.FakeClock
@@ -115,7 +118,7 @@ func newEnv(t testing.TB, eo envOptions) *env {
 	o := api.Options{Engine: e.Engine, DB: e.DB, Logger: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Ready: func(context.Context) error { return e.ready }, CORSOrigins: []string{"https://crm.example.com"},
 		FrameAncestors: []string{"https://*.lightning.force.com"}, Now: e.clock.Now, Heartbeat: eo.heartbeat,
-		Recordings: e.ARI.Recordings}
+		Recordings: e.ARI.Recordings, SecretBox: testBox}
 	if eo.tune != nil {
 		eo.tune(&o)
 	}

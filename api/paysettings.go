@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -19,7 +20,8 @@ import (
 // CTID_PAYMENT_GATEWAYS), checked on save and again whenever a gateway is
 // built for a call (PaymentGateway, wired into the engine). The API key is
 // write-only: reads show maskedKey, and saving maskedKey back keeps the
-// stored key.
+// stored key. It is stored sealed (SecretBox, CTID_SECRET_KEY), never in
+// clear.
 
 // maskedKey stands for a stored key in what the API shows.
 const maskedKey = "********"
@@ -56,8 +58,8 @@ func checkGateway(allow []string, cfg payment.Config) error {
 // PaymentGateway builds a campaign's gateway like the engine's default,
 // refusing one whose endpoint is not on the allow-list (a configuration
 // saved before the list existed, or written to the database directly).
-// Pass it as cti.Options.Gateway.
-func PaymentGateway(allow []string) func(*cti.Campaign) (payment.Gateway, string, error) {
+// box opens the sealed API key. Pass it as cti.Options.Gateway.
+func PaymentGateway(allow []string, box *SecretBox) func(*cti.Campaign) (payment.Gateway, string, error) {
 	if len(allow) == 0 {
 		allow = DefaultPaymentGateways
 	}
@@ -71,7 +73,11 @@ func PaymentGateway(allow []string) func(*cti.Campaign) (payment.Gateway, string
 		if len(s.Payment) == 0 {
 			return nil, "", errors.New("no payment gateway configured for this campaign")
 		}
-		cfg, err := payment.ParseConfig(s.Payment)
+		raw, err := openPaymentKey(box, s.Payment)
+		if err != nil {
+			return nil, "", err
+		}
+		cfg, err := payment.ParseConfig(raw)
 		if err != nil {
 			return nil, "", err
 		}
@@ -83,9 +89,30 @@ func PaymentGateway(allow []string) func(*cti.Campaign) (payment.Gateway, string
 	}
 }
 
+// paymentKeyPurpose binds a sealed value to its use (SecretBox.Seal).
+const paymentKeyPurpose = "campaign settings.payment.api_key"
+
+// openPaymentKey returns settings.payment (raw) with its api_key opened.
+func openPaymentKey(box *SecretBox, raw json.RawMessage) (json.RawMessage, error) {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return raw, nil // ParseConfig says what is wrong
+	}
+	k, _ := m["api_key"].(string)
+	if !IsSealed(k) {
+		return raw, nil
+	}
+	plain, err := box.Open(paymentKeyPurpose, k)
+	if err != nil {
+		return nil, fmt.Errorf("the campaign's payment gateway key: %w", err)
+	}
+	m["api_key"] = plain
+	return json.Marshal(m)
+}
+
 // checkPaymentSettings validates settings.payment of a campaign being
 // saved (id 0: created), putting back the stored key where the client sent
-// maskedKey.
+// maskedKey, and seals the key for storage.
 func (s *Server) checkPaymentSettings(ctx context.Context, id int64, in *postgres.CampaignRecord) error {
 	t := bytes.TrimSpace(in.Settings)
 	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
@@ -115,8 +142,14 @@ func (s *Server) checkPaymentSettings(ctx context.Context, id int64, in *postgre
 		}
 		m["api_key"] = old
 		raw, _ = json.Marshal(m)
-		doc["payment"] = raw
-		in.Settings, _ = json.Marshal(doc)
+	}
+	if k, _ := m["api_key"].(string); IsSealed(k) {
+		// Only the server writes sealed values; a client sending one back
+		// (copied from a dump) is taken as that stored key if it opens.
+		var err error
+		if raw, err = openPaymentKey(s.o.SecretBox, raw); err != nil {
+			return badField("settings.payment.api_key", err.Error()+"; send the gateway's API key again")
+		}
 	}
 	cfg, err := payment.ParseConfig(raw)
 	if err != nil {
@@ -133,6 +166,18 @@ func (s *Server) checkPaymentSettings(ctx context.Context, id int64, in *postgre
 	if err := checkGateway(s.o.PaymentGateways, cfg); err != nil {
 		return badField("settings.payment.base_url", err.Error())
 	}
+	if cfg.APIKey == "" {
+		return nil
+	}
+	sealed, err := s.o.SecretBox.Seal(paymentKeyPurpose, cfg.APIKey)
+	if err != nil {
+		return badField("settings.payment.api_key", err.Error()+" (set CTID_SECRET_KEY on the server, at least 32 characters)")
+	}
+	json.Unmarshal(raw, &m)
+	m["api_key"] = sealed
+	raw, _ = json.Marshal(m)
+	doc["payment"] = raw
+	in.Settings, _ = json.Marshal(doc)
 	return nil
 }
 

@@ -79,6 +79,10 @@ type Options struct {
 	// (base URLs) a campaign's settings.payment may use
 	// (CTID_PAYMENT_GATEWAYS); default DefaultPaymentGateways.
 	PaymentGateways []string
+	// SecretBox seals the payment gateway API keys campaigns store
+	// (CTID_SECRET_KEY); nil: campaigns can use only keyless gateways
+	// (sandbox), and saving a key answers 400 saying why.
+	SecretBox *SecretBox
 	// MaxWebsocketsPerUser bounds the agent websockets one user may hold
 	// open at once (tabs, CRM panels); more are refused with 429. Default 8.
 	MaxWebsocketsPerUser int

@@ -33,6 +33,8 @@ type config struct {
 	TokenTTL       time.Duration
 	MediaURL       string
 	DialplanSecret string
+	// SecretKey seals the secrets ctid stores (payment gateway API keys).
+	SecretKey string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed.
 	TrustedProxies []*net.IPNet
 	MaxWebsockets  int // agent websockets per user
@@ -63,6 +65,7 @@ var configVars = []struct{ name, def, help string }{
 	{"CTID_FRAME_ANCESTORS", "'self'", "CSP frame-ancestors for the adaptor (e.g. https://*.lightning.force.com)"},
 	{"CTID_TOKEN_TTL", "12h", "login token lifetime"},
 	{"CTID_DIALPLAN_SECRET", "", "shared secret for the dialplan's HTTP requests (Request a callback); empty disables them"},
+	{"CTID_SECRET_KEY", "", "at least 32 characters (e.g. from `ctid secret-key`) that seal the payment gateway keys campaigns store; keep it with your secrets, not the database. Empty with CTID_DSN: campaigns can use only the sandbox gateway; empty without: a key kept in CTID_DATA_DIR/secret.key"},
 	{"CTID_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (login limiter); empty: none"},
 	{"CTID_PAYMENT_GATEWAYS", "https://api.stripe.com", "comma-separated payment gateway base URLs a campaign's settings.payment may use (card data goes only there)"},
 	{"CTID_WS_PER_USER", "8", "agent websockets one user may hold open at once (tabs, CRM panels)"},
@@ -108,6 +111,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", env("CTID_LOG_LEVEL"), "log level")
 	fs.StringVar(&c.LogFormat, "log-format", env("CTID_LOG_FORMAT"), "log format")
 	fs.StringVar(&c.DialplanSecret, "dialplan-secret", env("CTID_DIALPLAN_SECRET"), "shared secret for dialplan HTTP requests")
+	fs.StringVar(&c.SecretKey, "secret-key", env("CTID_SECRET_KEY"), "key that seals stored payment gateway keys")
 	fs.StringVar(&c.MediaURL, "media-url", env("CTID_MEDIA_URL"), "base URL Asterisk uses to fetch uploaded announcements")
 	fs.StringVar(&c.DefaultCallerID, "default-caller-id", env("CTID_DEFAULT_CALLER_ID"), "caller id of manual calls without a campaign")
 	fs.StringVar(&c.AgentCallsNumber, "agent-calls-number", env("CTID_AGENT_CALLS_NUMBER"), "number agents dial to connect their phone")
@@ -135,6 +139,9 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	c.CORSOrigins, c.FrameAncestors, c.PaymentGateways = list(*cors), list(*frames), list(*gateways)
 	if c.TrustedProxies, err = api.ParseTrustedProxies(list(*proxies)); err != nil {
 		return c, fmt.Errorf("CTID_TRUSTED_PROXIES: %w", err)
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < api.MinSecretKey {
+		return c, fmt.Errorf("CTID_SECRET_KEY must be at least %d characters (`ctid secret-key` prints one)", api.MinSecretKey)
 	}
 	if c.DialplanSecret != "" && len(c.DialplanSecret) < api.MinDialplanSecret {
 		return c, fmt.Errorf("CTID_DIALPLAN_SECRET must be at least %d characters (or empty to disable the dialplan routes)", api.MinDialplanSecret)

@@ -5,6 +5,7 @@
 //	ctid migrate              apply database migrations and exit
 //	ctid create-user ...      add an agent, supervisor or admin
 //	ctid config               list configuration variables
+//	ctid secret-key           print a new random CTID_SECRET_KEY
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/ctid/ctid/api"
 	"github.com/ctid/ctid/cti"
 	"github.com/ctid/ctid/cti/postgres"
 	"github.com/ctid/ctid/cti/postgres/localpg"
@@ -40,12 +42,14 @@ func main() {
 		err = migrate(args)
 	case "create-user":
 		err = createUser(args)
+	case "secret-key":
+		fmt.Println(api.NewSecretKey())
 	case "config":
 		for _, v := range configVars {
 			fmt.Printf("%-22s %-18q %s\n", v.name, v.def, v.help)
 		}
 	default:
-		err = fmt.Errorf("unknown command %q (serve, migrate, create-user, config)", cmd)
+		err = fmt.Errorf("unknown command %q (serve, migrate, create-user, config, secret-key)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ctid:", err)
@@ -167,4 +171,36 @@ func createUser(args []string) error {
 
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+// secretBox builds the SecretBox from CTID_SECRET_KEY. With the throwaway
+// cluster and no key, a random key is kept beside the cluster in
+// CTID_DATA_DIR/secret.key (mode 0600), so the demo's sealed keys survive
+// a restart on the same directory. With CTID_DSN and no key there is no
+// box: only keyless (sandbox) gateways can be saved.
+func secretBox(c config, log *slog.Logger) (*api.SecretBox, error) {
+	key := c.SecretKey
+	if key == "" && c.DSN == "" {
+		path := filepath.Join(c.DataDir, "secret.key")
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			key = strings.TrimSpace(string(b))
+		case errors.Is(err, os.ErrNotExist):
+			key = api.NewSecretKey()
+			if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("writing %s: %w", path, err)
+			}
+		default:
+			return nil, err
+		}
+	}
+	if key == "" {
+		log.Warn("CTID_SECRET_KEY is not set: campaigns cannot store payment gateway keys (only the sandbox gateway can be saved)")
+		return nil, nil
+	}
+	return api.NewSecretBox(key)
 }

@@ -44,6 +44,19 @@ func serve(args []string) error {
 		}
 	}
 
+	box, err := secretBox(c, log)
+	if err != nil {
+		return err
+	}
+	// Keys saved in clear before sealing existed are sealed now.
+	if n, err := api.SealPaymentKeys(ctx, db, box); err != nil {
+		return fmt.Errorf("sealing payment gateway keys: %w", err)
+	} else if n > 0 && box != nil {
+		log.Info("payment gateway keys stored in clear were sealed", "campaigns", n)
+	} else if n > 0 {
+		log.Warn("campaigns hold payment gateway keys in clear; set CTID_SECRET_KEY to seal them", "campaigns", n)
+	}
+
 	if c.Double {
 		d := startDouble(ctx, c, log)
 		defer d.Close()
@@ -65,7 +78,7 @@ func serve(args []string) error {
 		Telephony: cti.TimedTelephony{T: cti.ARITelephony{C: client}, Observe: tel.ObserveARI}, Store: postgres.NewStore(db), Logger: log, App: c.App,
 		DefaultRegion: c.DefaultRegion, OfferTimeout: c.OfferTimeout, MediaBase: c.MediaURL, DefaultCallerID: c.DefaultCallerID,
 		TrunkEndpoint: func(n string) string { return fmt.Sprintf(trunk, n) },
-		Gateway:       api.PaymentGateway(c.PaymentGateways),
+		Gateway:       api.PaymentGateway(c.PaymentGateways, box),
 		Outcome:       func(o cti.AttemptOutcome) { dw.Outcome(o) },
 		Phones:        postgres.NewAdmin(db), // who may connect which phone (issue 12)
 	})
@@ -83,7 +96,7 @@ func serve(args []string) error {
 	srv := api.New(api.Options{
 		Engine: eng, DB: db, Logger: log, CORSOrigins: c.CORSOrigins, FrameAncestors: c.FrameAncestors,
 		TokenTTL: c.TokenTTL, Recordings: client.Recordings, Registry: reg, Dialer: dw, DialplanSecret: c.DialplanSecret,
-		TrustedProxies: c.TrustedProxies, MaxWebsocketsPerUser: c.MaxWebsockets, PaymentGateways: c.PaymentGateways,
+		TrustedProxies: c.TrustedProxies, MaxWebsocketsPerUser: c.MaxWebsockets, PaymentGateways: c.PaymentGateways, SecretBox: box,
 		Desk:          api.DeskOptions{AgentCallsNumber: c.AgentCallsNumber, SalesforceOrigin: c.SalesforceOrigin, DefaultCallerID: c.DefaultCallerID},
 		DefaultRegion: c.DefaultRegion,
 		Ready: func(ctx context.Context) error {
