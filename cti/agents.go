@@ -78,6 +78,13 @@ func (e *Engine) connect(a *agent, req ConnectRequest) error {
 		req.Number = n
 	}
 	if a.phoneUp {
+		// One phone per agent. A second login (another desk, another
+		// browser) that asks for a phone is refused, saying which phone
+		// holds the agent, rather than silently moving their calls:
+		// the first desk may be in the middle of something.
+		if req.Number != a.number {
+			return conflict(string(a.state), "You are already connected on phone "+a.number+". Log out there first, then connect this phone.")
+		}
 		return conflict(string(a.state), "Your phone is already connected.")
 	}
 	if err := e.transition(a, ActConnect, ""); err != nil {

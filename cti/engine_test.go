@@ -508,3 +508,29 @@ func TestLongestIdleAgentTakesTheCall(t *testing.T) {
 	}
 	f.Double.HangupChannel(cust, 16)
 }
+
+// Issue 12: a second login of the same agent that asks for another phone is
+// refused, naming the phone that holds them; the first connection is
+// untouched (same leg, same state).
+func TestSecondLoginOnAnotherPhoneIsRefused(t *testing.T) {
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{})
+	f.loginPersistent(t, f.alice, "1001")
+	before, _ := f.Engine.Snapshot(bg, f.alice)
+	if _, err := f.Engine.Login(bg, f.alice); err != nil { // the second desk logs in
+		t.Fatal(err)
+	}
+	f.Double.Script("PJSIP/1002", aritest.Behavior{})
+	err := f.Engine.Connect(bg, f.alice, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: "1002", Persistent: true})
+	if cti.KindOf(err) != cti.KindConflict || !strings.Contains(err.Error(), "phone 1001") {
+		t.Fatalf("second phone: %v", err)
+	}
+	after, _ := f.Engine.Snapshot(bg, f.alice)
+	if after.State.State != before.State.State || after.Phone != before.Phone || !after.Phone.Connected {
+		t.Fatalf("the first connection changed: %+v -> %+v", before, after)
+	}
+	for _, ch := range f.Double.Channels() {
+		if strings.Contains(ch.Name, "1002") {
+			t.Fatalf("the second phone was called: %s", ch.Name)
+		}
+	}
+}
