@@ -67,14 +67,14 @@ func TestDeskRealStack(t *testing.T) {
 	waitJS(t, ctx, "connect screen", visible("#cnBtn"))
 
 	// I call the system: the configured number, what is awaited, Cancel.
-	run(t, ctx, "agent calls", chromedp.Click(chromedp.CSS(`input[name=mode][value=agent_calls]`)))
+	choose(t, ctx, `input[name=mode][value=agent_calls]`)
 	waitJS(t, ctx, "number shown", `document.getElementById('cnDial').textContent==='From your phone, call 8000.'`)
 	click(t, ctx, "cnBtn")
 	waitJS(t, ctx, "waiting", visible("#cnCancel")+` && document.getElementById('cnWait').textContent.startsWith('Waiting for your call to 8000')`)
 	shot(t, ctx, "desk-real-agent-calls")
 	click(t, ctx, "cnCancel")
 	waitJS(t, ctx, "cancelled", visible("#cnBtn")+` && !`+visible("#cnCancel"))
-	run(t, ctx, "system calls", chromedp.Click(chromedp.CSS(`input[name=mode][value=system_calls]`)))
+	choose(t, ctx, `input[name=mode][value=system_calls]`)
 	click(t, ctx, "cnBtn")
 	waitJS(t, ctx, "paused", visible("#dialer")+` && document.getElementById('conn').textContent==='online'`)
 	run(t, ctx, "ready", chromedp.SetValue(chromedp.ID("status"), "ready"))

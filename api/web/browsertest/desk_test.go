@@ -8,6 +8,7 @@ package browsertest
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -63,6 +64,18 @@ func fits(t *testing.T, ctx context.Context, what string) {
 	}
 }
 
+// choose picks a radio button by selector and waits until it is checked.
+// It clicks from script: a mouse click at the button's coordinates can land
+// beside it when the layout moves under a loaded machine (a CI run's click
+// on "I call the system" left "System calls my phone" checked).
+func choose(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	q := "document.querySelector(" + strconv.Quote(sel) + ")"
+	waitJS(t, ctx, sel+" enabled", q+" && !"+q+".disabled")
+	run(t, ctx, "choose "+sel, ev(q+".click()"))
+	waitJS(t, ctx, sel+" checked", q+".checked")
+}
+
 func click(t *testing.T, ctx context.Context, id string) {
 	t.Helper()
 	waitJS(t, ctx, id+" visible", visible("#"+id)+` && !document.getElementById('`+id+`').disabled`)
@@ -110,7 +123,7 @@ func TestDesk(t *testing.T) {
 
 	// 6. I call the system: the number to dial, what is awaited, cancel.
 	waitJS(t, ctx, "connect screen", visible("#cnBtn"))
-	run(t, ctx, "agent calls", chromedp.Click(chromedp.CSS(`input[name=mode][value=agent_calls]`)))
+	choose(t, ctx, `input[name=mode][value=agent_calls]`)
 	waitJS(t, ctx, "number to dial", visible("#cnDial")+` && document.getElementById('cnDial').textContent.includes('call 8000')`)
 	if eval[bool](t, ctx, `document.getElementById('cnPersist').checked && document.getElementById('cnPersist').disabled`) != true {
 		t.Error("agent_calls: the keep-connection box should be checked and explained")

@@ -57,7 +57,9 @@ function draw() {
 onRender(s => {
   const on = screen() === 'connect';
   show('connect', on);
-  if (!on) { delete $('connect').dataset.filled; return; }
+  // Filled from the snapshot once per visit: a render while the snapshot
+  // reloads (screen '') must not undo what the agent has chosen.
+  if (!on) { if (screen() !== '') delete $('connect').dataset.filled; return; }
   if (!s.config) loadConfig();
   const ph = s.snap.phone || {};
   if (!$('connect').dataset.filled) {
