@@ -121,8 +121,9 @@ type Asterisk struct {
 	App string
 	// HTTPPort is Asterisk's HTTP (ARI) port; URL() goes through a proxy.
 	HTTPPort, SIPPort, RTPStart, RTPEnd, TrunkPort int
-	// PhonePassword is the SIP password of the agent phones 1001..1010.
-	PhonePassword string
+	// phoneSecrets are the SIP passwords of the fixed test phones
+	// (TestPhones), one of its own each.
+	phoneSecrets map[string]string
 	// Realtime is the database PJSIP phones are read from (nil: none).
 	Realtime *RealtimeDB
 
@@ -264,7 +265,7 @@ func launchAsteriskWith(t testing.TB, in AsteriskInstall, conf string, opts Aste
 		return nil, err
 	}
 	a := &Asterisk{Install: in, Dir: dir, t: t, User: "ctid", App: "ctid",
-		Password: randHex(12), PhonePassword: randHex(8)}
+		Password: randHex(12), phoneSecrets: map[string]string{}}
 	t.Cleanup(func() {
 		a.stop()
 		if a.proxy != nil {
@@ -291,12 +292,15 @@ func launchAsteriskWith(t testing.TB, in AsteriskInstall, conf string, opts Aste
 	vals := map[string]string{
 		"HTTP_PORT": strconv.Itoa(a.HTTPPort), "SIP_PORT": strconv.Itoa(a.SIPPort),
 		"RTP_START": strconv.Itoa(a.RTPStart), "RTP_END": strconv.Itoa(a.RTPEnd),
-		"ARI_USER": a.User, "ARI_PASSWORD": a.Password, "PHONE_PASSWORD": a.PhonePassword,
+		"ARI_USER": a.User, "ARI_PASSWORD": a.Password,
 		"APP": a.App, "ARI_BIND_ADDR": "127.0.0.1", "SIP_BIND_ADDR": "127.0.0.1", "TRUNK_HOST": "127.0.0.1",
 		"TRUNK_PORT": strconv.Itoa(a.TrunkPort), "ASTDIR": dir,
 		"MODDIR": in.ModDir, "DATADIR": in.DataDir,
 	}
 	if err := renderConf(conf, dir, vals); err != nil {
+		return nil, err
+	}
+	if err := a.writeTestPhones(); err != nil {
 		return nil, err
 	}
 	if rt := opts.Realtime; rt != nil {
@@ -707,4 +711,27 @@ func (a *Asterisk) PID() int {
 		return 0
 	}
 	return a.cmd.Process.Pid
+}
+
+// TestPhones are the extensions every test Asterisk has as fixed phones
+// (etc/pjsip_phones.conf, which asterisk-conf/pjsip.conf includes when it
+// exists), so tests need no database for a desk phone. Production ships no
+// fixed phone: admins create phones in ctid and Asterisk reads them from
+// Postgres (realtime), as the phones tests do.
+var TestPhones = []string{"1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009", "1010"}
+
+// PhoneSecret is the SIP password of test phone ext ("" for another
+// extension). Each phone has its own, so one phone's secret does not
+// register another's extension.
+func (a *Asterisk) PhoneSecret(ext string) string { return a.phoneSecrets[ext] }
+
+func (a *Asterisk) writeTestPhones() error {
+	var b strings.Builder
+	b.WriteString("; test phones written by aritest (one secret each)\n")
+	for _, ext := range TestPhones {
+		a.phoneSecrets[ext] = randHex(8)
+		fmt.Fprintf(&b, "\n[%[1]s](agent-phone)\nauth = %[1]s\naors = %[1]s\ncallerid = \"Agent %[1]s\" <%[1]s>\n"+
+			"\n[%[1]s](agent-auth)\nusername = %[1]s\npassword = %[2]s\n\n[%[1]s](agent-aor)\n", ext, a.phoneSecrets[ext])
+	}
+	return os.WriteFile(filepath.Join(a.Dir, "etc", "pjsip_phones.conf"), []byte(b.String()), 0o600)
 }

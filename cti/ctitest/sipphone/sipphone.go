@@ -94,7 +94,7 @@ type config struct {
 }
 
 // WithAuth sets the digest user and password (default: the endpoint name
-// and ast.PhonePassword, as asterisk-conf/pjsip.conf has them).
+// and ast.PhoneSecret of it, a test phone's own secret).
 func WithAuth(user, password string) Option {
 	return func(c *config) { c.user, c.password = user, password }
 }
@@ -307,7 +307,7 @@ type Phone struct {
 // endpoint online. Cleanup hangs up its calls, unregisters and closes it.
 func NewPhone(t testing.TB, ast *aritest.Asterisk, ext string, opts ...Option) *Phone {
 	t.Helper()
-	cfg := config{user: ext, password: ast.PhonePassword}
+	cfg := config{user: ext, password: ast.PhoneSecret(ext)}
 	for _, o := range opts {
 		o(&cfg)
 	}
