@@ -32,6 +32,10 @@ type DeskOptions struct {
 	// DefaultCallerID is the caller id outbound calls without a campaign
 	// present (CTID_DEFAULT_CALLER_ID).
 	DefaultCallerID string
+	// SIPWebsocketURL is where browser phones reach Asterisk's
+	// SIP-over-WebSocket (CTID_SIP_WS_URL, e.g. wss://pbx.example.com/ws);
+	// empty: ws://<the host the page came from>:8088/ws.
+	SIPWebsocketURL string
 }
 
 // AgentConfig is GET /api/v1/agent/config.
@@ -50,6 +54,7 @@ type DirectoryView struct {
 
 func (s *Server) deskRoutes(ag, adm fiber.Router) {
 	ag.Get("/config", s.agentConfig)
+	ag.Post("/browser-phone", s.browserPhone)
 	ag.Get("/directory", s.agentDirectory)
 	ag.Post("/hold", s.agentControl(func(s *Server, c *fiber.Ctx, uid int64) error { return s.eng.Hold(c.UserContext(), uid) }))
 	ag.Post("/resume", s.agentControl(func(s *Server, c *fiber.Ctx, uid int64) error { return s.eng.Resume(c.UserContext(), uid) }))

@@ -330,6 +330,7 @@ func deskAuthRoutes() []route {
 	return []route{
 		{"GET", "/api/v1/agent/config", "", "as"},
 		{"GET", "/api/v1/agent/directory", "", "as"},
+		{"POST", "/api/v1/agent/browser-phone", "", "as"},
 		{"POST", "/api/v1/agent/hold", "", "as"},
 		{"POST", "/api/v1/agent/resume", "", "as"},
 		{"POST", "/api/v1/agent/mute", "", "as"},

@@ -44,6 +44,7 @@ type config struct {
 	DefaultCallerID  string
 	AgentCallsNumber string
 	SalesforceOrigin string
+	SIPWebsocketURL  string
 }
 
 // configVars documents every variable; the README table is generated from
@@ -72,6 +73,7 @@ var configVars = []struct{ name, def, help string }{
 	{"CTID_MEDIA_URL", "", "ctid's base URL as Asterisk reaches it, for uploaded announcements (e.g. http://10.0.0.5:8080)"},
 	{"CTID_DEFAULT_CALLER_ID", "", "caller id (E.164) of manual calls made without a campaign; empty: the trunk's default"},
 	{"CTID_AGENT_CALLS_NUMBER", "8000", "the number agents dial to connect their phone (\"I call the system\"), shown by the adaptor"},
+	{"CTID_SIP_WS_URL", "", "where browser phones reach Asterisk's SIP-over-WebSocket, e.g. wss://pbx.example.com/ws (browsers need wss:// from other hosts); empty: ws://<the page's host>:8088/ws"},
 	{"CTID_SALESFORCE_ORIGIN", "", "the Salesforce (Open CTI) origin the adaptor talks to when framed, e.g. https://acme.lightning.force.com"},
 }
 
@@ -115,6 +117,7 @@ func loadConfig(fs *flag.FlagSet, args []string) (config, error) {
 	fs.StringVar(&c.MediaURL, "media-url", env("CTID_MEDIA_URL"), "base URL Asterisk uses to fetch uploaded announcements")
 	fs.StringVar(&c.DefaultCallerID, "default-caller-id", env("CTID_DEFAULT_CALLER_ID"), "caller id of manual calls without a campaign")
 	fs.StringVar(&c.AgentCallsNumber, "agent-calls-number", env("CTID_AGENT_CALLS_NUMBER"), "number agents dial to connect their phone")
+	fs.StringVar(&c.SIPWebsocketURL, "sip-ws-url", env("CTID_SIP_WS_URL"), "browser phones' SIP-over-WebSocket URL")
 	fs.StringVar(&c.SalesforceOrigin, "salesforce-origin", env("CTID_SALESFORCE_ORIGIN"), "Salesforce origin for the framed adaptor")
 	offer := fs.String("offer-timeout", env("CTID_OFFER_TIMEOUT"), "agent ring time")
 	ttl := fs.String("token-ttl", env("CTID_TOKEN_TTL"), "token lifetime")

@@ -97,7 +97,8 @@ func serve(args []string) error {
 		Engine: eng, DB: db, Logger: log, CORSOrigins: c.CORSOrigins, FrameAncestors: c.FrameAncestors,
 		TokenTTL: c.TokenTTL, Recordings: client.Recordings, Registry: reg, Dialer: dw, DialplanSecret: c.DialplanSecret,
 		TrustedProxies: c.TrustedProxies, MaxWebsocketsPerUser: c.MaxWebsockets, PaymentGateways: c.PaymentGateways, SecretBox: box,
-		Desk:          api.DeskOptions{AgentCallsNumber: c.AgentCallsNumber, SalesforceOrigin: c.SalesforceOrigin, DefaultCallerID: c.DefaultCallerID},
+		Desk: api.DeskOptions{AgentCallsNumber: c.AgentCallsNumber, SalesforceOrigin: c.SalesforceOrigin, DefaultCallerID: c.DefaultCallerID,
+			SIPWebsocketURL: c.SIPWebsocketURL},
 		DefaultRegion: c.DefaultRegion,
 		Ready: func(ctx context.Context) error {
 			if err := sqlDB.PingContext(ctx); err != nil {

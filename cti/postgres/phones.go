@@ -425,3 +425,18 @@ func (a *Admin) SetOutsidePhones(ctx context.Context, userID int64, allowed bool
 	}
 	return nil
 }
+
+// BrowserPhoneOf returns the enabled browser phone assigned to a user (the
+// lowest extension if several), or KindNotFound.
+func (a *Admin) BrowserPhoneOf(ctx context.Context, userID int64) (Phone, error) {
+	var r phoneRow
+	res := a.db.WithContext(ctx).Where("user_id = ? AND kind = ? AND NOT disabled", userID, PhoneBrowser).
+		Order("extension").Limit(1).Find(&r)
+	if res.Error != nil {
+		return Phone{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return Phone{}, &cti.Error{Kind: cti.KindNotFound, Msg: "No browser phone is assigned to you. Ask your administrator to add one for you in Phones."}
+	}
+	return r.phone(), nil
+}
