@@ -28,7 +28,9 @@ func TestAdminPhonesPage(t *testing.T) {
 	waitJS(t, ctx, "phones page", `document.querySelector('#list h1')?.textContent==='Phones' && document.getElementById('navPhones').getAttribute('aria-current')==='page'`)
 	// The form is drawn again once the users for its owner list arrive:
 	// type only into the finished form.
-	run(t, ctx, "new phone form", chromedp.Click(chromedp.CSS(`#list button.primary`)))
+	// Clicked from script: the list may be redrawn between chromedp finding
+	// the button and clicking it (a loaded CI run: "Could not find node").
+	run(t, ctx, "new phone form", ev(`document.querySelector('#list button.primary').click()`))
 	waitJS(t, ctx, "new phone form ready", `document.querySelector('#edit h2')?.textContent==='New phone' && [...(document.getElementById('ph-user')?.options||[])].some(o=>o.textContent.includes('(alice)'))`)
 	run(t, ctx, "new phone", chromedp.SendKeys(chromedp.ID("ph-extension"), "2401"), chromedp.SendKeys(chromedp.ID("ph-label"), "Front desk"),
 		ev(`(()=>{const s=document.getElementById('ph-user'); s.value=[...s.options].find(o=>o.textContent.includes('(alice)')).value;})()`),
@@ -61,7 +63,9 @@ func TestAdminPhonesPage(t *testing.T) {
 	// A duplicate extension is refused inline, in a sentence.
 	// (Wait for the new-phone form itself: the open editor of 2401 has a
 	// ph-extension field too, which the form replaces.)
-	run(t, ctx, "new phone form", chromedp.Click(chromedp.CSS(`#list button.primary`)))
+	// Clicked from script: the list may be redrawn between chromedp finding
+	// the button and clicking it (a loaded CI run: "Could not find node").
+	run(t, ctx, "new phone form", ev(`document.querySelector('#list button.primary').click()`))
 	waitJS(t, ctx, "new phone form", `document.querySelector('#edit h2')?.textContent==='New phone' && !!document.getElementById('ph-extension')`)
 	run(t, ctx, "duplicate", ev(`document.getElementById('ph-extension').value='2401'`), chromedp.Click(chromedp.CSS(`#edit button.primary`)))
 	waitJS(t, ctx, "duplicate refused", `document.getElementById('ph-extension-err').textContent.includes('2401')`)
