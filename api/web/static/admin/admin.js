@@ -1,10 +1,12 @@
 // ctid admin pages: one schema-driven list + editor per resource, against
 // /api/v1/admin/*. Admin role required (the server enforces it). The
 // campaign editor has a dialler settings form (dialer.js), the do-not-call
-// page and lead-list browsing live in lists.js.
+// page and lead-list browsing live in lists.js, a supervisor's campaigns
+// in supervisors.js.
 import {sentence} from '../adaptor/text.js';
 import {dialerFields, collectDialer, dialerErrorField} from './dialer.js';
 import {dncPage, leadListRow} from './lists.js';
+import {supervisorCampaigns} from './supervisors.js';
 import './phones.js'; // the Phones section (adds its own nav button)
 export const $ = id => document.getElementById(id);
 const API = '/api/v1', TK = 'ctid.token';
@@ -147,6 +149,7 @@ function drawEdit() {
   const parts = [h('h2', {}, (isNew ? 'New ' : 'Edit ') + d.title.toLowerCase()), form];
   if (res === 'campaigns' && !isNew) parts.push(announcements());
   if (res === 'campaigns' && !isNew && cur.kind === 'outbound') parts.push(leadUpload());
+  if (res === 'users' && !isNew) parts.push(supervisorCampaigns(cur, form.elements.role));
   e.replaceChildren(...parts);
 }
 
