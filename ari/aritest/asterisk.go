@@ -303,9 +303,6 @@ func launchAsteriskWith(t testing.TB, in AsteriskInstall, conf string, opts Aste
 	if err := a.writeTestPhones(); err != nil {
 		return nil, err
 	}
-	if err := loopbackICE(dir); err != nil {
-		return nil, err
-	}
 	if rt := opts.Realtime; rt != nil {
 		a.Realtime = rt
 		rv := map[string]string{"PGSQL_HOST": rt.Host, "PGSQL_PORT": strconv.Itoa(rt.Port),
@@ -737,32 +734,4 @@ func (a *Asterisk) writeTestPhones() error {
 			"\n[%[1]s](agent-auth)\nusername = %[1]s\npassword = %[2]s\n\n[%[1]s](agent-aor)\n", ext, a.phoneSecrets[ext])
 	}
 	return os.WriteFile(filepath.Join(a.Dir, "etc", "pjsip_phones.conf"), []byte(b.String()), 0o600)
-}
-
-// loopbackICE keeps WebRTC media of the tests on loopback. Asterisk offers
-// ICE host candidates for the machine's interface addresses and never
-// 127.0.0.1 (it skips loopback interfaces), so a browser phone's media
-// would run over the machine's own network address. The tests' rtp.conf
-// advertises 127.0.0.1 in place of every IPv4 address ([ice_host_candidates])
-// and no IPv6 candidate (ice_deny); Asterisk's socket, bound to all
-// addresses, receives what is sent to 127.0.0.1.
-func loopbackICE(dir string) error {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	b.WriteString("\n; aritest: WebRTC media stays on loopback\nice_deny = ::/0\n\n[ice_host_candidates]\n")
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
-			fmt.Fprintf(&b, "%s => 127.0.0.1\n", ipn.IP)
-		}
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "etc", "rtp.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = f.WriteString(b.String())
-	return err
 }

@@ -49,6 +49,10 @@ type Options struct {
 	// (e.g. aritest.AsteriskTarget for a real Asterisk; Stack.Double is
 	// then nil). The engine's app is "ctid", as in asterisk-conf.
 	Target *aritest.Target
+	// TargetFor, if set (and Target is not), starts the ARI server once the
+	// database is seeded: a real Asterisk that reads its phones from this
+	// database (aritest.AsteriskOptions.Realtime) needs the database first.
+	TargetFor func(db *gorm.DB) *aritest.Target
 }
 
 // Start brings the stack up and tears it down when the test ends. Seed the
@@ -76,6 +80,9 @@ func StartSeeded(t testing.TB, o Options, seed func(db *gorm.DB)) *Stack {
 	}
 	var double *aritest.Server
 	url, user, pass := "", "ctid", "secret"
+	if o.Target == nil && o.TargetFor != nil {
+		o.Target = o.TargetFor(db)
+	}
 	if o.Target != nil {
 		double = o.Target.Double
 		url, user, pass = o.Target.URL, o.Target.Username, o.Target.Password

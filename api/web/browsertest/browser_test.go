@@ -108,6 +108,13 @@ func call(t *testing.T, b backend, token, method, path, body string, out any) {
 
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	return browserWith(t)
+}
+
+// browserWith starts chromium with extra flags (a browser phone's fake
+// microphone, say).
+func browserWith(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	chromium, err := testenv.Chromium()
 	if err != nil {
 		t.Skip(err)
@@ -119,6 +126,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(300, 760),
 	}
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))

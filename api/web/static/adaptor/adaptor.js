@@ -11,6 +11,7 @@
 //   callbacks.js   schedule, list, cancel       wrap.js       wrap and auto-wrap
 //   notices.js     what happened unasked        crm.js        Salesforce Open CTI
 //   crmrecord.js   the Salesforce record a call is logged against, the pick among matches
+//   browserphone.js  this page as the agent's phone (SIP.js in vendor/sip.js)
 //   ws.js          websocket; session.js, api.js, state.js, dom.js: shared plumbing
 import {$} from './dom.js';
 import {S, render} from './state.js';
