@@ -68,6 +68,10 @@ func (e *Engine) StopAnnouncement(ctx context.Context, userID int64) error {
 
 func (e *Engine) onPlaybackFinished(id string) {
 	for _, c := range e.calls {
+		if c.beep == id && c.agent != nil {
+			e.joinPredictive(c, c.agent)
+			return
+		}
 		if c.playback == id {
 			c.playback = ""
 			if c.agent != nil && c.agent.call == c {

@@ -180,6 +180,7 @@ type call struct {
 	// the talk bridge, hearing the second consult.
 	holdBridge string
 	playback   string       // announcement playing, if any
+	beep       string       // predictive: the agent's beep, before the customer joins
 	payment    *paymentFlow // card capture in progress, if any
 	lead       *leadCall    // dialler attempt this call belongs to
 

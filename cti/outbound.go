@@ -502,13 +502,42 @@ func (e *Engine) connectPredictive(p *predictive, a *agent) {
 	e.transition(a, ActOffer, "")
 	ctx, cancel := e.tctx()
 	defer cancel()
-	// The beep is queued to the agent's channel only (ARI-NOTES §4).
-	e.tel.Play(ctx, a.phoneChan, e.newID("pb-"), "sound:beep")
-	if err := e.tel.AddToBridge(ctx, a.bridge, c.rec.CustomerChannel, true); err != nil {
-		e.log.Error("predictive connect", "err", err)
+	// The beep is queued to the agent's channel only (ARI-NOTES §4), and
+	// the customer joins once it has played (PlaybackFinished, or at most
+	// beepWait). Started together, Asterisk sometimes failed to open the
+	// beep file ("Unable to open beep (format ulaw)") while the customer
+	// was joining the agent's bridge, and the agent heard nothing.
+	pb := e.newID("pb-")
+	c.beep = pb
+	if err := e.tel.Play(ctx, a.phoneChan, pb, "sound:beep"); err != nil {
+		c.beep = ""
+		e.joinPredictive(c, a)
+	} else {
+		e.after(beepWait, func() {
+			if c.beep == pb {
+				e.joinPredictive(c, a)
+			}
+		})
 	}
 	e.connected(c, a)
 	e.outcome(c.lead, "answered", a.user.ID, c.rec.ID)
+}
+
+// beepWait bounds how long a predictive customer waits for the agent's
+// beep to finish (it lasts about a quarter of a second).
+const beepWait = 1500 * time.Millisecond
+
+// joinPredictive adds the answered customer to the agent's bridge.
+func (e *Engine) joinPredictive(c *call, a *agent) {
+	c.beep = ""
+	if a.call != c {
+		return // the call ended meanwhile
+	}
+	ctx, cancel := e.tctx()
+	defer cancel()
+	if err := e.tel.AddToBridge(ctx, a.bridge, c.rec.CustomerChannel, true); err != nil {
+		e.log.Error("predictive connect", "err", err)
+	}
 }
 
 func (e *Engine) abandonPredictive(p *predictive) {

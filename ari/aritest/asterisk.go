@@ -271,7 +271,8 @@ func launchAsteriskWith(t testing.TB, in AsteriskInstall, conf string, opts Aste
 		if a.proxy != nil {
 			a.proxy.close()
 		}
-		if t.Failed() {
+		// CTID_KEEP_ASTERISK=1 keeps it after a pass too (to read its log).
+		if t.Failed() || os.Getenv("CTID_KEEP_ASTERISK") != "" {
 			t.Logf("asterisk run directory kept: %s", dir)
 			return
 		}
