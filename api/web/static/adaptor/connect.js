@@ -39,6 +39,8 @@ async function start() {
     sessionStorage.setItem('ctid.browserPhoneKeep', persistent ? '1' : '0');
     if (persistent) bp.expectConnection();
     m = 'system_calls';
+  } else if (bp.active() || bp.remembered()) {
+    bp.stop(); // back to a desk phone: this page is no longer a phone
   }
   const r = await act('POST', '/agent/connect', {mode: m, number, persistent}, $('cnErr'));
   $('cnBtn').disabled = false;
