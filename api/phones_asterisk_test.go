@@ -35,11 +35,7 @@ type createdPhone struct {
 // res_config_pgsql reaches it (the test cluster's password included).
 func realtimeDB(t testing.TB, db *gorm.DB) *aritest.RealtimeDB {
 	t.Helper()
-	var name string
-	if err := db.Raw(`SELECT current_database()`).Scan(&name).Error; err != nil {
-		t.Fatal(err)
-	}
-	rt, err := aritest.ParseRealtimeDSN(pgtest.DSNOf(t, name))
+	rt, err := aritest.ParseRealtimeDSN(pgtest.DSNOfDB(t, db))
 	if err != nil {
 		t.Fatal(err)
 	}

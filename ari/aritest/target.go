@@ -61,7 +61,11 @@ func DoubleTarget(t testing.TB) Target {
 // found, failed if CTID_REQUIRE_ASTERISK=1).
 func AsteriskTarget(t testing.TB) Target {
 	t.Helper()
-	a := StartAsterisk(t)
+	return TargetOf(StartAsterisk(t))
+}
+
+// TargetOf is the Target of a running Asterisk (one started with options).
+func TargetOf(a *Asterisk) Target {
 	return Target{Name: "asterisk", URL: a.URL(), Username: a.User, Password: a.Password, Asterisk: a}
 }
 

@@ -100,16 +100,13 @@ func TestAsteriskBrowserPhone(t *testing.T) {
 	var alice int64
 	st := ctitest.StartSeeded(t, ctitest.Options{OfferTimeout: 30 * time.Second,
 		TargetFor: func(db *gorm.DB) *aritest.Target {
-			var name string
-			if err := db.Raw(`SELECT current_database()`).Scan(&name).Error; err != nil {
-				t.Fatal(err)
-			}
-			rt, err := aritest.ParseRealtimeDSN(pgtest.DSNOf(t, name))
+			rt, err := aritest.ParseRealtimeDSN(pgtest.DSNOfDB(t, db))
 			if err != nil {
 				t.Fatal(err)
 			}
 			ast = aritest.StartAsteriskWith(t, aritest.AsteriskOptions{Realtime: &rt})
-			return &aritest.Target{Name: "asterisk", URL: ast.URL(), Username: ast.User, Password: ast.Password, Asterisk: ast}
+			tg := aritest.TargetOf(ast)
+			return &tg
 		}}, func(db *gorm.DB) {
 		ctx := context.Background()
 		adm := postgres.NewAdmin(db)

@@ -168,3 +168,14 @@ func DSNOf(t testing.TB, name string) string {
 	}
 	return dsnFor(name)
 }
+
+// DSNOfDB is DSNOf the database db is connected to (what another process,
+// such as Asterisk's realtime, needs to reach a test's database).
+func DSNOfDB(t testing.TB, db *gorm.DB) string {
+	t.Helper()
+	var name string
+	if err := db.Raw(`SELECT current_database()`).Scan(&name).Error; err != nil {
+		t.Fatal(err)
+	}
+	return DSNOf(t, name)
+}
