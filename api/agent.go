@@ -147,6 +147,20 @@ func (s *Server) agentHangup(c *fiber.Ctx) error {
 	return s.snapshotReply(c)
 }
 
+// agentDecline refuses the call being offered (ringing) to the agent: the
+// caller goes to another agent and the agent is Paused "Declined a call".
+func (s *Server) agentDecline(c *fiber.Ctx) error {
+	if err := decode(c, &struct{}{}, true); err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx(c)
+	defer cancel()
+	if err := s.eng.Decline(ctx, currentUser(c).ID); err != nil {
+		return err
+	}
+	return s.snapshotReply(c)
+}
+
 type notesRequest struct {
 	Notes *string `json:"notes"`
 }

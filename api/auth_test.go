@@ -163,6 +163,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST", "/api/v1/agent/pause", `{"reason":"Break"}`, "as"},
 		{"POST", "/api/v1/agent/calls", `{"number":"02079460123","campaignId":null}`, "as"},
 		{"POST", "/api/v1/agent/hangup", "", "as"},
+		{"POST", "/api/v1/agent/decline", "", "as"},
 		{"PUT", "/api/v1/agent/calls/nope/notes", `{"notes":"x"}`, "as"},
 		{"POST", "/api/v1/agent/wrap", `{"code":"SALE"}`, "as"},
 		{"POST", "/api/v1/agent/wrap/extend", "", "as"},

@@ -262,6 +262,7 @@ func (s *Server) routes() {
 	ag.Post("/logout", s.agentLogout)
 	ag.Post("/calls", s.agentDial)
 	ag.Post("/hangup", s.agentHangup)
+	ag.Post("/decline", s.agentDecline)
 	ag.Put("/calls/:id/notes", s.agentNotes)
 	ag.Post("/wrap", s.agentWrap)
 	ag.Post("/wrap/extend", s.agentExtendWrap)

@@ -285,12 +285,7 @@ func (e *Engine) requeue(c *call, a *agent, autoPause bool) {
 	if c.rec.State == CallOffering {
 		e.callTransition(c, CallActMiss, "agent "+a.user.Username+" did not answer")
 	}
-	e.queues[c.campaign.ID] = append([]*call{c}, e.queues[c.campaign.ID]...)
-	if c.campaign.MaxQueueSeconds > 0 && c.campaign.OverflowContext != "" {
-		left := time.Duration(c.campaign.MaxQueueSeconds)*time.Second - e.now().Sub(*c.rec.QueuedAt)
-		c.timer = e.after(max(left, 0), func() { e.overflow(c) })
-	}
-	e.park(c)
+	e.backToQueueHead(c)
 }
 
 // park puts a caller in their campaign's holding bridge, with music,

@@ -32,6 +32,9 @@ const (
 	ActAccept      AgentAction = "accept" // agent answered the offered call
 	ActMiss        AgentAction = "miss"   // agent did not answer: Auto Pause
 	ActRecall      AgentAction = "recall" // offer withdrawn (caller hung up first)
+	// ActDecline: the agent refused the offered call; like a miss, but at
+	// once and by choice (decline.go).
+	ActDecline AgentAction = "decline"
 	// ActReturnPaused: a transfer offered to a Paused agent did not reach
 	// them; they go back to Paused with their reason.
 	ActReturnPaused AgentAction = "return_paused"
@@ -64,7 +67,7 @@ var agentTransitions = map[AgentState]map[AgentAction]AgentState{
 	},
 	AgentReserved: {
 		ActAccept: AgentOnCall, ActMiss: AgentPaused, ActRecall: AgentReady, ActReturnPaused: AgentPaused,
-		ActPhoneLost: AgentLoggedIn, ActLogin: AgentReserved,
+		ActDecline: AgentPaused, ActPhoneLost: AgentLoggedIn, ActLogin: AgentReserved,
 	},
 	AgentOnCall: {ActCallEnd: AgentOnWrap, ActLogin: AgentOnCall},
 	AgentOnWrap: {
@@ -100,7 +103,7 @@ var agentActionWords = map[AgentAction]string{
 	ActLogin: "log in", ActConnect: "connect your phone", ActConnected: "connect your phone",
 	ActConnectFail: "connect your phone", ActPhoneLost: "disconnect your phone", ActReady: "go Ready",
 	ActPause: "pause", ActOffer: "take a call", ActAccept: "take the call", ActMiss: "miss the call",
-	ActRecall: "release the call", ActReturnPaused: "release the call", ActDial: "make a call",
+	ActRecall: "release the call", ActDecline: "decline a call", ActReturnPaused: "release the call", ActDial: "make a call",
 	ActCallEnd: "end the call", ActWrapReady: "finish wrap-up", ActWrapPause: "finish wrap-up", ActLogout: "log out",
 }
 
@@ -108,6 +111,10 @@ func refusal(from AgentState, act AgentAction) string {
 	switch {
 	case act == ActReady && from == AgentReady:
 		return "You are already Ready."
+	case act == ActDecline && from == AgentOnCall:
+		return "The call is already connected, so it cannot be declined. Hang up to end it."
+	case act == ActDecline && from != AgentLoggedOut:
+		return NoOfferToDecline
 	case act == ActLogout && (from == AgentOnCall || from == AgentReserved):
 		return "You cannot log out during a call. Finish the call first."
 	case act == ActLogout && from == AgentOnWrap:
@@ -143,9 +150,12 @@ const (
 type CallAction string
 
 const (
-	CallActQueue    CallAction = "queue"
-	CallActOffer    CallAction = "offer"
-	CallActMiss     CallAction = "miss" // offer failed: back to the head of the queue
+	CallActQueue CallAction = "queue"
+	CallActOffer CallAction = "offer"
+	CallActMiss  CallAction = "miss" // offer failed: back to the head of the queue
+	// CallActDecline: the offered agent declined; back to the head of the
+	// queue for another agent.
+	CallActDecline  CallAction = "decline"
 	CallActConnect  CallAction = "connect"
 	CallActHangup   CallAction = "hangup"
 	CallActFail     CallAction = "fail" // outbound: busy, no answer, congestion
@@ -162,7 +172,9 @@ var callTransitions = map[CallState]map[CallAction]CallState{
 		CallActOffer: CallOffering, CallActHangup: CallEnded, CallActOverflow: CallEnded,
 		CallActConnect: CallConnected, // persistent agent: straight into their bridge
 	},
-	CallOffering:  {CallActConnect: CallConnected, CallActMiss: CallQueued, CallActHangup: CallEnded},
+	CallOffering: {
+		CallActConnect: CallConnected, CallActMiss: CallQueued, CallActDecline: CallQueued, CallActHangup: CallEnded,
+	},
 	CallDialing:   {CallActConnect: CallConnected, CallActFail: CallEnded, CallActHangup: CallEnded},
 	CallConnected: {CallActHangup: CallEnded},
 	CallEnded:     {CallActWrap: CallWrapped},

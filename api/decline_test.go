@@ -1,0 +1,72 @@
+package api_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctid/ctid/ari/aritest"
+	"github.com/ctid/ctid/cti"
+)
+
+// POST /agent/decline: a call ringing alice's phone is declined; the caller
+// goes to bob, alice is Paused "Declined a call". Declining with nothing
+// offered, or once connected, is a 409 sentence that changes nothing.
+func TestDeclineOfferedCallOverAPI(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.Double.Script("PJSIP/1001", aritest.Behavior{NoAnswer: true}) // rings until declined
+	e.Double.Script("PJSIP/1002", aritest.Behavior{AnswerAfter: 50 * time.Millisecond})
+	alice, bob := e.login("alice"), e.login("bob")
+	for tok, num := range map[string]string{alice: "1001", bob: "1002"} {
+		e.must(200, "POST", "/api/v1/agent/login", tok, "")
+		e.must(200, "POST", "/api/v1/agent/connect", tok, `{"mode":"system_calls","number":"`+num+`","persistent":false}`)
+		e.waitState(tok, cti.AgentPaused)
+	}
+	wsA, wsB := e.dialWS(alice, 0), e.dialWS(bob, 0)
+	wsA.next("hello")
+	wsB.next("hello")
+
+	// Nothing offered: 409, alice stays Paused.
+	p := e.must(409, "POST", "/api/v1/agent/decline", alice, "").problem(t)
+	if p.Detail != cti.NoOfferToDecline || p.State != "paused" {
+		t.Fatalf("decline with nothing offered: %+v", p)
+	}
+	e.must(400, "POST", "/api/v1/agent/decline", alice, `{"now":true}`).problem(t)
+
+	e.must(200, "POST", "/api/v1/agent/ready", alice, "")
+	p = e.must(409, "POST", "/api/v1/agent/decline", alice, "").problem(t)
+	if p.Detail != cti.NoOfferToDecline || p.State != "ready" {
+		t.Fatalf("decline while Ready: %+v", p)
+	}
+	e.Double.Inbound("ctid", []string{"inbound", did}, "+447700900123", did, nil)
+	var offered cti.CallInfo
+	json.Unmarshal(wsA.next("call.offered").Data, &offered)
+	e.waitState(alice, cti.AgentReserved)
+	e.must(200, "POST", "/api/v1/agent/ready", bob, "")
+
+	var snap cti.AgentSnapshot
+	e.must(200, "POST", "/api/v1/agent/decline", alice, "").json(t, &snap)
+	if snap.State.State != cti.AgentPaused || snap.State.PauseReason != "Declined a call" || snap.Call != nil {
+		t.Fatalf("decline answered %+v (call %+v)", snap.State, snap.Call)
+	}
+	wsA.next("call.declined")
+	var got cti.CallInfo
+	json.Unmarshal(wsB.next("call.connected").Data, &got)
+	if got.InteractionID != offered.InteractionID || got.CustomerNumber != "+447700900123" {
+		t.Fatalf("bob got %+v, want %s", got, offered.InteractionID)
+	}
+	e.waitState(bob, cti.AgentOnCall)
+	if s := e.snapshot(alice); s.State.State != cti.AgentPaused || s.State.PauseReason != "Declined a call" {
+		t.Fatalf("alice %+v", s.State)
+	}
+
+	// Bob's call is connected: he cannot decline it.
+	p = e.must(409, "POST", "/api/v1/agent/decline", bob, "").problem(t)
+	if p.State != "on_call" || !strings.Contains(p.Detail, "already connected") {
+		t.Fatalf("decline a connected call: %+v", p)
+	}
+	if s := e.snapshot(bob); s.State.State != cti.AgentOnCall || s.Call == nil || s.Call.InteractionID != offered.InteractionID {
+		t.Fatalf("bob after a refused decline: %+v", s.State)
+	}
+}
