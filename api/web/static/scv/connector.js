@@ -91,7 +91,9 @@ export class CtidConnector extends VendorConnector {
   // ---------- ctid → Salesforce ----------
   onEvent(m) {
     const d = m.data || {};
-    if (m.type === 'hello') { if (d.state) this.snap = d; this.draw(); return; }
+    // hello: the state as the stream opens (after the phone connected, or
+    // after a drop); a status reached before it is told to Salesforce here.
+    if (m.type === 'hello') { if (d.state) { this.snap = d; this.tellStatus(d.state); } this.draw(); return; }
     if (!this.snap) return;
     const s = this.snap;
     switch (m.type) {
