@@ -311,10 +311,18 @@ func (p *Predictive) Decide(s *Snapshot) int {
 			p.restrained = true
 		}
 	}
+	// The hour's false positives are counted at their expectation, but
+	// nobody sees the real count, which runs Poisson around it: the hour
+	// keeps three of its standard deviations in hand too (it is what broke
+	// the hourly cap at 50 agents with machines).
+	fpSD := 0.0
+	if s.MachineFalse > 0 {
+		fpSD = 3 * math.Sqrt(s.MachineFalse*float64(s.Hour.Machines))
+	}
 	// Abandons come in bursts (several contacts answering into a full
 	// floor at once), so the hour and the day keep two abandons in hand,
 	// the short window one.
-	if shortAb+1+pending >= limit*shortAns || hourAb+2+pending >= limit*hourAns ||
+	if shortAb+1+pending >= limit*shortAns || hourAb+2+pending+fpSD >= limit*hourAns ||
 		(dayAns > 0 && dayAb+2+pending >= limit*dayAns) {
 		p.Stats.AtRiskTicks++
 		return prog
@@ -419,7 +427,7 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	// not exceed what is left of the hour's and the day's budget, so one
 	// unlucky burst cannot break the cap. This binds small teams (10
 	// agents have ~4 abandons an hour to spend); large ones have room.
-	room := limit*hourAns - hourAb - pending
+	room := limit*hourAns - hourAb - pending - fpSD
 	if dayAns > 0 {
 		room = min(room, limit*dayAns-dayAb-pending)
 	}
