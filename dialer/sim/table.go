@@ -128,7 +128,7 @@ type ScenarioResult struct {
 	Bound                float64
 	Ctid, Vicidial, Prog PolicyRow
 	VicidialTuned        pacing.VicidialAdaptive // the grid point chosen
-	VicidialCandidates   int                     // grid points within the cap
+	VicidialCandidates   int                     // tuned points within the cap
 }
 
 // Sweep configures a benchmark run.
@@ -139,6 +139,9 @@ type Sweep struct {
 	Scenarios  []Scenario    // default Scenarios
 	Workers    int           // default GOMAXPROCS
 	NoVicidial bool
+	// RefineSteps: bisections of VICIdial's max level per intensity after
+	// the grid (default 3).
+	RefineSteps int
 }
 
 type job struct {
@@ -166,10 +169,16 @@ func runJobs(jobs []job, workers int) {
 }
 
 // Run runs the sweep: ctid's predictive and progressive on every seed of
-// every scenario; VICIdial over its grid (warm-started at the mean level
-// its setting reached on "yesterday", seed 1000), tuned to the grid point
-// with the highest mean occupancy whose mean abandon rate stays at or
-// under the cap, then run on every seed.
+// every scenario; VICIdial tuned to its best, then run on every seed.
+//
+// Tuning: every point is warm-started at the mean level its setting
+// reached on "yesterday" (seed 1000) and judged by its mean over the
+// tuning seeds. The grid (max level × intensity) comes first; then, for
+// each intensity, the max level is bisected RefineSteps times between the
+// highest grid level whose mean abandon rate stays at or under the cap
+// and the next one up (from 1.0 when none does), so the chosen point sits
+// just under the cap rather than a grid step below it. The point with the
+// highest mean occupancy within the cap is chosen.
 func (sw Sweep) Run() []ScenarioResult {
 	if sw.Day == 0 {
 		sw.Day = 8 * time.Hour
@@ -183,11 +192,12 @@ func (sw Sweep) Run() []ScenarioResult {
 	if sw.TuneSeeds <= 0 || sw.TuneSeeds > sw.Seeds {
 		sw.TuneSeeds = sw.Seeds
 	}
+	if sw.RefineSteps == 0 {
+		sw.RefineSteps = 3
+	}
 	out := make([]ScenarioResult, len(sw.Scenarios))
 	ctid := make([][]Result, len(sw.Scenarios))
 	prog := make([][]Result, len(sw.Scenarios))
-	yest := make([][]Result, len(sw.Scenarios))
-	vici := make([][][]Result, len(sw.Scenarios))
 	var jobs []job
 	for i, sc := range sw.Scenarios {
 		out[i].Scenario = sc
@@ -198,68 +208,126 @@ func (sw Sweep) Run() []ScenarioResult {
 			jobs = append(jobs, job{func() Result { return Run(cfg, &pacing.Predictive{}) }, &ctid[i][s]},
 				job{func() Result { return Run(cfg, pacing.Progressive{}) }, &prog[i][s]})
 		}
-		if sw.NoVicidial {
-			continue
-		}
-		yest[i] = make([]Result, len(VicidialGrid))
-		for g, v := range VicidialGrid {
-			cfg := sc.Config(1000, sw.Day)
-			jobs = append(jobs, job{func() Result { v := v; return Run(cfg, &v) }, &yest[i][g]})
-		}
 	}
 	runJobs(jobs, sw.Workers)
-	jobs = jobs[:0]
-	for i, sc := range sw.Scenarios {
+	for i := range sw.Scenarios {
 		out[i].Ctid, out[i].Prog = row("ctid-predictive", ctid[i]), row("progressive", prog[i])
-		if sw.NoVicidial {
-			continue
-		}
-		vici[i] = make([][]Result, len(VicidialGrid))
-		for g, v := range VicidialGrid {
-			vici[i][g] = make([]Result, sw.Seeds)
-			v.StartLevel = yest[i][g].MeanLevel
-			for s := range sw.TuneSeeds {
-				cfg := sc.Config(uint64(s+1), sw.Day)
-				jobs = append(jobs, job{func() Result { v := v; return Run(cfg, &v) }, &vici[i][g][s]})
+	}
+	if sw.NoVicidial {
+		return out
+	}
+
+	// tune evaluates points (a yesterday run for the warm start, then the
+	// tuning seeds) for every scenario at once.
+	type point struct {
+		v    pacing.VicidialAdaptive
+		yest Result
+		runs []Result
+	}
+	tune := func(pts [][]*point) {
+		var jobs []job
+		for i, ps := range pts {
+			for _, pt := range ps {
+				cfg := sw.Scenarios[i].Config(1000, sw.Day)
+				v := pt.v
+				jobs = append(jobs, job{func() Result { return Run(cfg, &v) }, &pt.yest})
 			}
 		}
-	}
-	runJobs(jobs, sw.Workers)
-	jobs = jobs[:0]
-	best := make([]int, len(sw.Scenarios))
-	for i := range sw.Scenarios {
-		if sw.NoVicidial {
-			continue
-		}
-		best[i] = -1
-		bestOcc := -1.0
-		for g := range VicidialGrid {
-			r := row("", vici[i][g][:sw.TuneSeeds])
-			if r.Abandon.Mean <= pacing.DefaultCap {
-				out[i].VicidialCandidates++
-				if r.Occupancy.Mean > bestOcc {
-					best[i], bestOcc = g, r.Occupancy.Mean
+		runJobs(jobs, sw.Workers)
+		jobs = jobs[:0]
+		for i, ps := range pts {
+			for _, pt := range ps {
+				pt.v.StartLevel = pt.yest.MeanLevel
+				pt.runs = make([]Result, sw.Seeds)
+				for s := range sw.TuneSeeds {
+					cfg := sw.Scenarios[i].Config(uint64(s+1), sw.Day)
+					v := pt.v
+					jobs = append(jobs, job{func() Result { return Run(cfg, &v) }, &pt.runs[s]})
 				}
 			}
 		}
-		if best[i] < 0 {
-			best[i] = 0
+		runJobs(jobs, sw.Workers)
+	}
+	within := func(pt *point) bool { return row("", pt.runs[:sw.TuneSeeds]).Abandon.Mean <= pacing.DefaultCap }
+	all := make([][]*point, len(sw.Scenarios))
+	for i := range sw.Scenarios {
+		for _, v := range VicidialGrid {
+			all[i] = append(all[i], &point{v: v})
 		}
-		g := best[i]
-		v := VicidialGrid[g]
-		v.StartLevel = yest[i][g].MeanLevel
-		out[i].VicidialTuned = v
+	}
+	tune(all)
+	// Bisect the max level per scenario and intensity.
+	type bracket struct{ lo, hi float64 }
+	brackets := make([]map[float64]*bracket, len(sw.Scenarios))
+	for i := range sw.Scenarios {
+		brackets[i] = map[float64]*bracket{}
+		for _, pt := range all[i] {
+			b := brackets[i][pt.v.Intensity]
+			if b == nil {
+				b = &bracket{lo: 1, hi: math.Inf(1)}
+				brackets[i][pt.v.Intensity] = b
+			}
+			if within(pt) {
+				b.lo = max(b.lo, pt.v.MaxLevel)
+			}
+		}
+		for _, pt := range all[i] {
+			if b := brackets[i][pt.v.Intensity]; pt.v.MaxLevel > b.lo {
+				b.hi = min(b.hi, pt.v.MaxLevel)
+			}
+		}
+	}
+	for range sw.RefineSteps {
+		step := make([][]*point, len(sw.Scenarios))
+		for i := range sw.Scenarios {
+			for in, b := range brackets[i] {
+				if math.IsInf(b.hi, 1) || b.hi-b.lo < 0.02 {
+					continue
+				}
+				step[i] = append(step[i], &point{v: pacing.VicidialAdaptive{Mode: pacing.AdaptHardLimit,
+					MaxLevel: (b.lo + b.hi) / 2, Intensity: in}})
+			}
+		}
+		tune(step)
+		for i := range sw.Scenarios {
+			for _, pt := range step[i] {
+				b := brackets[i][pt.v.Intensity]
+				if within(pt) {
+					b.lo = pt.v.MaxLevel
+				} else {
+					b.hi = pt.v.MaxLevel
+				}
+			}
+			all[i] = append(all[i], step[i]...)
+		}
+	}
+	best := make([]*point, len(sw.Scenarios))
+	jobs = jobs[:0]
+	for i := range sw.Scenarios {
+		bestOcc := -1.0
+		for _, pt := range all[i] {
+			if within(pt) {
+				out[i].VicidialCandidates++
+				if occ := row("", pt.runs[:sw.TuneSeeds]).Occupancy.Mean; occ > bestOcc {
+					best[i], bestOcc = pt, occ
+				}
+			}
+		}
+		if best[i] == nil {
+			best[i] = all[i][0]
+		}
+		pt := best[i]
+		out[i].VicidialTuned = pt.v
 		for s := sw.TuneSeeds; s < sw.Seeds; s++ {
 			cfg := sw.Scenarios[i].Config(uint64(s+1), sw.Day)
-			jobs = append(jobs, job{func() Result { v := v; return Run(cfg, &v) }, &vici[i][g][s]})
+			v := pt.v
+			jobs = append(jobs, job{func() Result { return Run(cfg, &v) }, &pt.runs[s]})
 		}
 	}
 	runJobs(jobs, sw.Workers)
 	for i := range sw.Scenarios {
-		if !sw.NoVicidial {
-			v := out[i].VicidialTuned
-			out[i].Vicidial = row(fmt.Sprintf("vicidial ml %.2f int %+.0f", v.MaxLevel, v.Intensity), vici[i][best[i]])
-		}
+		v := out[i].VicidialTuned
+		out[i].Vicidial = row(fmt.Sprintf("vicidial ml %.2f int %+.0f", v.MaxLevel, v.Intensity), best[i].runs)
 	}
 	return out
 }
