@@ -33,6 +33,31 @@ export class CtidConnector extends VendorConnector {
     this.recPaused = null;
     this.lastStatus = null; // 'ready' | 'paused' as last told to / asked by Salesforce
     this.wantStatus = null; // a change Salesforce asked for, in flight
+    // While a request from Salesforce is in flight, ctid's events wait: the
+    // SDK publishes its own event for the request when it returns (HANGUP,
+    // PARTICIPANT_ADDED, CALL_STARTED…), and what ctid says next (wrap
+    // started, the consulted party connected) must come after it.
+    this.holds = 0;
+    this.waiting = [];
+    this.afterActiveCalls = false; // END_CALL: the SDK asks getActiveCalls before its HANGUP
+    this.participants = new Set(); // transfers told as PARTICIPANT_CONNECTED
+  }
+
+  // request runs a Salesforce request with ctid's events held until the
+  // SDK has published its own (it does so as soon as our promise settles;
+  // a timer runs after that).
+  async request(fn, {untilActiveCalls = false} = {}) {
+    this.holds++;
+    let ok = false;
+    try { const r = await fn(); ok = true; return r; } finally {
+      if (untilActiveCalls && ok) this.afterActiveCalls = true; else setTimeout(() => this.release(), 0);
+    }
+  }
+  release() {
+    if (--this.holds > 0) return;
+    const w = this.waiting;
+    this.waiting = [];
+    for (const m of w) this.onEvent(m);
   }
 
   // cfg reads a connector setting: the contact center's /reqCtid/reqName
@@ -75,7 +100,10 @@ export class CtidConnector extends VendorConnector {
     if (['logged_in', 'logged_out'].includes(s.state?.state) && this.cfg('phoneMode') !== 'none') {
       try {
         const mode = this.cfg('phoneMode') || 'system_calls', number = this.cfg('phoneNumber');
-        const r = await api('POST', '/agent/connect', {mode, ...(number ? {number} : {}), persistent: true});
+        // reqPersistent "false": ctid calls the phone for each call, which
+        // then rings (and can be declined) instead of joining a kept line.
+        const persistent = this.cfg('persistent') !== 'false';
+        const r = await api('POST', '/agent/connect', {mode, ...(number ? {number} : {}), persistent});
         if (r.agentId) this.snap = r;
       } catch (e) { status('Signed in; the phone is not connected: ' + e.message); }
     }
@@ -90,6 +118,7 @@ export class CtidConnector extends VendorConnector {
 
   // ---------- ctid → Salesforce ----------
   onEvent(m) {
+    if (this.holds > 0 && m.type !== 'hello') { this.waiting.push(m); return; }
     const d = m.data || {};
     // hello: the state as the stream opens (after the phone connected, or
     // after a drop); a status reached before it is told to Salesforce here.
@@ -100,6 +129,7 @@ export class CtidConnector extends VendorConnector {
       case 'agent.state':
         s.state = d;
         if (!['reserved', 'on_call', 'on_wrap'].includes(d.state)) { s.call = null; s.controls = null; }
+        if (d.state !== 'on_call') { s.transfer = null; s.conference = null; }
         this.tellStatus(d);
         break;
       case 'call.offered':
@@ -114,6 +144,10 @@ export class CtidConnector extends VendorConnector {
         s.call = d;
         if (d.direction !== 'OUT') this.tell(d, 'started', () => publishEvent({eventType: EVENT_TYPE.CALL_STARTED, payload: new CallResult({call: this.phoneCall({...d, state: 'offering'})})}));
         this.tell(d, 'connected', () => publishEvent({eventType: EVENT_TYPE.CALL_CONNECTED, payload: new CallResult({call: this.phoneCall(d)})}));
+        break;
+      case 'call.declined': // declined here or in another ctid window: the offer is gone
+        if (s.call?.interactionId === d.interactionId) s.call = null;
+        this.tell(d, 'ended', () => publishEvent({eventType: EVENT_TYPE.HANGUP, payload: new HangupResult({calls: [this.phoneCall({...d, state: 'ended'}, {reason: Constants.HANGUP_REASON.PHONE_CALL_ENDED})]})}));
         break;
       case 'call.ended':
         if (s.call?.interactionId === d.interactionId) s.call = d;
@@ -143,9 +177,13 @@ export class CtidConnector extends VendorConnector {
         s.wrap = d;
         publishEvent({eventType: EVENT_TYPE.AFTER_CALL_WORK_STARTED, payload: {callId: d.interactionId}});
         break;
+      case 'conference.state':
+        s.conference = d;
+        break;
       case 'transfer.state':
-        s.transfer = d;
-        if (d.state === 'consulting') {
+        s.transfer = ['ringing', 'consulting'].includes(d.state) ? d : null;
+        if (d.state === 'consulting' && !this.participants.has(d.id)) {
+          this.participants.add(d.id);
           publishEvent({eventType: EVENT_TYPE.PARTICIPANT_CONNECTED, payload: new ParticipantResult({initialCallHasEnded: false,
             callInfo: new CallInfo({isOnHold: false, isSoftphoneCall: false}), phoneNumber: d.target, callId: d.id})});
         }
@@ -193,7 +231,7 @@ export class CtidConnector extends VendorConnector {
       callInfo: new CallInfo({isOnHold: !!ctl.held, isMuted: !!ctl.muted, isRecordingPaused: this.snap?.recording?.state === 'paused',
         isSoftphoneCall: false, callStateTimestamp: ts ? new Date(ts) : null, queueName: c.campaignName || null,
         queueId: c.campaignId != null ? String(c.campaignId) : null, recordEnabled: !!this.snap?.permissions?.recordingControl,
-        declineEnabled: false, swapEnabled: false}),
+        declineEnabled: c.direction !== 'OUT', swapEnabled: false}),
       ...extra,
     });
   }
@@ -218,7 +256,9 @@ export class CtidConnector extends VendorConnector {
 
   // ---------- Salesforce → ctid ----------
   async getActiveCalls() {
-    await this.refresh();
+    try { await this.refresh(); } finally {
+      if (this.afterActiveCalls) { this.afterActiveCalls = false; setTimeout(() => this.release(), 0); }
+    }
     const c = this.current();
     return new ActiveCallsResult({activeCalls: c ? [this.phoneCall(c)] : []});
   }
@@ -252,8 +292,17 @@ export class CtidConnector extends VendorConnector {
     return new CallResult({call: this.phoneCall(c)});
   }
 
-  async declineCall() {
-    throw Object.assign(new Error('ctid offers a call until it is answered or times out; it cannot be declined.'), {type: Constants.ERROR_TYPE.GENERIC_ERROR});
+  // declineCall: ctid gives the caller to another agent and pauses this
+  // one ("Declined a call"); the SDK publishes the HANGUP itself.
+  async declineCall(call) {
+    const c = this.current() || (await this.refresh(), this.current());
+    if (!c) throw new Error('There is no call being offered to you.');
+    const id = c.interactionId, before = {...(this.told.get(id) || {})};
+    this.toldAs(id, 'ended');
+    try { await api('POST', '/agent/decline'); } catch (e) { this.told.set(id, before); throw e; }
+    if (this.snap?.call?.interactionId === id) this.snap.call = null;
+    this.draw();
+    return new CallResult({call: this.phoneCall({...c, state: 'ended'}, {reason: Constants.HANGUP_REASON.PHONE_CALL_ENDED})});
   }
 
   async endCall(call) {
@@ -265,8 +314,13 @@ export class CtidConnector extends VendorConnector {
     const c = this.current();
     if (!c) throw new Error('There is no call to end.');
     const id = c.interactionId, before = {...(this.told.get(id) || {})};
+    // Ending my own side while consulting hands the caller to the consulted
+    // party (a warm transfer); in a conference I leave and the others carry
+    // on; otherwise the call ends.
+    const path = this.snap?.transfer?.state === 'consulting' ? '/agent/transfer/complete'
+      : this.snap?.conference?.parties?.length ? '/agent/conference/leave' : '/agent/hangup';
     this.toldAs(id, 'ended'); // the SDK publishes HANGUP itself
-    try { await api('POST', '/agent/hangup'); } catch (e) { this.told.set(id, before); throw e; }
+    try { await api('POST', path); } catch (e) { this.told.set(id, before); throw e; }
     return new HangupResult({calls: [this.phoneCall({...c, state: 'ended'}, {reason: Constants.HANGUP_REASON.PHONE_CALL_ENDED})]});
   }
 
@@ -302,8 +356,11 @@ export class CtidConnector extends VendorConnector {
     const type = contact.type === CONTACT_TYPE.AGENT ? 'agent' : contact.type === CONTACT_TYPE.QUEUE ? 'queue' : 'number';
     const target = type === 'number' ? (contact.prefix || '') + (contact.phoneNumber || '') : String(contact.id || contact.phoneNumber || '');
     if (!target) throw Object.assign(new Error('No one to add.'), {type: Constants.ERROR_TYPE.INVALID_DESTINATION});
-    const v = await api('POST', '/agent/transfer', {type, target, mode: isBlindTransfer ? 'blind' : 'consult'});
-    if (isBlindTransfer && call?.callId) this.toldAs(call.callId, 'ended'); // the SDK publishes HANGUP itself
+    const id = isBlindTransfer ? call?.callId || this.current()?.interactionId : null, before = id && {...(this.told.get(id) || {})};
+    if (id) this.toldAs(id, 'ended'); // the SDK publishes HANGUP itself
+    let v;
+    try { v = await api('POST', '/agent/transfer', {type, target, mode: isBlindTransfer ? 'blind' : 'consult'}); }
+    catch (e) { if (id) this.told.set(id, before); if (e.status === 400) e.type = Constants.ERROR_TYPE.INVALID_DESTINATION; throw e; }
     return new ParticipantResult({initialCallHasEnded: !!isBlindTransfer, callInfo: new CallInfo({isOnHold: false, isSoftphoneCall: false}),
       phoneNumber: contact.phoneNumber || contact.name || target, callId: v.id});
   }
@@ -395,6 +452,14 @@ export class CtidConnector extends VendorConnector {
   async superviseCall() { throw notImplemented('supervising calls'); }
   async supervisorDisconnect() { throw notImplemented('supervising calls'); }
   async supervisorBargeIn() { throw notImplemented('supervising calls'); }
+}
+
+// The requests after which the SDK publishes an event of its own hold
+// ctid's events until it has (see request).
+for (const [name, opt] of [['declineCall'], ['endCall', {untilActiveCalls: true}], ['toggle'], ['dial'], ['addParticipant'],
+  ['conference'], ['pauseRecording'], ['resumeRecording']]) {
+  const f = CtidConnector.prototype[name];
+  CtidConnector.prototype[name] = function (...args) { return this.request(() => f.apply(this, args), opt); };
 }
 
 // showLogin shows the sign-in form Salesforce makes room for (SHOW_LOGIN);
