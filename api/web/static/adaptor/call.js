@@ -16,7 +16,7 @@ export const notesValue = () => $('notes').value;
 // ---------- events ----------
 on('call', (d, type) => {
   const snap = S.snap;
-  if (type === 'call.controls') return; // below
+  if (type === 'call.controls' || type === 'call.declined') return; // below
   if (type === 'call.notes') { if (snap.call?.interactionId === d.interactionId) snap.call.notes = d.notes; return; }
   if (snap.call?.interactionId !== d.interactionId) {
     const offer = S.ext.offer;
@@ -42,6 +42,12 @@ $('hangBtn').addEventListener('click', async () => {
   }
   act('POST', '/agent/hangup');
 });
+// Decline the call ringing my phone (or a transfer offered to me): it goes
+// to another agent and I am Paused "Declined a call".
+const decline = () => act('POST', '/agent/decline');
+$('declineBtn').addEventListener('click', decline);
+$('offerDecline').addEventListener('click', decline);
+on('call.declined', d => { if (S.snap.call?.interactionId === d.interactionId) S.snap.call = null; });
 const setControls = v => { if (v && 'held' in v) S.ext.controls = v; render(); };
 $('holdBtn').addEventListener('click', async () => {
   const held = !!S.ext.controls?.held, r = await act('POST', held ? '/agent/resume' : '/agent/hold');
@@ -104,13 +110,14 @@ onRender(s => {
   // An offered transfer before its call arrives.
   const offer = x.offer;
   show('offer', !!offer && st === 'reserved' && !call?.transferredFrom);
-  if (offer) $('offer').textContent = `${offer.fromName || offer.from || 'Another agent'} is transferring ${offer.customerNumber || 'a caller'} to you.`;
+  if (offer) $('offerText').textContent = `${offer.fromName || offer.from || 'Another agent'} is transferring ${offer.customerNumber || 'a caller'} to you.`;
   show('call', !!call);
   if (!call) { show('dtmf', false); return; }
   $('clWho').textContent = call.customerNumber || '';
   $('clState').textContent = (call.direction === 'IN' ? 'Inbound · ' : 'Outbound · ') + (STATE[call.state] || call.state);
   const talking = call.state === 'connected' && st === 'on_call';
   show('hangBtn', ['dialing', 'connected'].includes(call.state) && st !== 'on_wrap');
+  show('declineBtn', call.state === 'offering' && st === 'reserved');
   $('hangBtn').textContent = call.conferenceParty ? 'Leave the call' : 'Hang up';
   // In-call controls.
   const ctl = x.controls || {};
