@@ -524,12 +524,12 @@ func TestSalesforceVoiceConnectorLoginForm(t *testing.T) {
 	shot(t, ctx, "63-scv-login-refused")
 	run(t, frame, "right password", ev(`document.getElementById('lgPass').value=''`), chromedp.SendKeys(chromedp.ID("lgPass"), agentPassword),
 		chromedp.Click(chromedp.ID("lgBtn")))
-	if _, err := chromedp.Run(frame, chromedp.Poll[bool](`document.getElementById('login').hidden===true`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+	if _, err := chromedp.Run(frame, chromedp.Poll[bool](`document.getElementById('login').offsetParent===null`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("the right password did not sign in: form says %q, status %q", eval[string](t, frame, `document.getElementById('lgErr').textContent`),
 			eval[string](t, frame, `document.getElementById('st').textContent`))
 	}
 	sfvJS(t, ctx, "login result", `sf.count('LOGIN_RESULT')===1 && sf.last('LOGIN_RESULT').payload.success===true && sf.ready()`)
-	waitJS(t, frame, "form gone", `document.getElementById('login').hidden===true`)
+	waitJS(t, frame, "form gone", `document.getElementById('login').offsetParent===null && document.getElementById('st').textContent.includes('Alice Agent')`)
 	tok := sfvToken(t, r, "alice")
 	sfvWait(t, r, tok, "alice paused, phone connected", func(s cti.AgentSnapshot) bool {
 		return s.State.State == cti.AgentPaused && s.Phone.Connected
