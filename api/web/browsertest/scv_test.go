@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -148,12 +149,15 @@ func TestSalesforceVoiceConnector(t *testing.T) {
 // sfvStart starts ctid on the double and the Salesforce stand-in framing
 // the connector with the contact center's settings in cfg (ctid's origin
 // and the presence status ids are added).
-func sfvStart(t *testing.T, cfg url.Values) (*real, context.Context) {
+func sfvStart(t *testing.T, cfg url.Values, before ...func(*real)) (*real, context.Context) {
 	t.Helper()
 	if os.Getenv("CTID_WEB_FAKE") != "" {
 		t.Skip("the connector runs on the real backend")
 	}
 	r := newReal(t)
+	for _, f := range before {
+		f(r)
+	}
 	sf := httptest.NewUnstartedServer(http.FileServer(http.Dir("testdata/www/scv")))
 	sf.StartTLS()
 	t.Cleanup(sf.Close)
@@ -421,6 +425,9 @@ func TestSalesforceVoiceConnectorControls(t *testing.T) {
 	sfvWait(t, r, tok, "alice paused", func(s cti.AgentSnapshot) bool { return s.State.State == cti.AgentPaused })
 	bob := sfvAgent(t, r, "bob", "Bob Builder", "1002")
 	sfvReady(t, ctx, r, tok)
+	if eval[bool](t, ctx, `scvMessages.find(m=>m.type==='CONNECTOR_READY').payload.capabilities.SUPERVISOR_LISTEN_IN!==false`) {
+		t.Errorf("an agent is offered supervisor listen-in")
+	}
 	r.Inbound("+447700900301")
 	sfvJS(t, ctx, "call connected", `sf.count('CALL_CONNECTED')===1`)
 	sfvWait(t, r, tok, "recording", func(s cti.AgentSnapshot) bool { return s.Recording != nil && s.Recording.State == "recording" })
@@ -487,28 +494,7 @@ func TestSalesforceVoiceConnectorLoginForm(t *testing.T) {
 	if eval[bool](t, ctx, `sf.ready()`) {
 		t.Fatal("connector ready before anyone signed in")
 	}
-	// The frame is another site (ctid): chromedp reaches it as a target of its own.
-	var frame context.Context
-	deadline := time.Now().Add(20 * time.Second)
-	for frame == nil {
-		infos, err := chromedp.Targets(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, info := range infos {
-			if info.Type == "iframe" && strings.HasPrefix(info.URL, r.URL()+"/scv/") {
-				fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
-				t.Cleanup(cancel)
-				frame = fctx
-			}
-		}
-		if frame == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("no connector frame among the targets: %+v", infos)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	frame := sfvFrame(t, ctx, r)
 	run(t, frame, "form visible", chromedp.WaitVisible(chromedp.ID("lgUser")))
 	shot(t, ctx, "62-scv-login-form")
 	run(t, frame, "wrong password", chromedp.SendKeys(chromedp.ID("lgUser"), "alice"), chromedp.SendKeys(chromedp.ID("lgPass"), "not-it"),
@@ -556,5 +542,116 @@ func sfvJS(t *testing.T, ctx context.Context, what, expr string) {
 			t.Fatalf("timed out waiting for %s (%s): %v; Salesforce got:\n%s", what, expr, err, log)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A supervisor in Salesforce listens in to alice's call, barges in and
+// disconnects, through ctid's monitor on the supervisor's own phone; a
+// second listen-in ends by itself when the caller hangs up.
+func TestSalesforceVoiceConnectorSupervisor(t *testing.T) {
+	r, ctx := sfvStart(t, url.Values{"/reqCtid/reqUsername": {"sue"}, "/reqCtid/reqPassword": {agentPassword}, "/reqCtid/reqPhoneMode": {"none"}},
+		func(r *real) {
+			sue, err := postgres.NewAdmin(r.DB).CreateUser(context.Background(), postgres.NewUser{Username: "sue", Password: agentPassword,
+				DisplayName: "Sue Supervisor", Role: cti.RoleSupervisor, DefaultPhone: "1003"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.DB.Exec(`INSERT INTO supervisor_campaigns(user_id, campaign_id) VALUES (?, ?)`, sue.ID, r.CampaignID("Sales")).Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Engine.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			r.Double.Script("PJSIP/1003", aritest.Behavior{AnswerAfter: 300 * time.Millisecond})
+		})
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`sf.ready()`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		f := sfvFrame(t, ctx, r)
+		t.Fatalf("connector not ready: %q / %q", eval[string](t, f, `document.getElementById('lgErr').textContent`), eval[string](t, f, `document.getElementById('st').textContent`))
+	}
+	sfvJS(t, ctx, "listen-in and barge-in offered", `(m=>m&&m.payload.capabilities.SUPERVISOR_LISTEN_IN===true&&m.payload.capabilities.SUPERVISOR_BARGE_IN===true)(scvMessages.find(m=>m.type==='CONNECTOR_READY'))`)
+	supTok := sfvToken(t, r, "sue")
+
+	alice := loginAndConnect(t, r)
+	call(t, r, alice, "POST", "/agent/ready", "", nil)
+	r.Inbound("+447700900401")
+	s := sfvWait(t, r, alice, "alice on call", onCallWith("+447700900401"))
+	iid := s.Call.InteractionID
+	monitor := func() (mode, state string, ok bool) {
+		req, _ := http.NewRequest("GET", r.URL()+"/api/v1/supervisor/monitor", nil)
+		req.Header.Set("Authorization", "Bearer "+supTok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var v struct{ Mode, State string }
+		if res.StatusCode != 200 {
+			return "", "", false
+		}
+		json.NewDecoder(res.Body).Decode(&v)
+		return v.Mode, v.State, true
+	}
+	waitMonitor := func(what string, cond func(mode, state string, ok bool) bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			m, st, ok := monitor()
+			if cond(m, st, ok) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("ctid: timed out waiting for %s (monitor %q %q %v)", what, m, st, ok)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	supervised := fmt.Sprintf(`{callId:%q,callType:'Inbound',from:'+447700900401'}`, iid)
+
+	run(t, ctx, "listen in", ev(`sf.send('SUPERVISE_CALL',{call:`+supervised+`})`))
+	sfvJS(t, ctx, "supervisor call started", fmt.Sprintf(`sf.count('SUPERVISOR_CALL_STARTED')===1 && sf.last('SUPERVISOR_CALL_STARTED').payload.callId===%q`, iid))
+	sfvJS(t, ctx, "supervisor call connected", `sf.count('SUPERVISOR_CALL_CONNECTED')===1 && sf.last('SUPERVISOR_CALL_CONNECTED').payload.state==='connected'`)
+	waitMonitor("listening", func(m, st string, ok bool) bool { return ok && m == "listen" && st == "active" })
+	shot(t, ctx, "67-scv-supervisor-listening")
+	run(t, ctx, "barge in", ev(`sf.send('SUPERVISOR_BARGE_IN',{call:`+supervised+`})`))
+	sfvJS(t, ctx, "barged in", `sf.count('SUPERVISOR_BARGED_IN')===1`)
+	waitMonitor("barged in", func(m, st string, ok bool) bool { return ok && m == "barge" })
+	run(t, ctx, "disconnect", ev(`sf.send('SUPERVISOR_DISCONNECT',{call:`+supervised+`})`))
+	sfvJS(t, ctx, "supervisor hung up", `sf.count('SUPERVISOR_HANGUP')===1`)
+	waitMonitor("monitor stopped", func(_, _ string, ok bool) bool { return !ok })
+	if s := sfvWait(t, r, alice, "alice still on the call", onCallWith("+447700900401")); s.Call.InteractionID != iid {
+		t.Errorf("alice's call changed: %+v", s.Call)
+	}
+	sfvNoErrors(t, ctx)
+
+	// Listening in again; the caller hangs up: the monitor ends by itself.
+	run(t, ctx, "listen in again", ev(`sf.send('SUPERVISE_CALL',{call:`+supervised+`})`))
+	sfvJS(t, ctx, "connected again", `sf.count('SUPERVISOR_CALL_CONNECTED')===2`)
+	r.CustomerHangup()
+	sfvJS(t, ctx, "monitor ended with the call", `sf.count('SUPERVISOR_HANGUP')===2`)
+	waitMonitor("no monitor", func(_, _ string, ok bool) bool { return !ok })
+	sfvNoErrors(t, ctx)
+}
+
+// sfvFrame is the connector's frame: another site (ctid), which chromedp
+// reaches as a target of its own.
+func sfvFrame(t *testing.T, ctx context.Context, r *real) context.Context {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.HasPrefix(info.URL, r.URL()+"/scv/") {
+				fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
+				t.Cleanup(cancel)
+				return fctx
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no connector frame among the targets: %+v", infos)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -9,7 +9,8 @@ import {api, session, setToken, Events} from './ctid.js';
 const B = window.SCVConnectorBase;
 const {Constants, VendorConnector, initializeConnector, publishEvent, InitResult, ActiveCallsResult, CallResult, HangupResult,
   HoldToggleResult, MuteToggleResult, GenericResult, LogoutResult, PhoneCall, CallInfo, Contact, PhoneCallAttributes, AgentConfigResult,
-  CapabilitiesResult, Phone, AgentStatusInfo, AgentVendorStatusInfo, RecordingToggleResult, ParticipantResult, PhoneContactsResult} = B;
+  CapabilitiesResult, Phone, AgentStatusInfo, AgentVendorStatusInfo, RecordingToggleResult, ParticipantResult, PhoneContactsResult,
+  SuperviseCallResult, SupervisorHangupResult} = B;
 const {CALL_TYPE, CALL_STATE, PARTICIPANT_TYPE, AGENT_STATUS, CONTACT_TYPE, PHONE_TYPE, EVENT_TYPE} = Constants;
 
 const $ = id => document.getElementById(id);
@@ -41,6 +42,8 @@ export class CtidConnector extends VendorConnector {
     this.waiting = [];
     this.afterActiveCalls = false; // END_CALL: the SDK asks getActiveCalls before its HANGUP
     this.participants = new Set(); // transfers told as PARTICIPANT_CONNECTED
+    this.supervisor = false; // may monitor calls (/supervisor/monitor)
+    this.supervising = null; // {info, connected, timer}: the call being monitored
   }
 
   // request runs a Salesforce request with ctid's events held until the
@@ -107,11 +110,15 @@ export class CtidConnector extends VendorConnector {
         if (r.agentId) this.snap = r;
       } catch (e) { status('Signed in; the phone is not connected: ' + e.message); }
     }
+    // A supervisor (or admin) may listen in and barge in: /supervisor/monitor
+    // answers them 404 (nothing monitored) and an agent 403.
+    this.supervisor = await api('GET', '/supervisor/monitor').then(() => true, e => e.status === 404);
     this.events.open();
     this.draw();
   }
 
   ended(e) {
+    if (this.supervising) { clearInterval(this.supervising.timer); this.supervising = null; }
     setToken(null); this.snap = null; this.events.close();
     status(e?.message || 'Signed out.');
   }
@@ -280,7 +287,8 @@ export class CtidConnector extends VendorConnector {
 
   async getCapabilities() {
     return new CapabilitiesResult({hasMute: true, hasRecord: !!this.snap?.permissions?.recordingControl, hasMerge: true, hasSwap: false,
-      hasSignedRecordingUrl: false, debugEnabled: false, hasContactSearch: true, hasBlindTransfer: true});
+      hasSignedRecordingUrl: false, debugEnabled: false, hasContactSearch: true, hasBlindTransfer: true,
+      hasSupervisorListenIn: this.supervisor, hasSupervisorBargeIn: this.supervisor});
   }
 
   // ctid connects an offered call by itself (the agent's kept line, or the
@@ -449,9 +457,60 @@ export class CtidConnector extends VendorConnector {
 
   handleMessage() {}
   async getSignedRecordingUrl() { throw notImplemented('recording playback'); }
-  async superviseCall() { throw notImplemented('supervising calls'); }
-  async supervisorDisconnect() { throw notImplemented('supervising calls'); }
-  async supervisorBargeIn() { throw notImplemented('supervising calls'); }
+
+  // ---------- supervisors: ctid's monitor on the supervisor's own phone ----------
+  // superviseCall listens in (ctid calls the supervisor's default phone);
+  // SUPERVISOR_CALL_CONNECTED follows when they answer, SUPERVISOR_HANGUP
+  // when the monitor ends by itself (the call ended).
+  async superviseCall(call) {
+    const id = call?.callId;
+    if (!id) throw new Error('There is no call to supervise.');
+    if (this.supervising) await this.stopMonitor();
+    const v = await api('POST', '/supervisor/monitor', {interactionId: String(id), mode: 'listen'});
+    this.supervising = {info: call, connected: v.state === 'active', timer: setInterval(() => this.watchMonitor(), 1000)};
+    return new SuperviseCallResult({call: this.supervisedCall(v.state === 'active' ? CALL_STATE.CONNECTED : CALL_STATE.RINGING)});
+  }
+  async supervisorBargeIn(call) {
+    const id = call?.callId || this.supervising?.info?.callId;
+    if (!id) throw new Error('You are not supervising a call.');
+    await api('POST', '/supervisor/monitor', {interactionId: String(id), mode: 'barge'});
+    if (this.supervising) this.supervising.info = {...this.supervising.info, isBargedIn: true};
+    return new SuperviseCallResult({call: this.supervisedCall(CALL_STATE.CONNECTED)});
+  }
+  async supervisorDisconnect() {
+    const c = this.supervisedCall(CALL_STATE.ENDED);
+    await this.stopMonitor();
+    return new SupervisorHangupResult({calls: [c]});
+  }
+  async stopMonitor() {
+    const m = this.supervising;
+    this.supervising = null;
+    if (m) clearInterval(m.timer);
+    await api('POST', '/supervisor/monitor/stop').catch(e => { if (e.status !== 404) throw e; });
+  }
+  async watchMonitor() {
+    const m = this.supervising;
+    if (!m || m.busy) return;
+    m.busy = true;
+    let v = null;
+    try { v = await api('GET', '/supervisor/monitor'); } catch (e) { if (e.status !== 404) { m.busy = false; return; } }
+    m.busy = false;
+    if (this.supervising !== m) return;
+    if (!v || v.state === 'ended') {
+      clearInterval(m.timer);
+      this.supervising = null;
+      publishEvent({eventType: EVENT_TYPE.SUPERVISOR_HANGUP, payload: new SupervisorHangupResult({calls: [this.supervisedCall(CALL_STATE.ENDED, m)]})});
+    } else if (v.state === 'active' && !m.connected) {
+      m.connected = true;
+      publishEvent({eventType: EVENT_TYPE.SUPERVISOR_CALL_CONNECTED, payload: new SuperviseCallResult({call: this.supervisedCall(CALL_STATE.CONNECTED, m)})});
+    }
+  }
+  supervisedCall(state, m = this.supervising) {
+    const i = m?.info || {}, number = i.from || i.to || undefined;
+    return new PhoneCall({callId: String(i.callId || ''), callType: i.callType || CALL_TYPE.INBOUND, phoneNumber: number, contact: new Contact({phoneNumber: number}),
+      state, callAttributes: new PhoneCallAttributes({participantType: PARTICIPANT_TYPE.SUPERVISOR}),
+      callInfo: new CallInfo({isOnHold: false, isSoftphoneCall: false})});
+  }
 }
 
 // The requests after which the SDK publishes an event of its own hold
