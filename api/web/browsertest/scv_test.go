@@ -430,6 +430,9 @@ func TestSalesforceVoiceConnectorControls(t *testing.T) {
 	}
 	r.Inbound("+447700900301")
 	sfvJS(t, ctx, "call connected", `sf.count('CALL_CONNECTED')===1`)
+	if eval[bool](t, ctx, `sf.last('CALL_STARTED').payload.callInfo.declineEnabled`) {
+		t.Errorf("a call on a kept line cannot be declined, yet CALL_STARTED says declineEnabled")
+	}
 	sfvWait(t, r, tok, "recording", func(s cti.AgentSnapshot) bool { return s.Recording != nil && s.Recording.State == "recording" })
 
 	// Mute and unmute: one MUTE_TOGGLE each (the SDK's), ctid's controls follow.

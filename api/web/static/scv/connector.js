@@ -238,7 +238,8 @@ export class CtidConnector extends VendorConnector {
       callInfo: new CallInfo({isOnHold: !!ctl.held, isMuted: !!ctl.muted, isRecordingPaused: this.snap?.recording?.state === 'paused',
         isSoftphoneCall: false, callStateTimestamp: ts ? new Date(ts) : null, queueName: c.campaignName || null,
         queueId: c.campaignId != null ? String(c.campaignId) : null, recordEnabled: !!this.snap?.permissions?.recordingControl,
-        declineEnabled: c.direction !== 'OUT', swapEnabled: false}),
+        // A kept line takes an offered call at once: only a ringing phone can decline.
+        declineEnabled: c.direction !== 'OUT' && !this.snap?.phone?.persistent, swapEnabled: false}),
       ...extra,
     });
   }
