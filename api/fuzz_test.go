@@ -23,6 +23,7 @@ var fuzzPaths = []string{
 	"PATCH /api/v1/admin/users/2",
 	"POST /api/v1/admin/pause-reasons",
 	"POST /api/v1/admin/workflows",
+	"POST /api/v1/agent/decline",
 }
 
 // FuzzAgentAPI posts arbitrary bodies to the JSON endpoints as an agent and

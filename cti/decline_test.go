@@ -1,6 +1,7 @@
 package cti_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +192,76 @@ func TestDeclineTransferRingingTheTarget(t *testing.T) {
 	n := decode[cti.Notice](t, w.Next("notice", 5*time.Second))
 	if n.Kind != cti.NoticeTransferDeclined || !strings.Contains(n.Text, "declined") {
 		t.Fatalf("notice %+v", n)
+	}
+}
+
+// gatedBridges holds every AddToBridge into an agent's own bridge until
+// open is closed: the moment a persistent agent's offer is on its way.
+type gatedBridges struct {
+	cti.Telephony
+	open    chan struct{}
+	waiting chan string
+}
+
+func (g gatedBridges) AddToBridge(ctx context.Context, bridgeID, ch string, absorb bool) error {
+	if strings.HasPrefix(bridgeID, "agent-") && absorb { // a customer joining an agent
+		g.waiting <- ch
+		<-g.open
+	}
+	return g.Telephony.AddToBridge(ctx, bridgeID, ch, absorb)
+}
+
+// A persistent agent declines while the caller is on the way into their
+// bridge: the offer is withdrawn, the caller ends up back in the queue's
+// holding bridge (behind the connect, so even if it landed) and goes to
+// the next agent.
+func TestDeclinePersistentOfferInFlight(t *testing.T) {
+	g := gatedBridges{open: make(chan struct{}), waiting: make(chan string, 4)}
+	f := setup(t, ctitest.CampaignSpec{}, ctitest.Options{Tune: func(o *cti.Options) {
+		g.Telephony = o.Telephony
+		o.Telephony = g
+	}})
+	f.loginPersistent(t, f.alice, "1001")
+	f.loginPersistent(t, f.bob, "1002")
+	if err := f.Engine.SetReady(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	cust := f.Double.Inbound("ctid", []string{"inbound", did}, "+447700900127", did, nil)
+	select {
+	case ch := <-g.waiting:
+		if ch != cust {
+			t.Fatalf("gated %s, want the caller %s", ch, cust)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the caller was never sent to alice's bridge")
+	}
+	if s, _ := f.Engine.Snapshot(bg, f.alice); s.State.State != cti.AgentReserved {
+		t.Fatalf("alice %s while the caller is on the way, want reserved", s.State.State)
+	}
+	if err := f.Engine.Decline(bg, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	close(g.open) // the connect lands after all; the re-park queued behind it wins
+	if s, _ := f.Engine.Snapshot(bg, f.alice); s.State.State != cti.AgentPaused || s.State.PauseReason != cti.DeclineReason {
+		t.Fatalf("alice after decline: %+v", s.State)
+	}
+	queue := "queue-" + itoa(f.camp)
+	ctitest.Eventually(t, 15*time.Second, "caller back in the queue with music", func() bool {
+		b, _ := f.Double.Bridge(queue)
+		return bridgeOf(f, cust) == queue && b.MOH != ""
+	})
+	if s, _ := f.Engine.Snapshot(bg, f.alice); s.State.State != cti.AgentPaused || s.Call != nil {
+		t.Fatalf("alice after the connect landed: %+v call %+v", s.State, s.Call)
+	}
+	wb := f.WatchAgent(t, f.bob)
+	if err := f.Engine.SetReady(bg, f.bob); err != nil {
+		t.Fatal(err)
+	}
+	if info := decode[cti.CallInfo](t, wb.Next("call.connected", 15*time.Second)); info.CustomerNumber != "+447700900127" {
+		t.Fatalf("bob got %+v", info)
+	}
+	ctitest.Eventually(t, 15*time.Second, "caller with bob", func() bool { return bridgeOf(f, cust) == "agent-"+itoa(f.bob) })
+	if bad := f.Engine.CheckInvariants(bg); len(bad) > 0 {
+		t.Fatalf("invariants: %v", bad)
 	}
 }
