@@ -9,6 +9,7 @@ import {onExpire} from './session.js';
 
 let list = [], n = 0;
 const FALLBACK = {auto_pause: 'You missed a call, so you were paused.', missed_transfer: 'You missed a transfer.',
+  transfer_declined: 'The agent you were transferring to declined; the caller is back with you.',
   auto_wrap_applied: 'The wrap time ran out, so the default wrap code was applied.', supervisor_logout: 'A supervisor logged you out.'};
 
 // notify adds a notice; one of the same kind within a few seconds replaces it.
