@@ -2,6 +2,7 @@ package dialer_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -143,36 +144,124 @@ func TestAsteriskSIPPredictiveBeepAndAbandonMessage(t *testing.T) {
 	if served == nil || dropped == nil {
 		t.Fatalf("attempts %+v for calls to %s and %s", rows, calls[0].Dialled, calls[1].Dialled)
 	}
-	// While both contacts were silent alice heard something: the beep
-	// (a quarter-second slice of the time since the dial that is not
-	// silent).
-	var beep *sipphone.Level
+	beep := s.heardBeep(t, start)
+	served.Play(hzContact)
+	s.leg.WaitHears(hzContact, 10*time.Second)
+	served.WaitHears(hzAlice, 10*time.Second)
+	if !heardMessage(dropped, start) {
+		t.Errorf("the abandoned contact heard no message")
+	}
+	t.Logf("beep at alice: %v; served %s, abandoned %s", beep, served.Dialled, dropped.Dialled)
+}
+
+// heardBeep waits until alice's leg carried something while the contacts
+// were silent: the beep (a quarter-second slice since start that is not
+// silent).
+func (s *sipStack) heardBeep(t *testing.T, start time.Time) sipphone.Level {
+	t.Helper()
+	var beep sipphone.Level
 	ctitest.Eventually(t, 10*time.Second, "the beep on alice's phone", func() bool {
 		for at := start; at.Before(time.Now()); at = at.Add(250 * time.Millisecond) {
 			if l := s.leg.Window(at, at.Add(250*time.Millisecond)); !l.Silent() {
-				beep = &l
+				beep = l
 				return true
 			}
 		}
 		return false
 	})
+	return beep
+}
+
+// heardMessage waits for an abandoned contact's call to end and says
+// whether they heard the abandon message (a prompt: broadband) in some
+// second since start.
+func heardMessage(c *sipphone.Call, start time.Time) bool {
+	c.WaitEnded(30 * time.Second)
+	for at := start; at.Before(time.Now()); at = at.Add(500 * time.Millisecond) {
+		if l := c.Window(at, at.Add(time.Second)); l.Broadband() {
+			return true
+		}
+	}
+	return false
+}
+
+// TestAsteriskSIPLearnedPredictive: the production default pacer (the
+// learned ctid-predictive, nothing injected) on real Asterisk. Warmed up
+// from the campaign's records (one dial in 20 answered), with alice the
+// one Ready agent it places more calls than agents; here every contact
+// answers at the carrier: one reaches alice, who hears the beep and then
+// the contact, the others hear the campaign's abandon message and are
+// counted abandoned, and the next decision counts them against the cap.
+func TestAsteriskSIPLearnedPredictive(t *testing.T) {
+	bg := context.Background()
+	var phones [][]string
+	for i := range 20 {
+		phones = append(phones, []string{fmt.Sprintf("+4420794602%02d", 10+i)})
+	}
+	s := newSIPStack(t, `{"mode":"predictive","abandonMessage":"sound:all-circuits-busy-now","ringSeconds":20,
+		"callingWindow":{"start":"00:00","end":"24:00","days":[1,2,3,4,5,6,7]}}`, nil, phones...)
+	seedHistory(t, s.stack, time.Now(), 2000, 20, 80) // 100 answered: the windows can judge a rate
+	start := time.Now()
+	if err := s.w.TickCampaign(bg, s.camp); err != nil {
+		t.Fatal(err)
+	}
+	dec, _ := s.w.LastDecision(s.camp)
+	if dec.Pacer != "ctid-predictive" || dec.Snapshot.Ready != 1 || dec.Dial <= 1 || dec.Dialled != dec.Dial {
+		t.Fatalf("warmed-up decision: pacer %q, ready %d, dial %d, dialled %d", dec.Pacer, dec.Snapshot.Ready, dec.Dial, dec.Dialled)
+	}
+	calls := make([]*sipphone.Call, dec.Dialled)
+	for i := range calls {
+		calls[i] = s.carrier.NextCall(15 * time.Second)
+	}
+	for _, c := range calls {
+		c.WaitAnswered(15 * time.Second)
+	}
+	type row struct{ Number, Outcome string }
+	var rows []row
+	ctitest.Eventually(t, 30*time.Second, "every dial's outcome", func() bool {
+		rows = nil
+		s.DB.Raw(`SELECT number, outcome FROM dialer_attempts WHERE number <> '+442079460999' AND outcome <> '' ORDER BY id`).Scan(&rows)
+		return len(rows) == len(calls)
+	})
+	var served *sipphone.Call
+	var dropped []*sipphone.Call
+	for _, r := range rows {
+		for _, c := range calls {
+			if strings.HasSuffix(r.Number, strings.TrimPrefix(c.Dialled, "+")) || c.Dialled == r.Number {
+				switch r.Outcome {
+				case "answered":
+					if served != nil {
+						t.Fatalf("two contacts answered for one agent: %+v", rows)
+					}
+					served = c
+				case "abandoned":
+					dropped = append(dropped, c)
+				default:
+					t.Fatalf("outcome %q (every contact answers here): %+v", r.Outcome, rows)
+				}
+			}
+		}
+	}
+	if served == nil || len(dropped) != len(calls)-1 {
+		t.Fatalf("attempts %+v for %d calls", rows, len(calls))
+	}
+	beep := s.heardBeep(t, start)
 	served.Play(hzContact)
 	s.leg.WaitHears(hzContact, 10*time.Second)
 	served.WaitHears(hzAlice, 10*time.Second)
-	// The abandoned contact heard the message (a prompt: broadband) in
-	// some second since the dial, and then the call ended.
-	dropped.WaitEnded(30 * time.Second)
-	var msg *sipphone.Level
-	for at := start; at.Before(time.Now()); at = at.Add(500 * time.Millisecond) {
-		if l := dropped.Window(at, at.Add(time.Second)); l.Broadband() {
-			msg = &l
-			break
+	for _, c := range dropped {
+		if !heardMessage(c, start) {
+			t.Errorf("abandoned contact %s heard no message", c.Dialled)
 		}
 	}
-	if msg == nil {
-		t.Errorf("the abandoned contact heard no message")
+	if err := s.w.TickCampaign(bg, s.camp); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("beep at alice: %v; served %s, abandoned %s", *beep, served.Dialled, dropped.Dialled)
+	dec, _ = s.w.LastDecision(s.camp)
+	if dec.Snapshot.Short.Abandoned != len(dropped) || dec.Dial != 0 {
+		t.Errorf("decision after the calls: windows %+v, dial %d (want %d abandons counted, nothing dialled)", dec.Snapshot.Windows, dec.Dial, len(dropped))
+	}
+	t.Logf("learned pacer dialled %d for 1 Ready agent; beep at alice %v; %d abandoned, each heard the message", len(calls), beep, len(dropped))
 }
 
 // TestAsteriskSIPAnsweringMachineDetection: AMD() on real Asterisk. A
