@@ -27,6 +27,9 @@ const DefaultCap = 0.03
 // the call counts as abandoned.
 const AbandonGrace = 2 * time.Second
 
+// ShortWindow is the span of the Windows' short check window.
+const ShortWindow = 15 * time.Minute
+
 // Agent is a logged-in, non-paused agent who is not ready: on a call or in
 // wrap.
 type Agent struct {

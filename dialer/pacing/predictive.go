@@ -78,6 +78,7 @@ type Predictive struct {
 	fallback string
 
 	ewA, ewN float64
+	rateLog  []rateRec
 	predLog  []predRec
 	predHead int
 	predSum  float64
@@ -93,8 +94,10 @@ type Predictive struct {
 // PredictiveStats reports what the pacer did.
 type PredictiveStats struct {
 	Ticks, ProgressiveTicks, AtRiskTicks int
-	Lambda                               float64
-	PredictedAbandons, PredictedAnswers  float64
+	// RestrainedTicks: ticks with AMD off (Restrained).
+	RestrainedTicks                     int
+	Lambda                              float64
+	PredictedAbandons, PredictedAnswers float64
 }
 
 // Name implements Pacer.
@@ -288,6 +291,14 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	pending := bias * p.recentPredicted(s.Now.Add(-time.Duration(p.horizon+1)*time.Second))
 	shortAns, shortAb := s.Rates(s.Short)
 	hourAns, hourAb := s.Rates(s.Hour)
+	// A window that is not yet full (the start of a shift, after a lull)
+	// holds few answers, yet the hour it will be judged by also holds the
+	// answers still to come: judge the budget by the larger of what the
+	// window holds and a low estimate of what the last minutes' answer
+	// rate fills it with. Without this the first half hour of a shift ran
+	// progressive, AMD off.
+	hourAns = max(hourAns, p.projected(s.Now, dayAns, time.Hour))
+	shortAns = max(shortAns, p.projected(s.Now, dayAns, ShortWindow))
 	// Restrained: abandons (AMD false positives included) have spent
 	// much of the hour's or the day's budget; the dialler stops AMD, whose
 	// false positives a pacer cannot hold back, until they recover.
@@ -306,18 +317,23 @@ func (p *Predictive) Decide(s *Snapshot) int {
 			// day's ratio only falls.
 			p.machinesPerPerson = max(p.machinesPerPerson, float64(s.Day.Machines)/float64(s.Day.Answered))
 		}
-		mu := s.MachineFalse * p.machinesPerPerson * float64(s.Hour.Answered)
-		if limit*float64(s.Hour.Answered) < mu+3*math.Sqrt(mu)+1 {
+		people := max(float64(s.Hour.Answered), p.projected(s.Now, dayAns, time.Hour)-s.MachineFalse*float64(s.Hour.Machines))
+		mu := s.MachineFalse * p.machinesPerPerson * people
+		if limit*people < mu+3*math.Sqrt(mu)+1 {
 			p.restrained = true
 		}
 	}
 	// The hour's false positives are counted at their expectation, but
 	// nobody sees the real count, which runs Poisson around it: the hour
-	// keeps three of its standard deviations in hand too (it is what broke
-	// the hourly cap at 50 agents with machines).
+	// keeps 3.5 of its standard deviations in hand too (it is what broke
+	// the hourly cap at 50 agents with machines; 3.5 because every sliding
+	// hour of every seed must hold, a few hundred draws a scenario).
 	fpSD := 0.0
 	if s.MachineFalse > 0 {
-		fpSD = 3 * math.Sqrt(s.MachineFalse*float64(s.Hour.Machines))
+		fpSD = 3.5 * math.Sqrt(s.MachineFalse*float64(s.Hour.Machines))
+	}
+	if p.restrained {
+		p.Stats.RestrainedTicks++
 	}
 	// Abandons come in bursts (several contacts answering into a full
 	// floor at once), so the hour and the day keep two abandons in hand,
@@ -548,6 +564,35 @@ func (h *hist) pmfCDF() (pmf, cdf []float64) {
 	}
 	cdf[mx] = 1
 	return pmf, cdf
+}
+
+type rateRec struct {
+	at  time.Time
+	ans float64
+}
+
+// rateSpan is how far back the answer rate is measured.
+const rateSpan = 5 * time.Minute
+
+// projected is a low estimate of how many answers (as the cap counts
+// them) a window of span fills at the answer rate of the last rateSpan (at
+// least a minute of it), given the cap window's count dayAns now.
+func (p *Predictive) projected(now time.Time, dayAns float64, span time.Duration) float64 {
+	if n := len(p.rateLog); n == 0 || now.After(p.rateLog[n-1].at) {
+		p.rateLog = append(p.rateLog, rateRec{now, dayAns})
+	}
+	for len(p.rateLog) > 1 && now.Sub(p.rateLog[1].at) >= rateSpan {
+		p.rateLog = p.rateLog[1:]
+	}
+	base := p.rateLog[0]
+	el := now.Sub(base.at)
+	if el < time.Minute || dayAns <= base.ans {
+		return 0
+	}
+	// A low estimate (two standard deviations of a Poisson count under
+	// what was seen): a small team's few answers say little about its rate.
+	n := dayAns - base.ans
+	return max(0, n-2*math.Sqrt(n)) / el.Seconds() * span.Seconds()
 }
 
 type predRec struct {

@@ -73,7 +73,7 @@ func Ceiling(cfg Config) float64 {
 // level × intensity (ADAPT_HARD_LIMIT at the cap, warm-started).
 var VicidialGrid = func() []pacing.VicidialAdaptive {
 	var out []pacing.VicidialAdaptive
-	for _, ml := range []float64{1.25, 1.5, 2, 2.5, 3, 4} {
+	for _, ml := range []float64{1.1, 1.25, 1.5, 2, 2.5, 3, 4} {
 		for _, in := range []float64{-20, 0, 20} {
 			out = append(out, pacing.VicidialAdaptive{Mode: pacing.AdaptHardLimit, MaxLevel: ml, Intensity: in})
 		}
@@ -129,6 +129,10 @@ type ScenarioResult struct {
 	Ctid, Vicidial, Prog PolicyRow
 	VicidialTuned        pacing.VicidialAdaptive // the grid point chosen
 	VicidialCandidates   int                     // tuned points within the cap
+	// VicidialHour is VICIdial at its best point that kept every hour of
+	// the tuning seeds at or under the cap (no results when none did).
+	VicidialHour      PolicyRow
+	VicidialHourTuned pacing.VicidialAdaptive
 }
 
 // Sweep configures a benchmark run.
@@ -139,8 +143,8 @@ type Sweep struct {
 	Scenarios  []Scenario    // default Scenarios
 	Workers    int           // default GOMAXPROCS
 	NoVicidial bool
-	// RefineSteps: bisections of VICIdial's max level per intensity after
-	// the grid (default 3).
+	// RefineSteps: steps of the search of VICIdial's max level around the
+	// grid's best point (default 3).
 	RefineSteps int
 }
 
@@ -173,12 +177,11 @@ func runJobs(jobs []job, workers int) {
 //
 // Tuning: every point is warm-started at the mean level its setting
 // reached on "yesterday" (seed 1000) and judged by its mean over the
-// tuning seeds. The grid (max level × intensity) comes first; then, for
-// each intensity, the max level is bisected RefineSteps times between the
-// highest grid level whose mean abandon rate stays at or under the cap
-// and the next one up (from 1.0 when none does), so the chosen point sits
-// just under the cap rather than a grid step below it. The point with the
-// highest mean occupancy within the cap is chosen.
+// tuning seeds. The grid (max level × intensity) comes first; then, at the
+// best point's intensity, RefineSteps steps search the max level between
+// the best grid level's neighbours (from 1.0), so the chosen point is not a
+// grid step away from VICIdial's best. The point with the highest mean
+// occupancy whose mean abandon rate is at or under the cap is chosen.
 func (sw Sweep) Run() []ScenarioResult {
 	if sw.Day == 0 {
 		sw.Day = 8 * time.Hour
@@ -256,78 +259,135 @@ func (sw Sweep) Run() []ScenarioResult {
 		}
 	}
 	tune(all)
-	// Bisect the max level per scenario and intensity.
-	type bracket struct{ lo, hi float64 }
-	brackets := make([]map[float64]*bracket, len(sw.Scenarios))
+	// Refine the max level around the best point: occupancy peaks in it
+	// (too high a level drives the day's drop rate to the cap, where
+	// ADAPT_HARD_LIMIT falls back to 1.0 for a while), so each step tries
+	// the midpoints on either side of the best level and keeps the best
+	// of the three, narrowing the bracket.
+	type bracket struct {
+		lo, mid, hi float64
+		in          float64
+	}
+	bestOf := func(ps []*point, ok func(*point) bool) *point {
+		var b *point
+		occ := -1.0
+		for _, pt := range ps {
+			if ok(pt) {
+				if o := row("", pt.runs[:sw.TuneSeeds]).Occupancy.Mean; o > occ {
+					b, occ = pt, o
+				}
+			}
+		}
+		return b
+	}
+	brackets := make([]*bracket, len(sw.Scenarios))
 	for i := range sw.Scenarios {
-		brackets[i] = map[float64]*bracket{}
+		b := bestOf(all[i], within)
+		if b == nil {
+			continue
+		}
+		br := &bracket{lo: 1, mid: b.v.MaxLevel, hi: b.v.MaxLevel, in: b.v.Intensity}
 		for _, pt := range all[i] {
-			b := brackets[i][pt.v.Intensity]
-			if b == nil {
-				b = &bracket{lo: 1, hi: math.Inf(1)}
-				brackets[i][pt.v.Intensity] = b
-			}
-			if within(pt) {
-				b.lo = max(b.lo, pt.v.MaxLevel)
+			if l := pt.v.MaxLevel; pt.v.Intensity == br.in {
+				if l < br.mid {
+					br.lo = max(br.lo, l)
+				}
+				if l > br.mid && (br.hi == br.mid || l < br.hi) {
+					br.hi = l
+				}
 			}
 		}
-		for _, pt := range all[i] {
-			if b := brackets[i][pt.v.Intensity]; pt.v.MaxLevel > b.lo {
-				b.hi = min(b.hi, pt.v.MaxLevel)
-			}
-		}
+		brackets[i] = br
 	}
 	for range sw.RefineSteps {
 		step := make([][]*point, len(sw.Scenarios))
-		for i := range sw.Scenarios {
-			for in, b := range brackets[i] {
-				if math.IsInf(b.hi, 1) || b.hi-b.lo < 0.02 {
-					continue
+		for i, br := range brackets {
+			if br == nil {
+				continue
+			}
+			for _, l := range []float64{(br.lo + br.mid) / 2, (br.mid + br.hi) / 2} {
+				if l-br.lo >= 0.01 && br.hi-l >= 0.01 && l != br.mid {
+					step[i] = append(step[i], &point{v: pacing.VicidialAdaptive{Mode: pacing.AdaptHardLimit, MaxLevel: l, Intensity: br.in}})
 				}
-				step[i] = append(step[i], &point{v: pacing.VicidialAdaptive{Mode: pacing.AdaptHardLimit,
-					MaxLevel: (b.lo + b.hi) / 2, Intensity: in}})
 			}
 		}
 		tune(step)
-		for i := range sw.Scenarios {
-			for _, pt := range step[i] {
-				b := brackets[i][pt.v.Intensity]
-				if within(pt) {
-					b.lo = pt.v.MaxLevel
-				} else {
-					b.hi = pt.v.MaxLevel
-				}
+		for i, br := range brackets {
+			if br == nil {
+				continue
 			}
 			all[i] = append(all[i], step[i]...)
+			b := bestOf(all[i], within)
+			var left, right float64 = br.lo, br.hi
+			for _, pt := range all[i] {
+				if l := pt.v.MaxLevel; pt.v.Intensity == br.in && pt != b {
+					if l < b.v.MaxLevel && l > left {
+						left = l
+					}
+					if l > b.v.MaxLevel && l < right {
+						right = l
+					}
+				}
+			}
+			if b.v.Intensity != br.in {
+				brackets[i] = nil
+				continue
+			}
+			br.lo, br.mid, br.hi = left, b.v.MaxLevel, max(right, b.v.MaxLevel)
 		}
 	}
+	// Also the best point that kept every hour of every tuning seed at or
+	// under the cap, as ctid's pacer must: at small teams VICIdial's best
+	// by the day's mean breaks hours by far.
+	hourly := func(pt *point) bool {
+		if !within(pt) {
+			return false
+		}
+		for _, r := range pt.runs[:sw.TuneSeeds] {
+			if r.WorstHour > pacing.DefaultCap {
+				return false
+			}
+		}
+		return true
+	}
 	best := make([]*point, len(sw.Scenarios))
+	bestHour := make([]*point, len(sw.Scenarios))
 	jobs = jobs[:0]
 	for i := range sw.Scenarios {
-		bestOcc := -1.0
 		for _, pt := range all[i] {
 			if within(pt) {
 				out[i].VicidialCandidates++
-				if occ := row("", pt.runs[:sw.TuneSeeds]).Occupancy.Mean; occ > bestOcc {
-					best[i], bestOcc = pt, occ
-				}
 			}
 		}
-		if best[i] == nil {
+		if best[i] = bestOf(all[i], within); best[i] == nil {
 			best[i] = all[i][0]
 		}
-		pt := best[i]
-		out[i].VicidialTuned = pt.v
-		for s := sw.TuneSeeds; s < sw.Seeds; s++ {
-			cfg := sw.Scenarios[i].Config(uint64(s+1), sw.Day)
-			v := pt.v
-			jobs = append(jobs, job{func() Result { return Run(cfg, &v) }, &pt.runs[s]})
+		bestHour[i] = bestOf(all[i], hourly)
+		for _, pt := range []*point{best[i], bestHour[i]} {
+			if pt == nil || pt.runs[sw.Seeds-1].Policy != "" {
+				continue // none, or the same point as best
+			}
+			for s := sw.TuneSeeds; s < sw.Seeds; s++ {
+				cfg := sw.Scenarios[i].Config(uint64(s+1), sw.Day)
+				v := pt.v
+				jobs = append(jobs, job{func() Result { return Run(cfg, &v) }, &pt.runs[s]})
+			}
+			if sw.TuneSeeds < sw.Seeds {
+				pt.runs[sw.Seeds-1].Policy = "queued"
+			}
 		}
 	}
 	runJobs(jobs, sw.Workers)
+	name := func(v pacing.VicidialAdaptive) string {
+		return fmt.Sprintf("vicidial ml %.2f int %+.0f", v.MaxLevel, v.Intensity)
+	}
 	for i := range sw.Scenarios {
-		v := out[i].VicidialTuned
-		out[i].Vicidial = row(fmt.Sprintf("vicidial ml %.2f int %+.0f", v.MaxLevel, v.Intensity), best[i].runs)
+		out[i].VicidialTuned = best[i].v
+		out[i].Vicidial = row(name(best[i].v), best[i].runs)
+		if pt := bestHour[i]; pt != nil {
+			out[i].VicidialHourTuned = pt.v
+			out[i].VicidialHour = row(name(pt.v), pt.runs)
+		}
 	}
 	return out
 }
@@ -350,11 +410,13 @@ func WriteHeader(w io.Writer, sw Sweep) {
 	}
 	fmt.Fprintf(w, "%d seeds per scenario, %s days, cap %.0f%%; occupancy = talk to people / logged-in time; bound = talk/(talk+wrap) ceiling;\n"+
 		"ab%% = people abandoned / people answered, AMD false positives counted abandoned (mean over seeds); wHour, wDay = worst hour, worst day over all seeds;\n"+
-		"vicidial = ADAPT_HARD_LIMIT tuned over max level × intensity on %d seeds (best mean occupancy with mean ab%% ≤ cap), warm start level from a tuning day\n",
+		"vicidial = ADAPT_HARD_LIMIT tuned over max level × intensity, then max level refined, on %d seeds (best mean occupancy with mean ab%% ≤ cap), warm start level from a tuning day;\n"+
+		"vici hourcap = the same, best point that kept every hour of the tuning seeds ≤ cap\n",
 		sw.Seeds, sw.Day, 100*pacing.DefaultCap, sw.TuneSeeds)
-	fmt.Fprintf(w, "%-6s %-5s %-5s %6s | %-22s %6s %6s %6s %6s | %-22s %6s %6s %6s %-16s | %-12s %6s\n",
+	fmt.Fprintf(w, "%-6s %-5s %-5s %6s | %-22s %6s %6s %6s %6s | %-22s %6s %6s %6s %-16s | %-12s %6s %6s %-10s | %-12s %6s\n",
 		"agents", "p", "mach", "bound", "ctid occ% mean±sd", "%bnd", "ab%", "wHour", "wDay",
-		"vicidial occ% mean±sd", "ab%", "wHour", "wDay", "tuned", "progressive", "wHour")
+		"vicidial occ% mean±sd", "ab%", "wHour", "wDay", "tuned",
+		"vici hourcap", "ab%", "wHour", "tuned", "progressive", "wHour")
 }
 
 // WriteRow prints one scenario.
@@ -366,9 +428,14 @@ func WriteRow(w io.Writer, r ScenarioResult) {
 		vwh, vwd = fmt.Sprintf("%.2f", 100*r.Vicidial.WorstHour.Max), fmt.Sprintf("%.2f", 100*r.Vicidial.Abandon.Max)
 		tuned = fmt.Sprintf("%.2f/%+.0f@%.2f", r.VicidialTuned.MaxLevel, r.VicidialTuned.Intensity, r.VicidialTuned.StartLevel)
 	}
-	fmt.Fprintf(w, "%-6d %-5.2f %-5.0f %6.1f | %-22s %6.1f %6.2f %6.2f %6.2f | %-22s %6s %6s %6s %-16s | %-12s %6.2f\n",
+	hoc, hab, hwh, htu := "-", "-", "-", "-"
+	if r.VicidialHour.Results != nil {
+		hoc, hab = fmt.Sprintf("%5.1f ± %.1f", 100*r.VicidialHour.Occupancy.Mean, 100*r.VicidialHour.Occupancy.SD), fmt.Sprintf("%.2f", 100*r.VicidialHour.Abandon.Mean)
+		hwh, htu = fmt.Sprintf("%.2f", 100*r.VicidialHour.WorstHour.Max), fmt.Sprintf("%.2f/%+.0f", r.VicidialHourTuned.MaxLevel, r.VicidialHourTuned.Intensity)
+	}
+	fmt.Fprintf(w, "%-6d %-5.2f %-5.0f %6.1f | %-22s %6.1f %6.2f %6.2f %6.2f | %-22s %6s %6s %6s %-16s | %-12s %6s %6s %-10s | %-12s %6.2f\n",
 		r.Agents, r.AnswerProb, 100*r.MachineShare, 100*r.Bound,
 		pct(r.Ctid.Occupancy), 100*r.Ctid.Occupancy.Mean/r.Bound, 100*r.Ctid.Abandon.Mean,
 		100*r.Ctid.WorstHour.Max, 100*r.Ctid.Abandon.Max,
-		vic, vab, vwh, vwd, tuned, pct(r.Prog.Occupancy), 100*r.Prog.WorstHour.Max)
+		vic, vab, vwh, vwd, tuned, hoc, hab, hwh, htu, pct(r.Prog.Occupancy), 100*r.Prog.WorstHour.Max)
 }
