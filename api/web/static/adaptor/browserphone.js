@@ -159,7 +159,16 @@ function setMuted(on) {
 }
 
 $('bpAnswer').addEventListener('click', () => { if (ringing) answer(ringing); });
-$('bpDecline').addEventListener('click', () => { try { ringing?.reject(); } catch {} ringing = null; draw(); });
+// Declining a call ctid is offering me goes through ctid (the caller goes to
+// another agent at once and I am Paused "Declined a call"; ctid cancels the
+// ringing); anything else ringing is refused here.
+$('bpDecline').addEventListener('click', async () => {
+  const inv = ringing;
+  if (inv && agentState() === 'reserved') { try { await api('POST', '/agent/decline'); return; } catch {} }
+  try { inv?.reject(); } catch {}
+  if (ringing === inv) ringing = null;
+  draw();
+});
 $('bpMute').addEventListener('click', () => setMuted(!muted));
 
 function draw() {
