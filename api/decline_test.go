@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -59,6 +60,34 @@ func TestDeclineOfferedCallOverAPI(t *testing.T) {
 	e.waitState(bob, cti.AgentOnCall)
 	if s := e.snapshot(alice); s.State.State != cti.AgentPaused || s.State.PauseReason != "Declined a call" {
 		t.Fatalf("alice %+v", s.State)
+	}
+
+	// The call's history (what a reviewer sees) says alice declined it.
+	e.Engine.Flush(context.Background())
+	var h struct {
+		Legs []struct {
+			Role, Cause string
+			AgentID     *int64
+		}
+		Events      []struct{ From, To, Detail string }
+		AgentStates []struct {
+			UserID           int64
+			From, To, Reason string
+		}
+	}
+	e.must(200, "GET", "/api/v1/history/interactions/"+offered.InteractionID, e.login("root"), "").json(t, &h)
+	declinedLeg, declinedEvent, declinedState := false, false, false
+	for _, l := range h.Legs {
+		declinedLeg = declinedLeg || (l.Role == "agent" && l.Cause == "declined" && l.AgentID != nil && *l.AgentID == e.ids["alice"])
+	}
+	for _, ev := range h.Events {
+		declinedEvent = declinedEvent || (ev.From == "offering" && ev.To == "queued" && ev.Detail == "declined by agent alice")
+	}
+	for _, a := range h.AgentStates {
+		declinedState = declinedState || (a.UserID == e.ids["alice"] && a.To == "paused" && a.Reason == "Declined a call")
+	}
+	if !declinedLeg || !declinedEvent || !declinedState {
+		t.Errorf("the history does not show alice's decline (leg %v, event %v, state %v): %+v", declinedLeg, declinedEvent, declinedState, h)
 	}
 
 	// Bob's call is connected: he cannot decline it.
