@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/ctid/ctid/ari/aritest"
+	"github.com/ctid/ctid/cti"
 )
 
 // The adaptor's Decline button, shown while a call rings the agent's phone
@@ -57,4 +58,24 @@ func TestAdaptorDeclineRingingCall(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	shot(t, ctx, "66-adaptor-declined")
+
+	// Bob (a kept line) takes the caller and consults alice; her phone rings
+	// and the offer card has a Decline: the consult fails, bob gets his
+	// caller back, alice is Paused again.
+	bob := sfvAgent(t, r, "bob", "Bob Builder", "1002")
+	call(t, r, bob, "POST", "/agent/ready", "", nil)
+	sfvWait(t, r, bob, "bob has the caller", onCallWith("+447700900777"))
+	call(t, r, tok, "POST", "/agent/ready", "", nil)
+	waitJS(t, ctx, "ready again", `document.body.className==='st-ready'`)
+	call(t, r, bob, "POST", "/agent/transfer", `{"type":"agent","target":"alice","mode":"consult"}`, nil)
+	waitJS(t, ctx, "transfer offered with Decline", visible("#offerDecline")+` && document.getElementById('offerText').textContent.includes('+447700900777')`)
+	shot(t, ctx, "68-adaptor-transfer-offer-decline")
+	run(t, ctx, "decline the transfer", chromedp.Click(chromedp.ID("offerDecline")))
+	waitJS(t, ctx, "paused, offer gone", `document.body.className==='st-paused' && !(`+visible("#offer")+`)`)
+	bs := sfvWait(t, r, bob, "bob's caller back, no transfer", func(s cti.AgentSnapshot) bool {
+		return s.State.State == cti.AgentOnCall && s.Transfer == nil && (s.Controls == nil || !s.Controls.Held)
+	})
+	if bs.Call == nil || bs.Call.CustomerNumber != "+447700900777" {
+		t.Errorf("bob's call after alice declined: %+v", bs.Call)
+	}
 }
