@@ -306,6 +306,44 @@ func TestSalesforceVoiceConnectorDecline(t *testing.T) {
 	if s := sfvWait(t, r, tok, "alice", func(cti.AgentSnapshot) bool { return true }); s.State.State != cti.AgentPaused {
 		t.Errorf("a refused decline changed alice to %s", s.State.State)
 	}
+
+	// The next call: Salesforce's Accept while the phone rings waits for
+	// the phone to be answered, then CALL_CONNECTED comes once.
+	sfvReady(t, ctx, r, tok)
+	r.Inbound("+447700900124")
+	sfvJS(t, ctx, "second call ringing", `sf.count('CALL_STARTED')===2 && sf.last('CALL_STARTED').payload.state==='ringing'`)
+	var leg string
+	deadline := time.Now().Add(20 * time.Second)
+	for leg == "" {
+		for _, c := range r.Double.Channels() {
+			if strings.HasPrefix(c.Name, "PJSIP/1001-") && c.State == "Ringing" && !c.Destroyed {
+				leg = c.ID
+			}
+		}
+		if leg == "" {
+			if time.Now().After(deadline) {
+				t.Fatal("alice's phone does not ring for the second call")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	run(t, ctx, "accept", ev(`sf.send('ACCEPT_CALL',{call:sf.last('CALL_STARTED').payload})`))
+	waitJS(t, sfvFrame(t, ctx, r), "the connector asks to answer on the phone", `document.getElementById('st').textContent.includes('Answer the call on your phone.')`)
+	if n := eval[int](t, ctx, `sf.count('CALL_CONNECTED')`); n != 0 {
+		t.Errorf("CALL_CONNECTED published %d times before the phone was answered", n)
+	}
+	r.Double.AnswerChannel(leg)
+	sfvJS(t, ctx, "connected", `sf.count('CALL_CONNECTED')===1 && sf.last('CALL_CONNECTED').payload.state==='connected' && sf.last('CALL_CONNECTED').payload.phoneNumber==='+447700900124'`)
+	sfvWait(t, r, tok, "alice on the second call", onCallWith("+447700900124"))
+	shot(t, ctx, "55b-scv-accepted-on-the-phone")
+	run(t, ctx, "end call", ev(`sf.send('END_CALL',{call:sf.call(),agentStatus:'AfterCallWork'})`))
+	sfvJS(t, ctx, "hangup", `sf.count('HANGUP')===2`)
+	if n := eval[int](t, ctx, `sf.count('CALL_CONNECTED')`); n != 1 {
+		t.Errorf("CALL_CONNECTED published %d times, want 1", n)
+	}
+	if e := eval[[]string](t, ctx, `sf.errors()`); len(e) != 1 {
+		t.Errorf("errors published to Salesforce: %v, want only the refused decline", e)
+	}
 }
 
 // sfvBefore checks that Salesforce got the last a before the last b.

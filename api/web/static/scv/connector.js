@@ -135,7 +135,10 @@ export class CtidConnector extends VendorConnector {
     switch (m.type) {
       case 'agent.state':
         s.state = d;
-        if (!['reserved', 'on_call', 'on_wrap'].includes(d.state)) { s.call = null; s.controls = null; }
+        if (!['reserved', 'on_call', 'on_wrap'].includes(d.state)) {
+          if (s.call) this.answered(s.call.interactionId, null); // missed, or the caller hung up
+          s.call = null; s.controls = null;
+        }
         if (d.state !== 'on_call') { s.transfer = null; s.conference = null; }
         this.tellStatus(d);
         break;
@@ -149,11 +152,13 @@ export class CtidConnector extends VendorConnector {
         break;
       case 'call.connected':
         s.call = d;
+        this.answered(d.interactionId, d);
         if (d.direction !== 'OUT') this.tell(d, 'started', () => publishEvent({eventType: EVENT_TYPE.CALL_STARTED, payload: new CallResult({call: this.phoneCall({...d, state: 'offering'})})}));
         this.tell(d, 'connected', () => publishEvent({eventType: EVENT_TYPE.CALL_CONNECTED, payload: new CallResult({call: this.phoneCall(d)})}));
         break;
       case 'call.declined': // declined here or in another ctid window: the offer is gone
         if (s.call?.interactionId === d.interactionId) s.call = null;
+        this.answered(d.interactionId, null);
         this.tell(d, 'ended', () => publishEvent({eventType: EVENT_TYPE.HANGUP, payload: new HangupResult({calls: [this.phoneCall({...d, state: 'ended'}, {reason: Constants.HANGUP_REASON.PHONE_CALL_ENDED})]})}));
         break;
       case 'call.ended':
@@ -259,7 +264,8 @@ export class CtidConnector extends VendorConnector {
     $('login').hidden = true;
     const c = this.current();
     status(`${this.snap.displayName} · ${LABEL[this.snap.state?.state] || this.snap.state?.state}` +
-      (this.snap.phone?.connected ? '' : ' · phone off') + (c ? ` · ${c.customerNumber}` : ''));
+      (this.snap.phone?.connected ? '' : ' · phone off') + (c ? ` · ${c.customerNumber}` : '') +
+      (this.answers?.length ? ' · Answer the call on your phone.' : ''));
   }
 
   // ---------- Salesforce → ctid ----------
@@ -294,12 +300,35 @@ export class CtidConnector extends VendorConnector {
 
   // ctid connects an offered call by itself (the agent's kept line, or the
   // desk phone answered): accepting tells Salesforce the call as it is.
+  // A call still ringing the desk phone is accepted by answering the phone:
+  // Accept waits for that (the SDK then publishes CALL_CONNECTED, once).
   async acceptCall(call) {
     const c = this.current() || (await this.refresh(), this.current());
     if (!c) throw new Error('There is no call to accept.');
-    if (c.state === 'connected') this.toldAs(c.interactionId, 'connected');
-    return new CallResult({call: this.phoneCall(c)});
+    const id = c.interactionId;
+    if (c.state === 'connected') { this.toldAs(id, 'connected'); return new CallResult({call: this.phoneCall(c)}); }
+    if (this.told.get(id)?.connected) throw new Error('The call is already connected.');
+    this.toldAs(id, 'connected'); // the SDK publishes CALL_CONNECTED when we return
+    const got = await new Promise(resolve => {
+      const w = {id, resolve, timer: setTimeout(() => done(null), 120000)};
+      const done = v => { clearTimeout(w.timer); this.answers = (this.answers || []).filter(x => x !== w); resolve(v); };
+      w.done = done;
+      (this.answers ||= []).push(w);
+      this.draw();
+    });
+    if (!got) {
+      const t = this.told.get(id);
+      if (t) t.connected = false;
+      this.draw();
+      throw new Error('The call was not answered on your phone.');
+    }
+    this.ctl = {held: false, muted: false}; this.recPaused = null;
+    this.draw();
+    return new CallResult({call: this.phoneCall(got)});
   }
+  // answered settles the Accepts waiting for call id: the call when it
+  // connected, null when the offer went away.
+  answered(id, call) { for (const w of [...(this.answers || [])]) if (w.id === id) w.done(call); }
 
   // declineCall: ctid gives the caller to another agent and pauses this
   // one ("Declined a call"); the SDK publishes the HANGUP itself.
