@@ -429,6 +429,7 @@ type SupervisorSnapshot struct {
 	Queued        int                    `json:"queued"`
 	Calls         map[string]int64       `json:"calls"`
 	AutoPaused    int64                  `json:"autoPaused"`
+	Declined      int64                  `json:"declined"` // offers agents declined
 	// Live detail (api/supervisor.go): every logged-in agent, calls by
 	// state, and per-campaign queue with service level.
 	Agents       []cti.SupervisorAgent `json:"agents"`
@@ -450,7 +451,7 @@ func (s *Server) supervisorSnapshot(c *fiber.Ctx) error {
 	out := SupervisorSnapshot{Time: s.o.Now().UTC(), AgentsByState: map[cti.AgentState]int{}, Queued: st.Queued,
 		Calls: map[string]int64{"queued": st.CallsQueued, "connected": st.CallsConnected,
 			"abandoned": st.CallsAbandoned, "ended": st.CallsEnded, "overflowed": st.Overflowed},
-		AutoPaused: st.AutoPaused}
+		AutoPaused: st.AutoPaused, Declined: st.Declined}
 	for _, s := range allAgentStates {
 		out.AgentsByState[s] = states[s]
 		out.LoggedIn += states[s]

@@ -90,6 +90,12 @@ func TestDeclineOfferedCallOverAPI(t *testing.T) {
 		t.Errorf("the history does not show alice's decline (leg %v, event %v, state %v): %+v", declinedLeg, declinedEvent, declinedState, h)
 	}
 
+	var sup struct{ Declined, AutoPaused int64 }
+	e.must(200, "GET", "/api/v1/supervisor/snapshot", e.login("root"), "").json(t, &sup)
+	if sup.Declined != 1 || sup.AutoPaused != 0 {
+		t.Errorf("supervisor snapshot: %d declined, %d auto-paused; want 1 and 0", sup.Declined, sup.AutoPaused)
+	}
+
 	// Bob's call is connected: he cannot decline it.
 	p = e.must(409, "POST", "/api/v1/agent/decline", bob, "").problem(t)
 	if p.State != "on_call" || !strings.Contains(p.Detail, "already connected") {

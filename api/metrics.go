@@ -46,6 +46,7 @@ var (
 	descQueued    = prometheus.NewDesc("ctid_calls_queued", "Callers waiting in queues.", nil, nil)
 	descCalls     = prometheus.NewDesc("ctid_calls_total", "Calls by outcome.", []string{"outcome"}, nil)
 	descAutoPause = prometheus.NewDesc("ctid_auto_pauses_total", "Agents auto-paused for a missed call.", nil, nil)
+	descDeclined  = prometheus.NewDesc("ctid_declined_offers_total", "Offered calls (and transfers) an agent declined.", nil, nil)
 	descWriteLost = prometheus.NewDesc("ctid_record_writes_lost_total",
 		"Record writes lost: refused by Postgres for their content (not retried), or failed after the retries.", []string{"reason"}, nil)
 )
@@ -58,6 +59,7 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descQueued
 	ch <- descCalls
 	ch <- descAutoPause
+	ch <- descDeclined
 	ch <- descWriteLost
 }
 
@@ -76,6 +78,7 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descCalls, prometheus.CounterValue, float64(v), outcome)
 		}
 		ch <- prometheus.MustNewConstMetric(descAutoPause, prometheus.CounterValue, float64(st.AutoPaused))
+		ch <- prometheus.MustNewConstMetric(descDeclined, prometheus.CounterValue, float64(st.Declined))
 	}
 	lost := c.eng.WriteFailures()
 	ch <- prometheus.MustNewConstMetric(descWriteLost, prometheus.CounterValue, float64(lost.Refused), "refused")

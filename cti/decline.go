@@ -78,6 +78,7 @@ func (e *Engine) declineOffer(c *call, a *agent) {
 		leg.ChannelID = e.newID("dc-")
 	}
 	e.writer.add(c.rec.ID, func(ctx context.Context, s Store) error { return s.UpsertLeg(ctx, leg) })
+	e.stats.Declined++
 	e.transition(a, ActDecline, DeclineReason) // a.call still set: the history names the interaction
 	a.call = nil
 	c.agent, c.rec.AgentID = nil, nil
@@ -116,6 +117,7 @@ func (e *Engine) declineTransfer(t *transfer) {
 	if t.back.state == AgentPaused && t.back.reason != "" {
 		reason = t.back.reason
 	}
+	e.stats.Declined++
 	e.transition(ta, ActDecline, reason) // no longer Reserved: dropXfer leaves them be
 	e.xferStep(t, XActFail, "declined by "+personName(ta.user))
 	e.dropXfer(t) // hangs up the ringing leg

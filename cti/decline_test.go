@@ -108,6 +108,9 @@ func TestDeclineRingingCallGoesToNextAgent(t *testing.T) {
 	if reason != cti.DeclineReason || iid != info.InteractionID {
 		t.Fatalf("alice's state history: reason %q interaction %q", reason, iid)
 	}
+	if st, _ := f.Engine.Stats(bg); st.Declined != 1 || st.AutoPaused != 0 {
+		t.Fatalf("stats: %d declined, %d auto-paused; want 1 and 0", st.Declined, st.AutoPaused)
+	}
 	if bad := f.Engine.CheckInvariants(bg); len(bad) > 0 {
 		t.Fatalf("invariants: %v", bad)
 	}

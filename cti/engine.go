@@ -104,6 +104,7 @@ type Engine struct {
 // Stats are engine counters.
 type Stats struct {
 	CallsQueued, CallsConnected, CallsAbandoned, CallsEnded, Overflowed, AutoPaused int64
+	Declined                                                                        int64 // offers declined by the agent (decline.go)
 	Queued, Agents                                                                  int
 }
 

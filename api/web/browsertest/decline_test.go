@@ -40,7 +40,9 @@ func TestAdaptorDeclineRingingCall(t *testing.T) {
 	run(t, ctx, "decline by keyboard", ev(`document.getElementById('declineBtn').focus()`), chromedp.KeyEvent(kb.Enter))
 	waitJS(t, ctx, "paused, declined", `document.body.className==='st-paused' && !(`+visible("#call")+`) && document.getElementById('status').selectedOptions[0].textContent.includes('Declined a call')`)
 	waitAgent(t, r, tok, "paused after decline", func(s string, _ bool) bool { return s == "paused" })
-	var s struct{ State struct{ State, PauseReason string } }
+	var s struct {
+		State struct{ State, PauseReason string }
+	}
 	call(t, r, tok, "GET", "/agent", "", &s)
 	if s.State.PauseReason != "Declined a call" {
 		t.Errorf("pause reason %q after Decline", s.State.PauseReason)
