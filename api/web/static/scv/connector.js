@@ -40,7 +40,7 @@ export class CtidConnector extends VendorConnector {
     // started, the consulted party connected) must come after it.
     this.holds = 0;
     this.waiting = [];
-    this.afterActiveCalls = false; // END_CALL: the SDK asks getActiveCalls before its HANGUP
+    this.afterActiveCalls = []; // END_CALL: the SDK asks getActiveCalls before its HANGUP; releases due then
     this.participants = new Set(); // transfers told as PARTICIPANT_CONNECTED
     this.supervisor = false; // may monitor calls (/supervisor/monitor)
     this.supervising = null; // {info, connected, timer}: the call being monitored
@@ -51,9 +51,14 @@ export class CtidConnector extends VendorConnector {
   // a timer runs after that).
   async request(fn, {untilActiveCalls = false} = {}) {
     this.holds++;
+    let done = false;
+    const release = () => { if (!done) { done = true; this.release(); } };
     let ok = false;
     try { const r = await fn(); ok = true; return r; } finally {
-      if (untilActiveCalls && ok) this.afterActiveCalls = true; else setTimeout(() => this.release(), 0);
+      if (untilActiveCalls && ok) {
+        this.afterActiveCalls.push(release);
+        setTimeout(release, 10000); // should the SDK not ask, events do not wait for ever
+      } else setTimeout(release, 0);
     }
   }
   release() {
@@ -271,7 +276,8 @@ export class CtidConnector extends VendorConnector {
   // ---------- Salesforce → ctid ----------
   async getActiveCalls() {
     try { await this.refresh(); } finally {
-      if (this.afterActiveCalls) { this.afterActiveCalls = false; setTimeout(() => this.release(), 0); }
+      const release = this.afterActiveCalls.shift();
+      if (release) setTimeout(release, 0);
     }
     const c = this.current();
     return new ActiveCallsResult({activeCalls: c ? [this.phoneCall(c)] : []});
