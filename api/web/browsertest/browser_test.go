@@ -185,8 +185,16 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-// waitJS polls a JS expression until it is true.
+// waitJS polls a JS expression until it is true; on a timeout it shows
+// the page's text and its frames'.
 func waitJS(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	waitJSOr(t, ctx, what, expr, "page text", `document.body.innerText+[...document.querySelectorAll('iframe')].map(f=>f.contentWindow).map(f=>'\n--- frame '+f.name+': '+f.document.body.innerText).join('')`)
+}
+
+// waitJSOr polls a JS expression until it is true; on a timeout it takes a
+// screenshot and fails with what dump (a JS expression) shows.
+func waitJSOr(t *testing.T, ctx context.Context, what, expr, dumpName, dump string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -195,11 +203,11 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			dump, derr := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText+[...document.querySelectorAll('iframe')].map(f=>f.contentWindow).map(f=>'\n--- frame '+f.name+': '+f.document.body.innerText).join('')`))
+			shown, derr := chromedp.Run(ctx, chromedp.Evaluate[string](dump))
 			shot(t, ctx, "FAIL-"+strings.ReplaceAll(what, " ", "-"))
-			t.Fatalf("timed out waiting for %s (%s): %v; page text:\n%s %v", what, expr, err, dump, derr)
+			t.Fatalf("timed out waiting for %s (%s): %v; %s:\n%s %v", what, expr, err, dumpName, shown, derr)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // the poll's interval, inside the deadline
 	}
 }
 

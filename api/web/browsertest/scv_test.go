@@ -571,19 +571,7 @@ func TestSalesforceVoiceConnectorLoginForm(t *testing.T) {
 // frames cannot read it).
 func sfvJS(t *testing.T, ctx context.Context, what, expr string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			log, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('log').textContent+'\n'+JSON.stringify(scvMessages.filter(m=>m.type==='LOG').map(m=>m.payload).slice(-12))`))
-			shot(t, ctx, "FAIL-"+strings.ReplaceAll(what, " ", "-"))
-			t.Fatalf("timed out waiting for %s (%s): %v; Salesforce got:\n%s", what, expr, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitJSOr(t, ctx, what, expr, "Salesforce got", `document.getElementById('log').textContent+'\n'+JSON.stringify(scvMessages.filter(m=>m.type==='LOG').map(m=>m.payload).slice(-12))`)
 }
 
 // A supervisor in Salesforce listens in to alice's call, barges in and
