@@ -2,7 +2,9 @@
 // agent adaptor (static/adaptor), the admin pages (static/admin), the
 // supervisor's live floor (static/supervisor), call review and reports
 // (static/review), the
-// Salesforce call-centre definition (static/opencti). No build step: the
+// Salesforce call-centre definition (static/opencti), the Salesforce Voice
+// connector (static/scv), and the modules those pages share (static/shared:
+// the fetch wrapper and the agent websocket). No build step: the
 // files are served as they are. The Open CTI stand-in used by the browser
 // tests lives in browsertest/testdata and is served only by the tests.
 package web

@@ -6,48 +6,24 @@ import {$} from './dom.js';
 import {S, fresh, render, dispatch, on} from './state.js';
 import {api, showErr} from './api.js';
 import {snapshot, expire, onExpire} from './session.js';
+import {Stream} from '../shared/ws.js';
 
-const API = '/api/v1';
-let ws = null, wsTry = 0, wsTimer = null, lastMsg = 0, wantWS = false;
-
-// Close codes meaning the session itself is over (logged out elsewhere, token
-// revoked, user disabled): reconnecting cannot help, so back to login.
-const SESSION_ENDED = new Set([1008, 4001, 4003, 4004, 4401, 4403]);
-
+const CONN = {connecting: ['wait', 'connecting'], reconnecting: ['wait', 'reconnecting'], online: ['on', 'online'],
+  retrying: ['off', 'offline — retrying']};
 function setConn(cls, text) { const c = $('conn'); c.className = 'conn ' + cls; c.textContent = text; }
-export function closeWS() { wantWS = false; clearTimeout(wsTimer); if (ws) { ws.onclose = null; ws.close(); ws = null; } setConn('off', 'offline'); }
-onExpire(closeWS);
 
-export async function openWS() {
-  wantWS = true; clearTimeout(wsTimer);
-  if (ws) { ws.onclose = null; ws.close(); ws = null; }
-  setConn('wait', wsTry ? 'reconnecting' : 'connecting');
-  let t;
-  try { t = await api('POST', '/auth/ws-ticket'); } catch (e) { if (e.status !== 401) retryWS(); return; }
-  if (!wantWS) return;
-  const u = new URL(API + '/ws', location.href);
-  u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  u.searchParams.set('ticket', t.ticket);
-  if (S.seq) u.searchParams.set('after', S.seq);
-  const s = ws = new WebSocket(u);
-  s.onopen = () => { lastMsg = Date.now(); setConn('on', 'online'); };
-  s.onmessage = e => { lastMsg = Date.now(); wsTry = 0; let m; try { m = JSON.parse(e.data); } catch { return; } onMessage(m); };
-  s.onclose = e => {
-    if (ws !== s) return;
-    ws = null;
-    if (SESSION_ENDED.has(e.code)) { expire('Your session has ended (you may have logged in somewhere else); please log in again.'); return; }
-    retryWS();
-  };
-  s.onerror = () => s.close();
-}
-function retryWS() {
-  if (!wantWS || !S.token) return;
-  setConn('off', 'offline — retrying');
-  const d = Math.min(15000, 500 * 2 ** wsTry++) * (0.6 + Math.random() * 0.4);
-  wsTimer = setTimeout(openWS, d);
-}
-setInterval(() => { if (ws && ws.readyState === 1 && Date.now() - lastMsg > 45000) ws.close(); }, 5000);
-window.addEventListener('online', () => { if (wantWS && !ws) { wsTry = 0; openWS(); } });
+// The stream resumes from S.seq (the snapshot's, then each event's). Its
+// session ending — logged out elsewhere, token revoked, user disabled — is
+// back to login; a refused ticket (401) has already expired the session
+// (api.js).
+const stream = new Stream({api, token: () => S.token, after: () => S.seq, onMessage,
+  onStatus: s => setConn(...CONN[s]),
+  onEnded: e => { if (e.status !== 401) expire('Your session has ended (you may have logged in somewhere else); please log in again.'); }});
+
+export function closeWS() { stream.close(); setConn('off', 'offline'); }
+onExpire(closeWS);
+export function openWS() { return stream.open(); }
+window.addEventListener('online', () => stream.wake());
 
 function onMessage(m) {
   if (m.time) { const t = Date.parse(m.time); if (t) S.skew = t - Date.now(); }

@@ -1,6 +1,6 @@
 // REST calls for the review and floor pages: a bearer token kept for the
 // tab, and problems turned into the server's sentence.
-const API = '/api/v1';
+import {API, client} from '../shared/api.js';
 const TK = 'ctid.staff.token';
 export const session = {token: sessionStorage.getItem(TK), user: JSON.parse(sessionStorage.getItem(TK + '.user') || 'null')};
 let onExpired = () => {};
@@ -12,22 +12,8 @@ export function setSession(token, user) {
   else { sessionStorage.removeItem(TK); sessionStorage.removeItem(TK + '.user'); }
 }
 
-export async function api(method, path, body) {
-  const headers = {Accept: 'application/json'};
-  if (session.token) headers.Authorization = 'Bearer ' + session.token;
-  const opt = {method, headers};
-  if (body !== undefined) { headers['Content-Type'] = 'application/json'; opt.body = JSON.stringify(body); }
-  let r;
-  try { r = await fetch(API + path, opt); } catch {
-    throw Object.assign(new Error('Cannot reach the server; check your network.'), {status: 0});
-  }
-  const data = (r.headers.get('content-type') || '').includes('json') ? await r.json().catch(() => null) : null;
-  if (!r.ok) {
-    if (r.status === 401 && path !== '/auth/login') onExpired();
-    throw Object.assign(new Error((data && (data.detail || data.title)) || `The server answered ${r.status}.`), {status: r.status, problem: data});
-  }
-  return data;
-}
+// The server's problem detail is shown as it is.
+export const api = client({token: () => session.token, onExpired: () => onExpired()});
 
 // fetchBlob downloads with the token (audio, CSV) and returns an object URL.
 export async function fetchBlob(path) {
