@@ -34,7 +34,7 @@ func TestAdminPhonesPage(t *testing.T) {
 	waitJS(t, ctx, "new phone form ready", `document.querySelector('#edit h2')?.textContent==='New phone' && [...(document.getElementById('ph-user')?.options||[])].some(o=>o.textContent.includes('(alice)'))`)
 	run(t, ctx, "new phone", chromedp.SendKeys(chromedp.ID("ph-extension"), "2401"), chromedp.SendKeys(chromedp.ID("ph-label"), "Front desk"),
 		ev(`(()=>{const s=document.getElementById('ph-user'); s.value=[...s.options].find(o=>o.textContent.includes('(alice)')).value;})()`),
-		chromedp.Click(chromedp.CSS(`#edit button.primary`)))
+		ev(`document.querySelector('#edit button.primary').click()`))
 	waitJS(t, ctx, "secret shown", `!!document.getElementById('ph-prov') && document.getElementById('ph-prov').value.includes('Password: ')`)
 	prov := eval[string](t, ctx, `document.getElementById('ph-prov').value`)
 	if !strings.Contains(prov, "User name: 2401") || !strings.Contains(prov, "SIP server: ") || !strings.Contains(prov, "Port: ") {
@@ -67,14 +67,14 @@ func TestAdminPhonesPage(t *testing.T) {
 	// the button and clicking it (a loaded CI run: "Could not find node").
 	run(t, ctx, "new phone form", ev(`document.querySelector('#list button.primary').click()`))
 	waitJS(t, ctx, "new phone form", `document.querySelector('#edit h2')?.textContent==='New phone' && !!document.getElementById('ph-extension')`)
-	run(t, ctx, "duplicate", ev(`document.getElementById('ph-extension').value='2401'`), chromedp.Click(chromedp.CSS(`#edit button.primary`)))
+	run(t, ctx, "duplicate", ev(`document.getElementById('ph-extension').value='2401'`), ev(`document.querySelector('#edit button.primary').click()`))
 	waitJS(t, ctx, "duplicate refused", `document.getElementById('ph-extension-err').textContent.includes('2401')`)
 	// New secret, then disable, then delete.
 	run(t, ctx, "pick again", ev(`[...document.querySelectorAll('#list tr')].find(tr=>tr.firstChild.textContent==='2401').click()`))
 	waitJS(t, ctx, "editor again", `document.querySelector('#edit h2')?.textContent==='Phone 2401'`)
 	run(t, ctx, "new secret", ev(`window.confirm=()=>true`), ev(`[...document.querySelectorAll('#edit button')].find(b=>b.textContent==='New secret').click()`))
 	waitJS(t, ctx, "new secret shown", `!!document.getElementById('ph-prov') && !document.getElementById('ph-prov').value.includes(`+"`"+secret+"`"+`)`)
-	run(t, ctx, "disable", ev(`document.getElementById('ph-disabled').click()`), chromedp.Click(chromedp.CSS(`#edit button.primary`)))
+	run(t, ctx, "disable", ev(`document.getElementById('ph-disabled').click()`), ev(`document.querySelector('#edit button.primary').click()`))
 	waitJS(t, ctx, "disabled", `[...document.querySelectorAll('#list td')].some(td=>td.textContent==='Disabled')`)
 	var disabled bool
 	b.DB.Raw(`SELECT disabled FROM phones WHERE extension = '2401'`).Scan(&disabled)
