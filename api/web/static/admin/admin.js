@@ -4,12 +4,13 @@
 // page and lead-list browsing live in lists.js, a supervisor's campaigns
 // in supervisors.js.
 import {sentence} from '../adaptor/text.js';
+import {API, client} from '../shared/api.js';
 import {dialerFields, collectDialer, dialerErrorField} from './dialer.js';
 import {dncPage, leadListRow} from './lists.js';
 import {supervisorCampaigns} from './supervisors.js';
 import './phones.js'; // the Phones section (adds its own nav button)
 export const $ = id => document.getElementById(id);
-const API = '/api/v1', TK = 'ctid.token';
+const TK = 'ctid.token';
 let token = sessionStorage.getItem(TK), res = 'campaigns', rows = [], cur = null, users = [];
 
 const R = {
@@ -50,20 +51,11 @@ export function h(tag, attrs, ...kids) {
 }
 export function showErr(m) { $('err').textContent = m ? sentence(m) : ''; $('err').hidden = !m; }
 export const authHeader = () => ({Authorization: 'Bearer ' + token});
-export async function api(method, path, body) {
-  const headers = {Accept: 'application/json'};
-  if (token) headers.Authorization = 'Bearer ' + token;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let r;
-  try { r = await fetch(API + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)}); }
-  catch { throw Object.assign(new Error('Cannot reach the server; check your network.'), {problem: {}}); }
-  const d = (r.headers.get('content-type') || '').includes('json') ? await r.json().catch(() => null) : null;
-  if (!r.ok) {
-    if (r.status === 401 && path !== '/auth/login') { logout(); }
-    throw Object.assign(new Error(sentence(d?.detail || d?.title || `The server answered ${r.status}`)), {status: r.status, problem: d || {}});
-  }
-  return d;
-}
+// The shared fetch wrapper (../shared/api.js) with the admin page's token,
+// and a 401 logging the admin out (once: logout's own request, sent with
+// no token, answers 401 too).
+export const api = client({token: () => token, onExpired: () => { if (token) logout(); },
+  message: (p, status) => sentence(p.detail || p.title || `The server answered ${status}`)});
 
 $('login').addEventListener('submit', async e => {
   e.preventDefault();
