@@ -30,14 +30,7 @@ func TestAsteriskPhoneDecline(t *testing.T) {
 	}
 	t.Logf("the waiting caller hears %v", cust.WaitBroadband(10*time.Second, aliceHz))
 
-	st.Engine.Login(ctx, bob)
-	if err := st.Engine.Connect(ctx, bob, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: "1002"}); err != nil {
-		t.Fatal(err)
-	}
-	st.WaitState(t, bob, cti.AgentPaused, 10*time.Second)
-	if err := st.Engine.SetReady(ctx, bob); err != nil {
-		t.Fatal(err)
-	}
+	r.connectRinging(t, bob, "1002")
 	ring := bobPhone.NextCall(10 * time.Second)
 	st.WaitState(t, bob, cti.AgentReserved, 10*time.Second)
 	if err := st.Engine.Decline(ctx, bob); err != nil {

@@ -63,6 +63,21 @@ func (r *phoneRig) connectPersistent(t *testing.T, id int64, phone *sipphone.Pho
 	return leg
 }
 
+// connectRinging logs the agent in with their phone rung for each call
+// (no kept line) and makes them Ready.
+func (r *phoneRig) connectRinging(t *testing.T, id int64, ext string) {
+	t.Helper()
+	ctx := context.Background()
+	r.st.Engine.Login(ctx, id)
+	if err := r.st.Engine.Connect(ctx, id, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: ext}); err != nil {
+		t.Fatal(err)
+	}
+	r.st.WaitState(t, id, cti.AgentPaused, 10*time.Second)
+	if err := r.st.Engine.SetReady(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // talk asserts that two parties hear each other's tone and not their own.
 func talk(t *testing.T, a *sipphone.Call, aHz float64, b *sipphone.Call, bHz float64) {
 	t.Helper()
@@ -248,14 +263,7 @@ func TestAsteriskPhoneNoAnswerAutoPause(t *testing.T) {
 	w := st.WatchAgent(t, alice)
 
 	leg := r.connectPersistent(t, alice, alicePhone) // Paused
-	st.Engine.Login(ctx, bob)
-	if err := st.Engine.Connect(ctx, bob, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: "1002"}); err != nil {
-		t.Fatal(err)
-	}
-	st.WaitState(t, bob, cti.AgentPaused, 10*time.Second)
-	if err := st.Engine.SetReady(ctx, bob); err != nil {
-		t.Fatal(err)
-	}
+	r.connectRinging(t, bob, "1002")
 	cust, err := carrier.Call(ctx, phoneDID, "+447700900123")
 	if err != nil {
 		t.Fatal(err)
@@ -329,12 +337,7 @@ func TestAsteriskPhoneQueueMusic(t *testing.T) {
 	t.Logf("the next caller hears %v", next.WaitBroadband(10*time.Second, aliceHz))
 
 	// (a): bob misses the call; the requeued caller must still hear music.
-	st.Engine.Login(ctx, bob)
-	if err := st.Engine.Connect(ctx, bob, cti.ConnectRequest{Mode: cti.PhoneSystemCalls, Number: "1002"}); err != nil {
-		t.Fatal(err)
-	}
-	st.WaitState(t, bob, cti.AgentPaused, 10*time.Second)
-	st.Engine.SetReady(ctx, bob)
+	r.connectRinging(t, bob, "1002")
 	ctitest.Eventually(t, 15*time.Second, "bob in Auto Pause", func() bool {
 		s, _ := st.Engine.Snapshot(ctx, bob)
 		return s.State.PauseReason == "Auto Pause"
