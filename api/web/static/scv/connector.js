@@ -148,27 +148,24 @@ export class CtidConnector extends VendorConnector {
         this.tellStatus(d);
         break;
       case 'call.offered':
-        s.call = d;
-        this.tell(d, 'started', () => publishEvent({eventType: EVENT_TYPE.CALL_STARTED, payload: new CallResult({call: this.phoneCall(d)})}));
-        break;
       case 'call.dialing':
         s.call = d;
-        this.tell(d, 'started', () => publishEvent({eventType: EVENT_TYPE.CALL_STARTED, payload: new CallResult({call: this.phoneCall(d)})}));
+        this.tellCall(d, 'started', EVENT_TYPE.CALL_STARTED, d);
         break;
       case 'call.connected':
         s.call = d;
         this.answered(d.interactionId, d);
-        if (d.direction !== 'OUT') this.tell(d, 'started', () => publishEvent({eventType: EVENT_TYPE.CALL_STARTED, payload: new CallResult({call: this.phoneCall({...d, state: 'offering'})})}));
-        this.tell(d, 'connected', () => publishEvent({eventType: EVENT_TYPE.CALL_CONNECTED, payload: new CallResult({call: this.phoneCall(d)})}));
+        if (d.direction !== 'OUT') this.tellCall(d, 'started', EVENT_TYPE.CALL_STARTED, {...d, state: 'offering'});
+        this.tellCall(d, 'connected', EVENT_TYPE.CALL_CONNECTED, d);
         break;
       case 'call.declined': // declined here or in another ctid window: the offer is gone
         if (s.call?.interactionId === d.interactionId) s.call = null;
         this.answered(d.interactionId, null);
-        this.tell(d, 'ended', () => publishEvent({eventType: EVENT_TYPE.HANGUP, payload: new HangupResult({calls: [this.phoneCall({...d, state: 'ended'}, {reason: Constants.HANGUP_REASON.PHONE_CALL_ENDED})]})}));
+        this.tellHangup({...d, state: 'ended'});
         break;
       case 'call.ended':
         if (s.call?.interactionId === d.interactionId) s.call = d;
-        this.tell(d, 'ended', () => publishEvent({eventType: EVENT_TYPE.HANGUP, payload: new HangupResult({calls: [this.phoneCall(d, {reason: d.endReason || Constants.HANGUP_REASON.PHONE_CALL_ENDED})]})}));
+        this.tellHangup(d, d.endReason);
         break;
       case 'call.controls':
         s.controls = d;
@@ -220,6 +217,22 @@ export class CtidConnector extends VendorConnector {
     publish();
   }
   toldAs(id, step) { const t = this.told.get(id) || {}; t[step] = true; this.told.set(id, t); }
+  // tellCall publishes eventType (CALL_STARTED, CALL_CONNECTED) for call c
+  // as the PhoneCall of view, once per step; tellHangup its HANGUP.
+  tellCall(c, step, eventType, view) { this.tell(c, step, () => publishEvent({eventType, payload: new CallResult({call: this.phoneCall(view)})})); }
+  tellHangup(c, reason) {
+    this.tell(c, 'ended', () => publishEvent({eventType: EVENT_TYPE.HANGUP,
+      payload: new HangupResult({calls: [this.phoneCall(c, {reason: reason || Constants.HANGUP_REASON.PHONE_CALL_ENDED})]})}));
+  }
+  // toldDuring runs a request after which the SDK publishes the event of
+  // step for call id itself (HANGUP after END_CALL, say): marked told first,
+  // so ctid's own event is not told again, and unmarked if the request fails.
+  async toldDuring(id, step, fn) {
+    if (!id) return fn();
+    const before = {...(this.told.get(id) || {})};
+    this.toldAs(id, step);
+    try { return await fn(); } catch (e) { this.told.set(id, before); throw e; }
+  }
 
   // tellStatus publishes an agent status change made in ctid (Ready or
   // Paused) as SET_AGENT_STATUS with the Salesforce presence status the
@@ -341,9 +354,8 @@ export class CtidConnector extends VendorConnector {
   async declineCall(call) {
     const c = this.current() || (await this.refresh(), this.current());
     if (!c) throw new Error('There is no call being offered to you.');
-    const id = c.interactionId, before = {...(this.told.get(id) || {})};
-    this.toldAs(id, 'ended');
-    try { await api('POST', '/agent/decline'); } catch (e) { this.told.set(id, before); throw e; }
+    const id = c.interactionId;
+    await this.toldDuring(id, 'ended', () => api('POST', '/agent/decline'));
     if (this.snap?.call?.interactionId === id) this.snap.call = null;
     this.draw();
     return new CallResult({call: this.phoneCall({...c, state: 'ended'}, {reason: Constants.HANGUP_REASON.PHONE_CALL_ENDED})});
@@ -357,14 +369,12 @@ export class CtidConnector extends VendorConnector {
     }
     const c = this.current();
     if (!c) throw new Error('There is no call to end.');
-    const id = c.interactionId, before = {...(this.told.get(id) || {})};
     // Ending my own side while consulting hands the caller to the consulted
     // party (a warm transfer); in a conference I leave and the others carry
     // on; otherwise the call ends.
     const path = this.snap?.transfer?.state === 'consulting' ? '/agent/transfer/complete'
       : this.snap?.conference?.parties?.length ? '/agent/conference/leave' : '/agent/hangup';
-    this.toldAs(id, 'ended'); // the SDK publishes HANGUP itself
-    try { await api('POST', path); } catch (e) { this.told.set(id, before); throw e; }
+    await this.toldDuring(c.interactionId, 'ended', () => api('POST', path)); // the SDK publishes HANGUP itself
     return new HangupResult({calls: [this.phoneCall({...c, state: 'ended'}, {reason: Constants.HANGUP_REASON.PHONE_CALL_ENDED})]});
   }
 
@@ -400,11 +410,10 @@ export class CtidConnector extends VendorConnector {
     const type = contact.type === CONTACT_TYPE.AGENT ? 'agent' : contact.type === CONTACT_TYPE.QUEUE ? 'queue' : 'number';
     const target = type === 'number' ? (contact.prefix || '') + (contact.phoneNumber || '') : String(contact.id || contact.phoneNumber || '');
     if (!target) throw Object.assign(new Error('No one to add.'), {type: Constants.ERROR_TYPE.INVALID_DESTINATION});
-    const id = isBlindTransfer ? call?.callId || this.current()?.interactionId : null, before = id && {...(this.told.get(id) || {})};
-    if (id) this.toldAs(id, 'ended'); // the SDK publishes HANGUP itself
-    let v;
-    try { v = await api('POST', '/agent/transfer', {type, target, mode: isBlindTransfer ? 'blind' : 'consult'}); }
-    catch (e) { if (id) this.told.set(id, before); if (e.status === 400) e.type = Constants.ERROR_TYPE.INVALID_DESTINATION; throw e; }
+    // A blind transfer ends my call: the SDK publishes its HANGUP itself.
+    const id = isBlindTransfer ? call?.callId || this.current()?.interactionId : null;
+    const v = await this.toldDuring(id, 'ended', () => api('POST', '/agent/transfer', {type, target, mode: isBlindTransfer ? 'blind' : 'consult'})
+      .catch(e => { if (e.status === 400) e.type = Constants.ERROR_TYPE.INVALID_DESTINATION; throw e; }));
     return new ParticipantResult({initialCallHasEnded: !!isBlindTransfer, callInfo: new CallInfo({isOnHold: false, isSoftphoneCall: false}),
       phoneNumber: contact.phoneNumber || contact.name || target, callId: v.id});
   }
