@@ -88,7 +88,7 @@ func TestAsteriskDeskConsultAgentMergeLeaveAndWrap(t *testing.T) {
 	}
 	r.waitXfer(t, cti.XferConsulting)
 	hearEachOther(t, r.leg, hzAgent, r.bobLeg, hzBob)
-	onHold(t, cust, 3*time.Second, hzAgent, hzBob)
+	cust.HearsOnlyMusic(20*time.Second, 3*time.Second, hzAgent, hzBob)
 
 	if _, err := st.Engine.TransferAction(ctx, alice, "merge"); err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestAsteriskDeskHoldMuteKeypadAndQueueTransfer(t *testing.T) {
 	if err := st.Engine.Hold(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
-	onHold(t, cust, 3*time.Second, hzAgent)
+	cust.HearsOnlyMusic(20*time.Second, 3*time.Second, hzAgent)
 	if l := r.leg.Level(); l.Tone(hzCustomer) >= sipphone.AbsentMax {
 		t.Fatalf("alice hears the held customer: %v", l)
 	}

@@ -182,29 +182,6 @@ func talksFor(t *testing.T, c *sipphone.Call, d time.Duration, others []float64,
 	}
 }
 
-// onHold asserts what a held customer hears: music (broadband), and in no
-// second of d a voice among notHz (the agent, the consulted party).
-// Against music the absolute AbsentMax does not apply (music has some
-// energy at every frequency): a voice is heard when its tone holds
-// ToneShareMax of the power.
-func onHold(t *testing.T, cust *sipphone.Call, d time.Duration, notHz ...float64) {
-	t.Helper()
-	t.Logf("held customer hears %v", cust.WaitBroadband(20*time.Second, notHz...))
-	for i, l := range cust.Listen(d) {
-		if !l.Broadband() {
-			t.Errorf("held customer at +%ds: not music: %v", i, l)
-		}
-		for _, hz := range notHz {
-			if l.ToneShare(hz) >= sipphone.ToneShareMax || l.Hears(hz) {
-				t.Errorf("held customer at +%ds hears %.0f Hz (%.0f%% of the power): %v", i, hz, 100*l.ToneShare(hz), l)
-			}
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
-}
-
 // TestAsteriskConferenceLeaveAndTerminate: alice consults a number (the
 // carrier receives the INVITE, the party answers talking its tone) while
 // the customer hears music → merge → everybody hears everybody → parties
@@ -228,7 +205,7 @@ func TestAsteriskConferenceLeaveAndTerminate(t *testing.T) {
 	}
 	r.waitXfer(t, cti.XferConsulting)
 	hearEachOther(t, r.leg, hzAgent, p1, hzParty[0])
-	onHold(t, cust, 2*time.Second, hzAgent, hzParty[0])
+	cust.HearsOnlyMusic(20*time.Second, 2*time.Second, hzAgent, hzParty[0])
 	if _, err := st.Engine.TransferAction(ctx, alice, "merge"); err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +360,7 @@ func TestAsteriskConsultPrivacy(t *testing.T) {
 		p := r.dialled(t, num, hzParty[round])
 		r.waitXfer(t, cti.XferConsulting)
 		hearEachOther(t, r.leg, hzAgent, p, hzParty[round])
-		onHold(t, cust, 3*time.Second, hzAgent, hzParty[round])
+		cust.HearsOnlyMusic(20*time.Second, 3*time.Second, hzAgent, hzParty[round])
 		if l := r.leg.Level(); l.Tone(hzCustomer) >= sipphone.AbsentMax {
 			t.Fatalf("consult %d: alice hears the held customer: %v", round+1, l)
 		}

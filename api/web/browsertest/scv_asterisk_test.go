@@ -180,7 +180,7 @@ func TestAsteriskSalesforceVoiceCall(t *testing.T) {
 	run(t, ctx, "hold", ev(`sf.send('HOLD',{call:sf.call()})`))
 	waitJS(t, ctx, "hold published", `sf.count('HOLD_TOGGLE')===1 && sf.last('HOLD_TOGGLE').payload.isCustomerOnHold===true`)
 	waitAlice("held", func(s cti.AgentSnapshot) bool { return s.Controls != nil && s.Controls.Held })
-	scvOnHold(t, cust, 2*time.Second, scvHzAlice)
+	cust.HearsOnlyMusic(scvWait, 2*time.Second, scvHzAlice)
 	aliceLeg.WaitLevel("the held customer gone", scvWait, func(l sipphone.Level) bool { return l.Tone(scvHzCustomer) < sipphone.AbsentMax })
 	shot(t, ctx, "55-scv-asterisk-hold")
 	run(t, ctx, "resume", ev(`sf.send('RESUME',{call:sf.call()})`))
@@ -206,7 +206,7 @@ func TestAsteriskSalesforceVoiceCall(t *testing.T) {
 	t.Logf("PARTICIPANT_CONNECTED published %d times", eval[int](t, ctx, `sf.count('PARTICIPANT_CONNECTED')`))
 	waitAlice("consulting", func(s cti.AgentSnapshot) bool { return s.Transfer != nil && s.Transfer.State == cti.XferConsulting })
 	scvHearEachOther(t, aliceLeg, scvHzAlice, bobLeg, scvHzBob)
-	scvOnHold(t, cust, 3*time.Second, scvHzAlice, scvHzBob)
+	cust.HearsOnlyMusic(scvWait, 3*time.Second, scvHzAlice, scvHzBob)
 	if l := aliceLeg.Level(); l.Tone(scvHzCustomer) >= sipphone.AbsentMax {
 		t.Errorf("alice hears the customer during the consult: %v", l)
 	}
@@ -278,26 +278,4 @@ func scvHearsOnly(t *testing.T, c *sipphone.Call, own, other float64) {
 		t.Fatalf("%s hears itself: %v", c, l)
 	}
 	t.Logf("%s hears %v", c, l)
-}
-
-// scvOnHold: a held customer hears music (broadband sound) and, in no
-// second of d, any of the voices notHz. Against music a voice counts as
-// heard when its tone holds ToneShareMax of the power (music has energy
-// at every frequency, so the absolute AbsentMax does not apply).
-func scvOnHold(t *testing.T, cust *sipphone.Call, d time.Duration, notHz ...float64) {
-	t.Helper()
-	t.Logf("the held customer hears %v", cust.WaitBroadband(scvWait, notHz...))
-	for i, l := range cust.Listen(d) {
-		if !l.Broadband() {
-			t.Errorf("the held customer at +%ds: not music: %v", i, l)
-		}
-		for _, hz := range notHz {
-			if l.ToneShare(hz) >= sipphone.ToneShareMax || l.Hears(hz) {
-				t.Errorf("the held customer at +%ds hears %.0f Hz (%.0f%% of the power): %v", i, hz, 100*l.ToneShare(hz), l)
-			}
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
 }

@@ -318,6 +318,33 @@ func (c *Call) WaitBroadband(timeout time.Duration, notHz ...float64) Level {
 	})
 }
 
+// HearsOnlyMusic is what a held person must hear: it waits (up to wait)
+// for music or a prompt without the voices notHz, then listens for d and
+// fails the test unless every second of it was music (broadband) carrying
+// none of notHz. Against music a voice counts as heard when its tone holds
+// ToneShareMax of the power (music has some energy at every frequency, so
+// the absolute AbsentMax does not apply) or Hears says so.
+func (c *Call) HearsOnlyMusic(wait, d time.Duration, notHz ...float64) {
+	c.t.Helper()
+	c.t.Logf("%s on hold hears %v", c, c.WaitBroadband(wait, notHz...))
+	bad := false
+	for i, l := range c.Listen(d) {
+		if !l.Broadband() {
+			c.t.Errorf("%s on hold at +%ds: not music: %v", c, i, l)
+			bad = true
+		}
+		for _, hz := range notHz {
+			if l.ToneShare(hz) >= ToneShareMax || l.Hears(hz) {
+				c.t.Errorf("%s on hold at +%ds hears %.0f Hz (%.0f%% of the power): %v", c, i, hz, 100*l.ToneShare(hz), l)
+				bad = true
+			}
+		}
+	}
+	if bad {
+		c.t.FailNow()
+	}
+}
+
 // HearsNot listens for the duration over (at least one second) and fails
 // the test if any second of it carried the tone at hz. It returns the
 // seconds it looked at.
