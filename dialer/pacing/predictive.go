@@ -297,8 +297,9 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	// window holds and a low estimate of what the last minutes' answer
 	// rate fills it with. Without this the first half hour of a shift ran
 	// progressive, AMD off.
-	hourAns = max(hourAns, p.projected(s.Now, dayAns, time.Hour))
-	shortAns = max(shortAns, p.projected(s.Now, dayAns, ShortWindow))
+	rate := p.answerRate(s.Now, dayAns)
+	hourAns = max(hourAns, rate*time.Hour.Seconds())
+	shortAns = max(shortAns, rate*ShortWindow.Seconds())
 	// Restrained: abandons (AMD false positives included) have spent
 	// much of the hour's or the day's budget; the dialler stops AMD, whose
 	// false positives a pacer cannot hold back, until they recover.
@@ -317,7 +318,7 @@ func (p *Predictive) Decide(s *Snapshot) int {
 			// day's ratio only falls.
 			p.machinesPerPerson = max(p.machinesPerPerson, float64(s.Day.Machines)/float64(s.Day.Answered))
 		}
-		people := max(float64(s.Hour.Answered), p.projected(s.Now, dayAns, time.Hour)-s.MachineFalse*float64(s.Hour.Machines))
+		people := max(float64(s.Hour.Answered), rate*time.Hour.Seconds()-s.MachineFalse*float64(s.Hour.Machines))
 		mu := s.MachineFalse * p.machinesPerPerson * people
 		if limit*people < mu+3*math.Sqrt(mu)+1 {
 			p.restrained = true
@@ -574,10 +575,10 @@ type rateRec struct {
 // rateSpan is how far back the answer rate is measured.
 const rateSpan = 5 * time.Minute
 
-// projected is a low estimate of how many answers (as the cap counts
-// them) a window of span fills at the answer rate of the last rateSpan (at
-// least a minute of it), given the cap window's count dayAns now.
-func (p *Predictive) projected(now time.Time, dayAns float64, span time.Duration) float64 {
+// answerRate is a low estimate of the answers (as the cap counts them) per
+// second over the last rateSpan (at least a minute of it), given the cap
+// window's count dayAns now; it keeps the samples it needs.
+func (p *Predictive) answerRate(now time.Time, dayAns float64) float64 {
 	if n := len(p.rateLog); n == 0 || now.After(p.rateLog[n-1].at) {
 		p.rateLog = append(p.rateLog, rateRec{now, dayAns})
 	}
@@ -592,7 +593,7 @@ func (p *Predictive) projected(now time.Time, dayAns float64, span time.Duration
 	// A low estimate (two standard deviations of a Poisson count under
 	// what was seen): a small team's few answers say little about its rate.
 	n := dayAns - base.ans
-	return max(0, n-2*math.Sqrt(n)) / el.Seconds() * span.Seconds()
+	return max(0, n-2*math.Sqrt(n)) / el.Seconds()
 }
 
 type predRec struct {
