@@ -64,7 +64,7 @@ func newSIPStack(t *testing.T, settings string, pacer pacing.Pacer, phones ...[]
 			s.leads[id] = p
 		}
 	})
-	cfg := dialer.Config{DB: s.DB, Engine: s.Engine, Logger: quiet(), TickSpec: "@every 1h"}
+	cfg := dialer.Config{DB: s.DB, Engine: s.Engine, Logger: quiet(), TickSpec: "@every 1h", MinuteSpec: "@every 1h"}
 	if pacer != nil {
 		cfg.NewPacer = func(int64, dialer.Settings) pacing.Pacer { return pacer }
 	}

@@ -128,7 +128,11 @@ func startStackSpec(t *testing.T, spec stackSpec) *stack {
 			t.Fatal(err)
 		}
 	}
-	cfg := dialer.Config{DB: s.DB, Engine: s.Engine, Logger: quiet()}
+	// The test drives every tick and minute job itself: the worker's cron
+	// runs on the wall clock, and a tick of its own between the test's tick
+	// and LastDecision replaced the decision the test reads (its dials were
+	// lost from the count, under load).
+	cfg := dialer.Config{DB: s.DB, Engine: s.Engine, Logger: quiet(), TickSpec: "@every 1h", MinuteSpec: "@every 1h"}
 	if fc != nil {
 		cfg.Clock = fc
 	}

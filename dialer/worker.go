@@ -465,7 +465,6 @@ func (w *Worker) pacedTick(ctx context.Context, st *campaignState, load Campaign
 	if s.Mode == Predictive && w.atMonthCap(ctx, st, now) {
 		// The US 30-day window at the cap: progressive until it recovers.
 		n, amd = pacing.Progressive{}.Decide(&snap), false
-		st.last.Dial = n
 	}
 	st.last = Decision{At: now, Pacer: st.pacer.Name(), Snapshot: snap, Dial: n}
 	n = min(n, w.cfg.MaxPerTick)
