@@ -1,6 +1,7 @@
 package pacing
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -117,9 +118,72 @@ func TestPredictiveLearnsAndOverdials(t *testing.T) {
 	if n <= 10 || n > 80 {
 		t.Errorf("dialled %d for 10 ready agents at p=0.25", n)
 	}
-	// The short window at the cap: back to progressive.
+	// The short window at the cap alone does not stop it (the cap is
+	// judged over hours and days), though it dials less.
 	s.Short.Abandoned = 6
+	if m := p.Decide(s); m <= 10 || m > n {
+		t.Errorf("short window at the cap: dialled %d, want between 11 and %d", m, n)
+	}
+	// The hour two abandons from the cap: back to progressive.
+	s.Short.Abandoned, s.Hour.Abandoned = 0, 7
 	if n := p.Decide(s); n != 10 {
 		t.Errorf("at risk dialled %d, want progressive 10", n)
 	}
+}
+
+func TestBinomTail(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		p    float64
+		m    int
+		want float64
+	}{
+		{8, 0.25, 6, 8*math.Pow(0.25, 7)*0.75 + math.Pow(0.25, 8)}, // 7 or 8 of 8
+		{10, 0.15, 5, 0.001383},
+		{1, 0.5, 0, 0.5},
+		{5, 0.3, -1, 1},
+		{5, 0.3, 5, 0},
+		{5000, 0.2, 1000, 0.49154}, // past the mode of a large floor: no underflow
+		{5000, 0.2, 1200, 0},
+	} {
+		if got := binomTail(c.n, c.p, c.m); math.Abs(got-c.want) > 1e-4*max(1, c.want) && math.Abs(got-c.want) > 1e-6 {
+			t.Errorf("binomTail(%d, %g, %d) = %g, want %g", c.n, c.p, c.m, got, c.want)
+		}
+	}
+}
+
+// TestBurstGuard: a small team near its hour's budget places no more calls
+// than keep P(answers beyond the agents and the budget) under BurstRisk,
+// and with room to spare it does place more.
+func TestBurstGuard(t *testing.T) {
+	p := &Predictive{}
+	for i := range 400 {
+		at := t0.Add(time.Duration(i) * time.Second)
+		if i%4 == 0 {
+			p.Observe(Event{Kind: Answered, At: at, Duration: time.Duration(3+i%17) * time.Second})
+		} else {
+			p.Observe(Event{Kind: Failed, At: at, Duration: 25 * time.Second})
+		}
+		p.Observe(Event{Kind: Talked, Duration: time.Duration(60+i%240) * time.Second})
+		p.Observe(Event{Kind: Wrapped, Duration: time.Duration(25+i%10) * time.Second})
+	}
+	// 10 agents, 4 Ready, 6 just started talking (none will be free within
+	// the answer window), 5 calls ringing; the hour holds 139 answers and
+	// 2 abandons: about 2 abandons left to spend.
+	s := snap(4, 6, 0, 5, 0)
+	s.Day = Tally{Answered: 400, Abandoned: 2}
+	s.Hour = Tally{Answered: 139, Abandoned: 2}
+	n := p.Decide(s)
+	flight := len(s.Ringing) + n
+	room := 0.03*139 - 2
+	takers := int(math.Floor(room + 4))
+	if binomTail(flight, 0.25, takers) > BurstRisk && n > 0 {
+		t.Errorf("dialled %d: %d in flight, P(more than %d answer) = %.2g over %g", n, flight, takers, binomTail(flight, 0.25, takers), BurstRisk)
+	}
+	// The same floor with a clean, fuller hour dials more.
+	s.Hour = Tally{Answered: 400}
+	if m := p.Decide(s); m <= n {
+		t.Errorf("with room to spare dialled %d, not more than %d", m, n)
+	}
+	t.Logf("near the budget: %d calls (%d in flight); with room: more", n, flight)
 }
