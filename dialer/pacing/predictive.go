@@ -361,6 +361,11 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	if s.MachineFalse > 0 && hourAns > 0 {
 		// Nobody sees which verdicts were people: keep three standard
 		// deviations of the hour's false-positive count in hand too.
+		// This stays while AMD is off (Restrained), when no false
+		// positive can happen: machines then reach agents and are counted
+		// answered or abandoned as if people, and which were is unknown,
+		// so the hour's count of people is as uncertain. Dropping it there
+		// broke the hour at 10 agents with machines (3.08–3.67%, 20 seeds).
 		mu := s.MachineFalse * p.machinesPerPerson * hourAns
 		budget -= 3 * math.Sqrt(mu) / hourAns
 	}
