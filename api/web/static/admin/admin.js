@@ -50,7 +50,6 @@ export function h(tag, attrs, ...kids) {
   return e;
 }
 export function showErr(m) { $('err').textContent = m ? sentence(m) : ''; $('err').hidden = !m; }
-export const authHeader = () => ({Authorization: 'Bearer ' + token});
 // The shared fetch wrapper (../shared/api.js) with the admin page's token,
 // and a 401 logging the admin out (once: logout's own request, sent with
 // no token, answers 401 too).
@@ -217,9 +216,7 @@ function announcements() {
     try {
       if (file.files[0]) {
         const fd = new FormData(); fd.append('name', name.value.trim()); fd.append('file', file.files[0]);
-        const r = await fetch(API + base, {method: 'POST', headers: {Authorization: 'Bearer ' + token}, body: fd});
-        const d = await r.json().catch(() => ({}));
-        if (!r.ok) throw new Error(sentence(d.detail || d.title || `The upload failed (${r.status})`));
+        await api('POST', base, fd);
       } else {
         if (!sound.value.trim()) { msg.textContent = 'Enter an Asterisk sound (sound:…) or choose a WAV file.'; return; }
         await api('POST', base, {name: name.value.trim(), media: sound.value.trim()});
@@ -242,9 +239,7 @@ function leadUpload() {
   const lists = h('ul', {id: 'leadLists', class: 'lead-lists'});
   const loadLists = async () => {
     try {
-      const r = await fetch(`${API}/admin/campaigns/${cur.id}/lead-lists`, {headers: {Authorization: 'Bearer ' + token}});
-      if (!r.ok) return;
-      lists.replaceChildren(...(await r.json()).map(l => leadListRow(l, loadLists)));
+      lists.replaceChildren(...(await api('GET', `/admin/campaigns/${cur.id}/lead-lists`)).map(l => leadListRow(l, loadLists)));
     } catch {}
   };
   const go = (force = false) => {
@@ -254,14 +249,14 @@ function leadUpload() {
     if (listName.value.trim()) fd.append('listName', listName.value.trim());
     const x = new XMLHttpRequest();
     x.open('POST', `${API}/admin/campaigns/${cur.id}/leads` + (force === true ? '?force=true' : ''));
+    // XHR, not the wrapper: fetch reports no upload progress.
     x.setRequestHeader('Authorization', 'Bearer ' + token);
     bar.hidden = false; bar.value = 0;
     let polling = null;
     const poll = async () => {
       try {
-        const r = await fetch(`${API}/admin/lead-imports/${importId}`, {headers: {Authorization: 'Bearer ' + token}});
-        if (r.ok && polling) {
-          const p = await r.json();
+        const p = await api('GET', `/admin/lead-imports/${importId}`);
+        if (polling) {
           if (p.state === 'importing') {
             if (p.bytesTotal > 0) bar.value = Math.round(100 * p.bytesRead / p.bytesTotal);
             msg.textContent = `Importing… ${p.rowsRead} rows read, ${p.accepted} accepted, ${p.rejected} rejected`;

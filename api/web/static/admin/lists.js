@@ -1,7 +1,6 @@
 // The do-not-call page (search, add, remove, import) and the lead lists
 // of a campaign (browse, pause / resume, delete).
-import {h, api, authHeader} from './admin.js';
-import {sentence} from '../adaptor/text.js';
+import {h, api} from './admin.js';
 
 const when = t => t ? new Date(t).toLocaleString() : '';
 // dnc sends one number: {numbers:[n]} (the API's list form), or {number}
@@ -61,9 +60,7 @@ export async function dncPage() {
     if (ic.value !== '-1') fd.append('campaignId', ic.value);
     fd.append('reason', 'imported');
     try {
-      const r = await fetch('/api/v1/admin/dnc/import', {method: 'POST', headers: authHeader(), body: fd});
-      const d = await r.json().catch(() => ({}));
-      if (!r.ok) throw new Error(sentence(d.detail || d.title || `The import failed (${r.status})`));
+      const d = await api('POST', '/admin/dnc/import', fd);
       msg.textContent = `Imported: ${d.added} added, ${d.skipped} already on the list` + (d.errors?.length ? `, ${d.errors.length} refused (` + d.errors.slice(0, 3).map(x => `row ${x.row}: ${x.error}`).join('; ') + (d.errors.length > 3 ? '…' : '') + ')' : '') + '.';
       file.value = ''; search();
     } catch (e) { err.textContent = e.message; }

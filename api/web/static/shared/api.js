@@ -9,6 +9,8 @@
 //   base                where the API is ('/api/v1')
 //   unreachable         the sentence when fetch itself fails
 //   message(p, status)  the sentence for a problem p answered with status
+// A FormData body is sent as it is (multipart, the browser sets its
+// boundary); any other body as JSON.
 export const API = '/api/v1';
 
 export function client({token = () => null, onExpired = () => {}, base = API,
@@ -21,7 +23,8 @@ export function client({token = () => null, onExpired = () => {}, base = API,
     const t = token();
     if (t) headers.Authorization = 'Bearer ' + t;
     const opt = {method, headers};
-    if (body !== undefined) { headers['Content-Type'] = 'application/json'; opt.body = JSON.stringify(body); }
+    if (body instanceof FormData) opt.body = body;
+    else if (body !== undefined) { headers['Content-Type'] = 'application/json'; opt.body = JSON.stringify(body); }
     let r;
     try { r = await fetch(base + path, opt); } catch {
       throw Object.assign(new Error(unreachable), {status: 0, problem: {}});
