@@ -281,10 +281,10 @@ func launchAsteriskWith(t testing.TB, in AsteriskInstall, conf string, opts Aste
 	if a.HTTPPort, err = freeTCPPort(); err != nil {
 		return nil, err
 	}
-	if a.SIPPort, err = freeUDPPort(); err != nil {
+	if a.SIPPort, err = freeLowUDPPort(); err != nil {
 		return nil, err
 	}
-	if a.TrunkPort, err = freeUDPPort(); err != nil {
+	if a.TrunkPort, err = freeLowUDPPort(); err != nil {
 		return nil, err
 	}
 	if a.RTPStart, a.RTPEnd, err = freeUDPRange(20); err != nil {
@@ -561,13 +561,25 @@ func freeTCPPort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func freeUDPPort() (int, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// freeLowUDPPort finds a free UDP port below the RTP ranges and Linux's
+// ephemeral range (10000-19999). The trunk's port is bound by the test's
+// carrier seconds after Asterisk starts, and one drawn from the ephemeral
+// range was taken in between by a SIP phone's or another test's socket
+// (a run of the desk tests: "carrier: listen on 127.0.0.1:59640: bind: address
+// already in use").
+func freeLowUDPPort() (int, error) {
+	var b [2]byte
+	for try := 0; try < 200; try++ {
+		rand.Read(b[:])
+		p := 10000 + (int(b[0])<<8|int(b[1]))%10000
+		c, err := net.ListenPacket("udp", fmt.Sprintf("0.0.0.0:%d", p))
+		if err != nil {
+			continue
+		}
+		c.Close()
+		return p, nil
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
+	return 0, errors.New("no free UDP port below 20000")
 }
 
 // freeUDPRange finds n consecutive free UDP ports starting at an even port.

@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ctid/ctid/ari/aritest"
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
@@ -30,6 +32,7 @@ type Call struct {
 
 	t     testing.TB
 	owner string // "phone 1001", "carrier"
+	ast   *aritest.Asterisk
 
 	mu        sync.Mutex
 	tone      float64 // Hz; 0 is silence
@@ -274,7 +277,7 @@ func (c *Call) WaitLevel(what string, timeout time.Duration, cond func(Level) bo
 			}
 		}
 		if now.After(deadline) {
-			c.t.Fatalf("%s: %s not heard within %v; last second: %v", c, what, timeout, last)
+			c.t.Fatalf("%s: %s not heard within %v; last second: %v%s", c, what, timeout, last, c.mediaReport(last))
 		}
 		select {
 		case <-c.ended:
@@ -395,4 +398,25 @@ func (c *Call) WaitDigits(n int, timeout time.Duration) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// mediaReport says, for a call that received no packets, where its RTP
+// goes and what Asterisk counts on every channel (packets sent and
+// received) and in every bridge, so that a test that hears nothing says
+// which side stopped.
+func (c *Call) mediaReport(last Level) string {
+	if last.Packets > 0 || c.ast == nil {
+		return ""
+	}
+	var b strings.Builder
+	if c.med != nil {
+		if ms := c.med.MediaSession(); ms != nil {
+			fmt.Fprintf(&b, "\nour RTP %s, Asterisk's %s", ms.Laddr.String(), ms.Raddr.String())
+		}
+	}
+	for _, cmd := range []string{"pjsip show channelstats", "bridge show all"} {
+		out, err := c.ast.CLI(cmd)
+		fmt.Fprintf(&b, "\nasterisk -rx %q (%v):\n%s", cmd, err, out)
+	}
+	return b.String()
 }

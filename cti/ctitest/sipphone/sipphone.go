@@ -108,10 +108,11 @@ func WithTone(hz float64) Option { return func(c *config) { c.tone = hz } }
 // agent is what a Phone and the Carrier share: a diago UA serving INVITEs.
 type agent struct {
 	t     testing.TB
-	name  string // for messages
-	host  string // Asterisk's SIP address
-	sip   int    // Asterisk's SIP port
-	port  int    // our UDP port
+	ast   *aritest.Asterisk // for what Asterisk says of a call that hears nothing
+	name  string            // for messages
+	host  string            // Asterisk's SIP address
+	sip   int               // Asterisk's SIP port
+	port  int               // our UDP port
 	dg    *diago.Diago
 	ua    *sipgo.UserAgent
 	ctx   context.Context
@@ -146,7 +147,7 @@ func newAgent(t testing.TB, name, uaName string, ast *aritest.Asterisk, port int
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &agent{t: t, name: name, host: "127.0.0.1", sip: ast.SIPPort, port: port, ua: ua, cfg: cfg,
+	a := &agent{t: t, ast: ast, name: name, host: "127.0.0.1", sip: ast.SIPPort, port: port, ua: ua, cfg: cfg,
 		policy: cfg.policy, calls: make(chan *Call, 64)}
 	a.dg = diago.NewDiago(ua, diago.WithLogger(logger()),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}),
@@ -178,6 +179,7 @@ func (a *agent) track(c *Call) {
 func (a *agent) serve(d *diago.DialogServerSession) {
 	a.invites.Add(1)
 	c := newCall(a.t, a.name, true, d.InviteRequest, a.cfg.tone)
+	c.ast = a.ast
 	a.track(c)
 	select {
 	case a.calls <- c:
@@ -252,6 +254,7 @@ func (a *agent) invite(ctx context.Context, user string, opts func() diago.Invit
 		return nil, fmt.Errorf("%s: INVITE %s: %w", a.name, user, err)
 	}
 	c := newCall(a.t, a.name, false, d.InviteRequest, a.cfg.tone)
+	c.ast = a.ast
 	a.track(c)
 	dctx := d.Context()
 	if err := c.start(dctx, med, d.Hangup); err != nil {
