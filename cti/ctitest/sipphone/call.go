@@ -3,8 +3,11 @@ package sipphone
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +48,11 @@ type Call struct {
 	hangup    func(ctx context.Context) error
 	med       *diago.DialogMedia
 	dtmf      *diago.DTMFWriter
+	// RTP errors the media loops went on after (a packet diago could not
+	// read, a write the socket refused): once, either loop stopped at the
+	// first one, and a phone heard nothing for the rest of the call.
+	readErrs, writeErrs int
+	lastRead, lastWrite error
 }
 
 func newCall(t testing.TB, owner string, incoming bool, req *sip.Request, tone float64) *Call {
@@ -107,7 +115,13 @@ func (c *Call) start(ctx context.Context, med *diago.DialogMedia, hangup func(co
 			phase = math.Mod(phase, 2*math.Pi)
 			audio.EncodeUlawTo(ulaw, pcm)
 			if _, err := w.Write(ulaw); err != nil {
-				return
+				if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+					return
+				}
+				c.mu.Lock()
+				c.writeErrs, c.lastWrite = c.writeErrs+1, err
+				c.mu.Unlock()
+				time.Sleep(blockLen * time.Second / sampleRate) // the frame's time, as a write would have taken
 			}
 		}
 	}()
@@ -119,11 +133,20 @@ func (c *Call) start(ctx context.Context, med *diago.DialogMedia, hangup func(co
 	})
 	go func() {
 		buf := make([]byte, media.RTPBufSize)
-		for {
+		for run := 0; ; {
 			n, err := r.Read(buf)
 			if err != nil {
-				return
+				// A packet diago cannot read is skipped; a closed session,
+				// or a read that keeps failing, ends the loop.
+				if run++; ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || run > 100 {
+					return
+				}
+				c.mu.Lock()
+				c.readErrs, c.lastRead = c.readErrs+1, err
+				c.mu.Unlock()
+				continue
 			}
+			run = 0
 			if n == 0 || med.RTPPacketReader.PacketHeader.PayloadType != audioPT {
 				continue
 			}
@@ -409,14 +432,63 @@ func (c *Call) mediaReport(last Level) string {
 		return ""
 	}
 	var b strings.Builder
-	if c.med != nil {
-		if ms := c.med.MediaSession(); ms != nil {
+	c.mu.Lock()
+	if c.readErrs+c.writeErrs > 0 {
+		fmt.Fprintf(&b, "\nRTP errors gone past: %d reading (last: %v), %d writing (last: %v)", c.readErrs, c.lastRead, c.writeErrs, c.lastWrite)
+	}
+	med := c.med
+	c.mu.Unlock()
+	if med != nil {
+		if ms := med.MediaSession(); ms != nil {
 			fmt.Fprintf(&b, "\nour RTP %s, Asterisk's %s", ms.Laddr.String(), ms.Raddr.String())
 		}
 	}
-	for _, cmd := range []string{"pjsip show channelstats", "bridge show all"} {
+	for _, o := range callsOn(c.ast) {
+		if o == c {
+			continue
+		}
+		o.mu.Lock()
+		state := "up"
+		select {
+		case <-o.ended:
+			state = "ended: " + o.endReason
+		default:
+			select {
+			case <-o.answered:
+			default:
+				state = "not answered"
+			}
+		}
+		errs := fmt.Sprintf("%d read errors, %d write errors", o.readErrs, o.writeErrs)
+		o.mu.Unlock()
+		fmt.Fprintf(&b, "\n%s: %s; last second %v; %s", o, state, o.Level(), errs)
+	}
+	for _, cmd := range []string{"pjsip show channelstats", "core show channels concise", "bridge show all"} {
 		out, err := c.ast.CLI(cmd)
 		fmt.Fprintf(&b, "\nasterisk -rx %q (%v):\n%s", cmd, err, out)
 	}
 	return b.String()
+}
+
+// calls on each Asterisk, for mediaReport's view of the other side.
+var (
+	callsMu sync.Mutex
+	calls   = map[*aritest.Asterisk][]*Call{}
+)
+
+func register(c *Call) {
+	callsMu.Lock()
+	defer callsMu.Unlock()
+	calls[c.ast] = append(calls[c.ast], c)
+	c.t.Cleanup(func() {
+		callsMu.Lock()
+		defer callsMu.Unlock()
+		delete(calls, c.ast) // the Asterisk goes with the test
+	})
+}
+
+func callsOn(a *aritest.Asterisk) []*Call {
+	callsMu.Lock()
+	defer callsMu.Unlock()
+	return append([]*Call(nil), calls[a]...)
 }

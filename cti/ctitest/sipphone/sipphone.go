@@ -180,6 +180,7 @@ func (a *agent) serve(d *diago.DialogServerSession) {
 	a.invites.Add(1)
 	c := newCall(a.t, a.name, true, d.InviteRequest, a.cfg.tone)
 	c.ast = a.ast
+	register(c)
 	a.track(c)
 	select {
 	case a.calls <- c:
@@ -255,6 +256,7 @@ func (a *agent) invite(ctx context.Context, user string, opts func() diago.Invit
 	}
 	c := newCall(a.t, a.name, false, d.InviteRequest, a.cfg.tone)
 	c.ast = a.ast
+	register(c)
 	a.track(c)
 	dctx := d.Context()
 	if err := c.start(dctx, med, d.Hangup); err != nil {
