@@ -98,7 +98,9 @@ func TestPredictiveColdStartIsProgressive(t *testing.T) {
 	}
 }
 
-func TestPredictiveLearnsAndOverdials(t *testing.T) {
+// learned is a Predictive fed 400 outcomes: a quarter answered after
+// 3–19 s, the rest failing at 25 s; talk 60–299 s, wrap 25–34 s.
+func learned() *Predictive {
 	p := &Predictive{}
 	for i := range 400 {
 		at := t0.Add(time.Duration(i) * time.Second)
@@ -110,6 +112,11 @@ func TestPredictiveLearnsAndOverdials(t *testing.T) {
 		p.Observe(Event{Kind: Talked, Duration: time.Duration(60+i%240) * time.Second})
 		p.Observe(Event{Kind: Wrapped, Duration: time.Duration(25+i%10) * time.Second})
 	}
+	return p
+}
+
+func TestPredictiveLearnsAndOverdials(t *testing.T) {
+	p := learned()
 	// 10 ready agents, nothing ringing, a clean window: with p = 0.25 it
 	// dials well beyond one per agent.
 	s := snap(10, 40, 0, 0, 0)
@@ -156,17 +163,7 @@ func TestBinomTail(t *testing.T) {
 // than keep P(answers beyond the agents and the budget) under BurstRisk,
 // and with room to spare it does place more.
 func TestBurstGuard(t *testing.T) {
-	p := &Predictive{}
-	for i := range 400 {
-		at := t0.Add(time.Duration(i) * time.Second)
-		if i%4 == 0 {
-			p.Observe(Event{Kind: Answered, At: at, Duration: time.Duration(3+i%17) * time.Second})
-		} else {
-			p.Observe(Event{Kind: Failed, At: at, Duration: 25 * time.Second})
-		}
-		p.Observe(Event{Kind: Talked, Duration: time.Duration(60+i%240) * time.Second})
-		p.Observe(Event{Kind: Wrapped, Duration: time.Duration(25+i%10) * time.Second})
-	}
+	p := learned()
 	// 10 agents, 4 Ready, 6 just started talking (none will be free within
 	// the answer window), 5 calls ringing; the hour holds 139 answers and
 	// 2 abandons: about 2 abandons left to spend.
