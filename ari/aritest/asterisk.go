@@ -568,30 +568,24 @@ func freeTCPPort() (int, error) {
 // (a run of the desk tests: "carrier: listen on 127.0.0.1:59640: bind: address
 // already in use").
 func freeLowUDPPort() (int, error) {
-	var b [2]byte
-	for try := 0; try < 200; try++ {
-		rand.Read(b[:])
-		p := 10000 + (int(b[0])<<8|int(b[1]))%10000
-		c, err := net.ListenPacket("udp", fmt.Sprintf("0.0.0.0:%d", p))
-		if err != nil {
-			continue
-		}
-		c.Close()
-		return p, nil
-	}
-	return 0, errors.New("no free UDP port below 20000")
+	p, _, err := freeUDPPorts(10000, 10000, 1)
+	return p, err
 }
 
-// freeUDPRange finds n consecutive free UDP ports starting at an even port.
-func freeUDPRange(n int) (int, int, error) {
+// freeUDPRange finds n consecutive free UDP ports starting at an even port
+// in 20000-31999. Below Linux's ephemeral range (32768-60999): the SIP
+// phones' RTP sockets and every other test's listeners get ephemeral
+// ports, and one landing in a running Asterisk's RTP range later left a
+// call with no media (seen once in CI: a phone heard 0 packets).
+func freeUDPRange(n int) (int, int, error) { return freeUDPPorts(20000, 12000, n) }
+
+// freeUDPPorts draws an even start in [base, base+span) until its n
+// consecutive UDP ports are all free, and returns the first and the last.
+func freeUDPPorts(base, span, n int) (int, int, error) {
 	var b [2]byte
 	for try := 0; try < 200; try++ {
 		rand.Read(b[:])
-		// Below Linux's ephemeral range (32768-60999): the SIP phones'
-		// RTP sockets and every other test's listeners get ephemeral
-		// ports, and one landing in a running Asterisk's RTP range later
-		// left a call with no media (seen once in CI: a phone heard 0 packets).
-		start := 20000 + (int(b[0])<<8|int(b[1]))%12000&^1
+		start := base + (int(b[0])<<8|int(b[1]))%span&^1
 		ok := true
 		var open []net.PacketConn
 		for p := start; p < start+n; p++ {
@@ -609,7 +603,7 @@ func freeUDPRange(n int) (int, int, error) {
 			return start, start + n - 1, nil
 		}
 	}
-	return 0, 0, errors.New("no free UDP port range")
+	return 0, 0, fmt.Errorf("no %d free UDP ports in %d-%d", n, base, base+span-1)
 }
 
 // wsProxy is a TCP proxy in front of Asterisk's HTTP port that can cut the
