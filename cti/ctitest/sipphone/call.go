@@ -55,9 +55,10 @@ type Call struct {
 	lastRead, lastWrite error
 }
 
-func newCall(t testing.TB, owner string, incoming bool, req *sip.Request, tone float64) *Call {
-	c := &Call{t: t, owner: owner, Incoming: incoming, tone: tone,
+func newCall(t testing.TB, ast *aritest.Asterisk, owner string, incoming bool, req *sip.Request, tone float64) *Call {
+	c := &Call{t: t, ast: ast, owner: owner, Incoming: incoming, tone: tone,
 		answered: make(chan struct{}), ended: make(chan struct{})}
+	register(c)
 	c.Dialled = req.Recipient.User
 	if f := req.From(); f != nil {
 		c.From, c.FromName = f.Address.User, f.DisplayName
@@ -479,12 +480,14 @@ var (
 func register(c *Call) {
 	callsMu.Lock()
 	defer callsMu.Unlock()
+	if _, ok := calls[c.ast]; !ok {
+		c.t.Cleanup(func() {
+			callsMu.Lock()
+			defer callsMu.Unlock()
+			delete(calls, c.ast) // the Asterisk goes with the test
+		})
+	}
 	calls[c.ast] = append(calls[c.ast], c)
-	c.t.Cleanup(func() {
-		callsMu.Lock()
-		defer callsMu.Unlock()
-		delete(calls, c.ast) // the Asterisk goes with the test
-	})
 }
 
 func callsOn(a *aritest.Asterisk) []*Call {

@@ -178,9 +178,7 @@ func (a *agent) track(c *Call) {
 // ends the dialog when it returns).
 func (a *agent) serve(d *diago.DialogServerSession) {
 	a.invites.Add(1)
-	c := newCall(a.t, a.name, true, d.InviteRequest, a.cfg.tone)
-	c.ast = a.ast
-	register(c)
+	c := newCall(a.t, a.ast, a.name, true, d.InviteRequest, a.cfg.tone)
 	a.track(c)
 	select {
 	case a.calls <- c:
@@ -254,9 +252,7 @@ func (a *agent) invite(ctx context.Context, user string, opts func() diago.Invit
 	if err != nil {
 		return nil, fmt.Errorf("%s: INVITE %s: %w", a.name, user, err)
 	}
-	c := newCall(a.t, a.name, false, d.InviteRequest, a.cfg.tone)
-	c.ast = a.ast
-	register(c)
+	c := newCall(a.t, a.ast, a.name, false, d.InviteRequest, a.cfg.tone)
 	a.track(c)
 	dctx := d.Context()
 	if err := c.start(dctx, med, d.Hangup); err != nil {
