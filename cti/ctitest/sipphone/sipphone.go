@@ -120,10 +120,11 @@ type agent struct {
 	cfg   config
 	calls chan *Call
 
-	invites atomic.Int32
-	mu      sync.Mutex
-	policy  Policy
-	all     []*Call
+	invites  atomic.Int32
+	settling settling // requests within dialogs of INVITEs not yet returned
+	mu       sync.Mutex
+	policy   Policy
+	all      []*Call
 }
 
 func logger() *slog.Logger {
@@ -149,7 +150,7 @@ func newAgent(t testing.TB, name, uaName string, ast *aritest.Asterisk, port int
 	}
 	a := &agent{t: t, ast: ast, name: name, host: "127.0.0.1", sip: ast.SIPPort, port: port, ua: ua, cfg: cfg,
 		policy: cfg.policy, calls: make(chan *Call, 64)}
-	a.dg = diago.NewDiago(ua, diago.WithLogger(logger()),
+	a.dg = diago.NewDiago(ua, diago.WithLogger(logger()), diago.WithServerRequestMiddleware(a.settling.middleware),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{media.CodecAudioUlaw, media.CodecTelephoneEvent8000}}))
 	a.ctx, a.stop = context.WithCancel(context.Background())
@@ -243,7 +244,11 @@ func (a *agent) invite(ctx context.Context, user string, opts func() diago.Invit
 		err error
 	)
 	for try := 0; ; try++ {
-		d, med, err = a.dg.Invite(ctx, sip.Uri{User: user, Host: a.host, Port: a.sip}, opts())
+		o := opts()
+		callID, settled := a.settling.begin()
+		o.Headers = append(o.Headers, &callID)
+		d, med, err = a.dg.Invite(ctx, sip.Uri{User: user, Host: a.host, Port: a.sip}, o)
+		settled()
 		if err == nil || try == 20 || !strings.Contains(err.Error(), "address already in use") {
 			break
 		}
