@@ -146,6 +146,52 @@ func run(t *testing.T, ctx context.Context, what string, acts ...chromedp.Action
 	}
 }
 
+// openPage navigates to url and waits until the element with id is
+// visible. A first load that has not finished in 45 s is diagnosed: the
+// test asks the server for the page itself and the browser what it has.
+// If the server answers and the browser is stuck (the page still
+// loading, or the browser not answering at all), that is the browser's
+// fault and the load is tried once more. If the server does not answer,
+// the test fails. It happened once in a CI run: chromium inside the
+// browser phone test's network namespace sat on its first load for the
+// whole 90 s, and there was nothing in the log to say which side hung.
+func openPage(t *testing.T, ctx context.Context, url, id string) {
+	t.Helper()
+	load := func(d time.Duration) error {
+		c, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return chromedp.Do(c, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID(id)))
+	}
+	err := load(45 * time.Second)
+	if err == nil {
+		return
+	}
+	server := "answered"
+	hc := http.Client{Timeout: 5 * time.Second}
+	if resp, herr := hc.Get(url); herr != nil {
+		server = herr.Error()
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			server = resp.Status
+		}
+	}
+	c, cancel := context.WithTimeout(ctx, 5*time.Second)
+	state, serr := chromedp.Run(c, chromedp.Evaluate[string](`document.readyState+' '+location.href`))
+	cancel()
+	browser := state
+	if serr != nil {
+		browser = "no answer: " + serr.Error()
+	}
+	if server != "answered" || serr == nil && !strings.HasPrefix(state, "loading") {
+		t.Fatalf("open %s: %v; the server: %s; the browser: %s", url, err, server, browser)
+	}
+	t.Logf("open %s: %v with the server answering and the browser stuck (%s); loading it again", url, err, browser)
+	if err := load(30 * time.Second); err != nil {
+		t.Fatalf("open %s again: %v", url, err)
+	}
+}
+
 // ev evaluates JavaScript for its side effect.
 func ev(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {

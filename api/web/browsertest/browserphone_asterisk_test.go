@@ -142,7 +142,8 @@ func TestAsteriskBrowserPhone(t *testing.T) {
 	ctx := browserWith(t, chromedp.Flag("use-fake-ui-for-media-stream", true), chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("allow-loopback-in-peer-connection", true), chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
 	consoleErrs := watchConsole(t, ctx)
-	run(t, ctx, "open", chromedp.EmulateViewport(320, 760), chromedp.Navigate("http://"+ln.Addr().String()+"/adaptor/"), chromedp.WaitVisible(chromedp.ID("lgUser")))
+	run(t, ctx, "viewport", chromedp.EmulateViewport(320, 760))
+	openPage(t, ctx, "http://"+ln.Addr().String()+"/adaptor/", "lgUser")
 	run(t, ctx, "login", chromedp.SendKeys(chromedp.ID("lgUser"), "alice"), chromedp.SendKeys(chromedp.ID("lgPass"), agentPassword), chromedp.Click(chromedp.ID("lgBtn")))
 	waitJS(t, ctx, "connect screen", visible("#cnBtn"))
 	choose(t, ctx, `input[name=mode][value=browser]`)
