@@ -152,9 +152,11 @@ func run(t *testing.T, ctx context.Context, what string, acts ...chromedp.Action
 // If the server answers and the browser is stuck (the page still
 // loading, or the browser not answering at all), that is the browser's
 // fault and the load is tried once more. If the server does not answer,
-// the test fails. It happened once in a CI run: chromium inside the
-// browser phone test's network namespace sat on its first load for the
-// whole 90 s, and there was nothing in the log to say which side hung.
+// or the page loaded and the element never showed (the page's own script
+// or its requests to ctid), the test fails. It happened once in a CI
+// run: chromium inside the browser phone test's network namespace sat on
+// its first load for the whole 90 s, and nothing in the log said which
+// side hung.
 func openPage(t *testing.T, ctx context.Context, url, id string) {
 	t.Helper()
 	load := func(d time.Duration) error {
