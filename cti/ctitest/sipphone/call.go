@@ -33,6 +33,8 @@ type Call struct {
 	// Together they are the caller id presented.
 	From, FromName, PAI string
 
+	callID string
+
 	t     testing.TB
 	owner string // "phone 1001", "carrier"
 	ast   *aritest.Asterisk
@@ -53,6 +55,8 @@ type Call struct {
 	// first one, and a phone heard nothing for the rest of the call.
 	readErrs, writeErrs int
 	lastRead, lastWrite error
+	// identities Asterisk sent within the call (see Identities).
+	identities []string
 }
 
 func newCall(t testing.TB, ast *aritest.Asterisk, owner string, incoming bool, req *sip.Request, tone float64) *Call {
@@ -60,16 +64,53 @@ func newCall(t testing.TB, ast *aritest.Asterisk, owner string, incoming bool, r
 		answered: make(chan struct{}), ended: make(chan struct{})}
 	register(c)
 	c.Dialled = req.Recipient.User
+	if id := req.CallID(); id != nil {
+		c.callID = string(*id)
+	}
 	if f := req.From(); f != nil {
 		c.From, c.FromName = f.Address.User, f.DisplayName
 	}
-	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
-		var u sip.Uri
-		if _, err := sip.ParseAddressValue(h.Value(), &u, nil); err == nil {
-			c.PAI = u.User
-		}
-	}
+	_, c.PAI, _ = pai(req)
 	return c
+}
+
+// pai is the display name and URI user of a request's
+// P-Asserted-Identity (ok false without one).
+func pai(req *sip.Request) (name, user string, ok bool) {
+	h := req.GetHeader("P-Asserted-Identity")
+	if h == nil {
+		return "", "", false
+	}
+	var u sip.Uri
+	name, err := sip.ParseAddressValue(h.Value(), &u, nil)
+	if err != nil {
+		return "", "", false
+	}
+	return name, u.User, true
+}
+
+// Identities are the parties Asterisk named within the call after its
+// start: the P-Asserted-Identity of each re-INVITE or UPDATE it sent (a
+// connected-line update: who the phone now shows on the other end), as
+// "name <user>" or "user".
+func (c *Call) Identities() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.identities...)
+}
+
+func (c *Call) noteIdentity(req *sip.Request) {
+	name, user, ok := pai(req)
+	if !ok {
+		return
+	}
+	id := user
+	if name != "" {
+		id = name + " <" + user + ">"
+	}
+	c.mu.Lock()
+	c.identities = append(c.identities, id)
+	c.mu.Unlock()
 }
 
 func (c *Call) String() string {

@@ -23,6 +23,9 @@ import (
 // pause put into sipgo between the ACK and the filing, TestAsteriskSIPPayment
 // failed that way on both tries (Asterisk's BYE after its re-INVITE was
 // refused 481 as well); with this gate every real-Asterisk test passed.
+// The trunk has since stopped sending connected-line updates (they named
+// the agent to the carrier), but Asterisk still sends them to a desk
+// phone that dials in, so the gate stays.
 type settling struct {
 	mu      sync.Mutex
 	pending map[string]chan struct{} // Call-ID → closed when the INVITE returns

@@ -150,7 +150,9 @@ func newAgent(t testing.TB, name, uaName string, ast *aritest.Asterisk, port int
 	}
 	a := &agent{t: t, ast: ast, name: name, host: "127.0.0.1", sip: ast.SIPPort, port: port, ua: ua, cfg: cfg,
 		policy: cfg.policy, calls: make(chan *Call, 64)}
-	a.dg = diago.NewDiago(ua, diago.WithLogger(logger()), diago.WithServerRequestMiddleware(a.settling.middleware),
+	a.dg = diago.NewDiago(ua, diago.WithLogger(logger()), diago.WithServerRequestMiddleware(func(next sipgo.RequestHandler) sipgo.RequestHandler {
+		return a.settling.middleware(a.noteIdentities(next))
+	}),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{media.CodecAudioUlaw, media.CodecTelephoneEvent8000}}))
 	a.ctx, a.stop = context.WithCancel(context.Background())
@@ -248,14 +250,18 @@ func (a *agent) invite(ctx context.Context, user string, opts func() diago.Invit
 		callID, settled := a.settling.begin()
 		o.Headers = append(o.Headers, &callID)
 		d, med, err = a.dg.Invite(ctx, sip.Uri{User: user, Host: a.host, Port: a.sip}, o)
-		settled()
-		if err == nil || try == 20 || !strings.Contains(err.Error(), "address already in use") {
+		if err == nil {
+			// Asterisk's requests within the call wait until it is
+			// tracked and its media runs, so each finds its Call
+			// (noteIdentities).
+			defer settled()
 			break
 		}
+		settled()
+		if try == 20 || !strings.Contains(err.Error(), "address already in use") {
+			return nil, fmt.Errorf("%s: INVITE %s: %w", a.name, user, err)
+		}
 		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: INVITE %s: %w", a.name, user, err)
 	}
 	c := newCall(a.t, a.ast, a.name, false, d.InviteRequest, a.cfg.tone)
 	a.track(c)
@@ -270,6 +276,27 @@ func (a *agent) invite(ctx context.Context, user string, opts func() diago.Invit
 		d.Close()
 	}()
 	return c, nil
+}
+
+// noteIdentities gives each call the identities Asterisk sends within it
+// (re-INVITEs and UPDATEs; Call.Identities).
+func (a *agent) noteIdentities(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.Method == sip.INVITE || req.Method == sip.UPDATE {
+			if to := req.To(); to != nil && to.Params.Has("tag") {
+				if cid := req.CallID(); cid != nil {
+					a.mu.Lock()
+					for _, c := range a.all {
+						if c.callID == string(*cid) {
+							c.noteIdentity(req)
+						}
+					}
+					a.mu.Unlock()
+				}
+			}
+		}
+		next(req, tx)
+	}
 }
 
 // SetPolicy changes the answer policy for INVITEs from now on.
@@ -425,6 +452,13 @@ type Carrier struct {
 }
 
 // NewCarrier starts the carrier on ast.TrunkPort (cleaned up with the test).
+//
+// The carrier stands for the public network, which must never learn who
+// inside the contact centre a customer is talking to. A test fails if
+// Asterisk named anyone to the carrier within a call (a connected-line
+// re-INVITE or UPDATE: the agent who answered, a consulted number, a
+// conference): the trunk sends none (asterisk-conf/pjsip.conf,
+// send_connected_line = no).
 func NewCarrier(t testing.TB, ast *aritest.Asterisk, opts ...Option) *Carrier {
 	t.Helper()
 	var cfg config
@@ -432,7 +466,17 @@ func NewCarrier(t testing.TB, ast *aritest.Asterisk, opts ...Option) *Carrier {
 		o(&cfg)
 	}
 	c := &Carrier{newAgent(t, "carrier", "carrier", ast, ast.TrunkPort, cfg)}
-	t.Cleanup(c.agent.close)
+	t.Cleanup(func() {
+		c.agent.mu.Lock()
+		calls := append([]*Call(nil), c.agent.all...)
+		c.agent.mu.Unlock()
+		for _, call := range calls {
+			if ids := call.Identities(); len(ids) > 0 {
+				t.Errorf("%v: Asterisk told the carrier who is on the call: %q", call, ids)
+			}
+		}
+		c.agent.close()
+	})
 	return c
 }
 
