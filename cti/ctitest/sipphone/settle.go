@@ -11,7 +11,8 @@ import (
 )
 
 // settling holds back Asterisk's requests within a dialog this user agent
-// is still setting up, until its INVITE has returned.
+// is still setting up, until its INVITE has returned and the call it
+// makes is tracked and talking (agent.invite).
 //
 // diago files a dialog it started only once the dialog is confirmed, and
 // sipgo confirms it after writing the ACK (DialogClientSession.WriteAck).
@@ -32,7 +33,7 @@ type settling struct {
 }
 
 // begin registers a new dialog's Call-ID (for the INVITE's headers) and
-// returns the function to call once the INVITE has returned.
+// returns the function that lets its requests through.
 func (s *settling) begin() (sip.CallIDHeader, func()) {
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -52,9 +53,9 @@ func (s *settling) begin() (sip.CallIDHeader, func()) {
 	}
 }
 
-// middleware holds a request within a dialog still being set up until its
-// INVITE returns (5 s at most: a request Asterisk sent in an early dialog,
-// before any answer, must not wait for the whole ring).
+// middleware holds a request within a dialog still being set up until it
+// is let through (5 s at most: a request Asterisk sent in an early
+// dialog, before any answer, must not wait for the whole ring).
 func (s *settling) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		if cid := req.CallID(); cid != nil {
