@@ -177,6 +177,13 @@ func (a *agent) track(c *Call) {
 	a.mu.Unlock()
 }
 
+// tracked is every call of this agent so far.
+func (a *agent) tracked() []*Call {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]*Call(nil), a.all...)
+}
+
 // serve handles one INVITE from Asterisk for the dialog's lifetime (diago
 // ends the dialog when it returns).
 func (a *agent) serve(d *diago.DialogServerSession) {
@@ -285,13 +292,11 @@ func (a *agent) noteIdentities(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if req.Method == sip.INVITE || req.Method == sip.UPDATE {
 			if to := req.To(); to != nil && to.Params.Has("tag") {
 				if cid := req.CallID(); cid != nil {
-					a.mu.Lock()
-					for _, c := range a.all {
+					for _, c := range a.tracked() {
 						if c.callID == string(*cid) {
 							c.noteIdentity(req)
 						}
 					}
-					a.mu.Unlock()
 				}
 			}
 		}
@@ -467,10 +472,7 @@ func NewCarrier(t testing.TB, ast *aritest.Asterisk, opts ...Option) *Carrier {
 	}
 	c := &Carrier{newAgent(t, "carrier", "carrier", ast, ast.TrunkPort, cfg)}
 	t.Cleanup(func() {
-		c.agent.mu.Lock()
-		calls := append([]*Call(nil), c.agent.all...)
-		c.agent.mu.Unlock()
-		for _, call := range calls {
+		for _, call := range c.tracked() {
 			if ids := call.Identities(); len(ids) > 0 {
 				t.Errorf("%v: Asterisk told the carrier who is on the call: %q", call, ids)
 			}
@@ -493,10 +495,7 @@ func (c *Carrier) Call(ctx context.Context, did, callerID string) (*Call, error)
 // hangupAll hangs up every call, leaving the user agent open (a phone
 // still has to unregister through it).
 func (a *agent) hangupAll() {
-	a.mu.Lock()
-	calls := append([]*Call(nil), a.all...)
-	a.mu.Unlock()
-	for _, c := range calls {
+	for _, c := range a.tracked() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		c.Hangup(ctx)
 		cancel()
