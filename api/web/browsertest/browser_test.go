@@ -153,11 +153,13 @@ func run(t *testing.T, ctx context.Context, what string, acts ...chromedp.Action
 // loading, or the browser not answering at all), that is the browser's
 // fault and the load is tried once more. If the server does not answer,
 // or the page loaded and the element never showed (the page's own script
-// or its requests to ctid), the test fails. It happened once in a CI
-// run: chromium inside the browser phone test's network namespace sat on
-// its first load for the whole 90 s, and nothing in the log said which
-// side hung.
-func openPage(t *testing.T, ctx context.Context, url, id string) {
+// or its requests to ctid), the test fails, with the page's failed or
+// slow resources and console errors (console, if not nil). It happened
+// in two CI runs of the browser phone test, in its network namespace: in
+// the second the server answered, the page was complete and the login
+// form never showed, which a module that failed to load or threw would
+// do; the next one will say which.
+func openPage(t *testing.T, ctx context.Context, url, id string, console func() []string) {
 	t.Helper()
 	load := func(d time.Duration) error {
 		c, cancel := context.WithTimeout(ctx, d)
@@ -180,10 +182,19 @@ func openPage(t *testing.T, ctx context.Context, url, id string) {
 	}
 	c, cancel := context.WithTimeout(ctx, 5*time.Second)
 	state, serr := chromedp.Run(c, chromedp.Evaluate[string](`document.readyState+' '+location.href`))
+	// What the page has: the element, and every resource that failed or
+	// was slow (a module that did not load stops the whole page's script).
+	has, _ := chromedp.Run(c, chromedp.Evaluate[string](fmt.Sprintf(`(()=>{const e=document.getElementById(%q);
+		const r=performance.getEntriesByType('resource').filter(x=>!(x.responseStatus>=200&&x.responseStatus<400)||x.duration>2000)
+			.map(x=>x.name.replace(location.origin,'')+' '+x.responseStatus+' '+Math.round(x.duration)+' ms');
+		return (e?'element there, '+(e.offsetParent?'visible':'not visible'):'no element')+'; resources failed or slow: '+(r.join(', ')||'none')})()`, id)))
 	cancel()
-	browser := state
+	browser := state + "; " + has
 	if serr != nil {
 		browser = "no answer: " + serr.Error()
+	}
+	if console != nil {
+		browser += fmt.Sprintf("; console errors: %q", console())
 	}
 	if server != "answered" || serr == nil && !strings.HasPrefix(state, "loading") {
 		t.Fatalf("open %s: %v; the server: %s; the browser: %s", url, err, server, browser)

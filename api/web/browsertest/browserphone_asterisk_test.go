@@ -143,7 +143,7 @@ func TestAsteriskBrowserPhone(t *testing.T) {
 		chromedp.Flag("allow-loopback-in-peer-connection", true), chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
 	consoleErrs := watchConsole(t, ctx)
 	run(t, ctx, "viewport", chromedp.EmulateViewport(320, 760))
-	openPage(t, ctx, "http://"+ln.Addr().String()+"/adaptor/", "lgUser")
+	openPage(t, ctx, "http://"+ln.Addr().String()+"/adaptor/", "lgUser", consoleErrs)
 	run(t, ctx, "login", chromedp.SendKeys(chromedp.ID("lgUser"), "alice"), chromedp.SendKeys(chromedp.ID("lgPass"), agentPassword), chromedp.Click(chromedp.ID("lgBtn")))
 	waitJS(t, ctx, "connect screen", visible("#cnBtn"))
 	choose(t, ctx, `input[name=mode][value=browser]`)
